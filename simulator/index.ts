@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { type Clock, seededRandom, systemClock } from '../src/core/clock.js';
+import type { SimKey } from './auth.js';
+import { parseFaults } from './faults.js';
+import { HourlyQuota } from './quota.js';
+import { applySeed, DEFAULT_SEED, newKeyPair, type SeedInput } from './seed.js';
+import { buildServer } from './server.js';
+import { loadSpec } from './spec.js';
+import { Store } from './store.js';
+
+export interface SimulatorOptions {
+  port?: number;
+  host?: string;
+  publicUrl?: string;
+  /** A seed object, or the path of a seed JSON file. */
+  seed?: SeedInput | string;
+  stateFile?: string;
+  processingSeconds?: number;
+  latencyMs?: number;
+  bandwidthMBps?: number;
+  connectionBandwidthMBps?: number;
+  rateLimitPerHour?: number;
+  faults?: string;
+  faultSeed?: number;
+  clock?: Clock;
+  log?: (line: string) => void;
+}
+
+export interface CreatedKey {
+  keyId: string;
+  issuerId: string | undefined;
+  privateKeyPem: string;
+}
+
+export interface Simulator {
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  readonly stats: Map<string, number>;
+  /** Set after `listen()`. */
+  url: string;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+  /** Makes a key for a seeded team (default: the first) and returns its private half. */
+  createKey(opts?: { role?: string; team?: string; individual?: boolean }): CreatedKey;
+  revokeKey(keyId: string): void;
+}
+
+function randomKeyId(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  return [...randomBytes(10)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** Builds the simulator without listening (for in-process `inject()` tests); `listen()` opens the port. */
+export function createSimulator(options: SimulatorOptions = {}): Simulator {
+  const clock = options.clock ?? systemClock;
+  const seedInput: SeedInput =
+    typeof options.seed === 'string'
+      ? (JSON.parse(readFileSync(options.seed, 'utf8')) as SeedInput)
+      : (options.seed ?? DEFAULT_SEED);
+  const seeded = applySeed(seedInput, clock, options.stateFile);
+  const store = (options.stateFile && Store.load(options.stateFile)) || seeded.store;
+  const stats = new Map<string, number>();
+  const log = options.log ?? (() => {});
+  const app = buildServer({
+    spec: loadSpec(),
+    store,
+    clock,
+    random: options.faultSeed !== undefined ? seededRandom(options.faultSeed) : Math.random,
+    roleRules: seeded.roleRules,
+    quota: new HourlyQuota(options.rateLimitPerHour ?? 3600, clock),
+    faults: parseFaults(options.faults),
+    latencyMs: options.latencyMs ?? 0,
+    publicUrl: options.publicUrl,
+    log,
+    stats,
+  });
+  const sim: Simulator = {
+    app,
+    store,
+    stats,
+    url: options.publicUrl ?? '',
+    async listen() {
+      const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
+      const u = new URL(address);
+      if (u.hostname === '0.0.0.0' || u.hostname === '::') u.hostname = '127.0.0.1';
+      sim.url = (options.publicUrl ?? u.toString()).replace(/\/+$/, '');
+      return sim.url;
+    },
+    async close() {
+      await app.close();
+    },
+    createKey(opts = {}) {
+      const team = opts.team ? store.teams.get(opts.team) : [...store.teams.values()][0];
+      if (!team) throw new Error(`no team ${opts.team ?? ''}`);
+      const { privateKeyPem, publicKeyPem } = newKeyPair();
+      const key: SimKey = {
+        keyId: randomKeyId(),
+        issuerId: opts.individual ? undefined : team.issuerId,
+        teamId: team.id,
+        role: opts.role ?? 'APP_MANAGER',
+        publicKeyPem,
+        revoked: false,
+      };
+      store.keys.set(key.keyId, key);
+      store.save();
+      return { keyId: key.keyId, issuerId: key.issuerId, privateKeyPem };
+    },
+    revokeKey(keyId) {
+      const k = store.keys.get(keyId);
+      if (k) k.revoked = true;
+      store.save();
+    },
+  };
+  return sim;
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const sim = createSimulator(options);
+  await sim.listen();
+  return sim;
+}
+
+/** Writes a key as fastlane's API-key JSON, owner-only. */
+export function writeKeyFile(path: string, key: CreatedKey): void {
+  const json = {
+    key_id: key.keyId,
+    ...(key.issuerId ? { issuer_id: key.issuerId } : {}),
+    key: key.privateKeyPem,
+    in_house: false,
+  };
+  writeFileSync(path, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
+}

@@ -1,0 +1,111 @@
+import { AscendError, type ErrorCode } from '../../core/errors.js';
+
+/** One entry of Apple's `errors[]` array, kept whole. */
+export interface AppleError {
+  id?: string;
+  status: string;
+  code: string;
+  title: string;
+  detail?: string;
+  source?: { pointer?: string; parameter?: string; header?: string };
+  meta?: { associatedErrors?: Record<string, AppleError[]>; [k: string]: unknown };
+  links?: Record<string, unknown>;
+}
+
+/**
+ * An error response from App Store Connect. Keeps Apple's whole body; codes are dot-hierarchical, so
+ * predicates match by prefix (Apple: parsing-the-error-response-code).
+ */
+export class AscApiError extends AscendError {
+  readonly status: number;
+  readonly errors: AppleError[];
+  readonly method: string;
+  readonly path: string;
+
+  constructor(method: string, path: string, status: number, errors: AppleError[]) {
+    const first = errors[0];
+    const what = first ? `${first.code}: ${first.detail ?? first.title}` : `HTTP ${status}`;
+    super(codeFor(status, errors), `Apple answered ${status} to ${method} ${path} — ${oneLine(what)}`);
+    this.name = 'AscApiError';
+    this.status = status;
+    this.errors = errors;
+    this.method = method;
+    this.path = path;
+  }
+
+  hasCode(prefix: string): boolean {
+    const match = (e: AppleError): boolean =>
+      e.code === prefix ||
+      e.code.startsWith(`${prefix}.`) ||
+      Object.values(e.meta?.associatedErrors ?? {}).some((list) => list.some(match));
+    return this.errors.some(match);
+  }
+  get isUnauthorized(): boolean {
+    return this.status === 401;
+  }
+  get isNotFound(): boolean {
+    return this.status === 404;
+  }
+  get isConflict(): boolean {
+    return this.status === 409;
+  }
+  get isRateLimited(): boolean {
+    return this.status === 429;
+  }
+  get isAgreementMissing(): boolean {
+    return (
+      this.status === 403 &&
+      (this.hasCode('FORBIDDEN.REQUIRED_AGREEMENTS_MISSING_OR_EXPIRED') || /agreement/i.test(this.detailText))
+    );
+  }
+  /** Apple's 403 for a key whose role does not allow the request ("The API key in use does not allow this request"). */
+  get isForbiddenRole(): boolean {
+    return this.status === 403 && !this.isAgreementMissing && /does not allow|role|permission/i.test(this.detailText);
+  }
+  private get detailText(): string {
+    return this.errors.map((e) => `${e.title} ${e.detail ?? ''}`).join(' ');
+  }
+}
+
+function codeFor(status: number, errors: AppleError[]): ErrorCode {
+  const text = errors.map((e) => `${e.code} ${e.title} ${e.detail ?? ''}`).join(' ');
+  if (status === 401) return 'ASC_UNAUTHORIZED';
+  if (status === 403) {
+    if (/REQUIRED_AGREEMENTS|agreement/i.test(text)) return 'ASC_AGREEMENT_MISSING';
+    if (/does not allow|role|permission/i.test(text)) return 'ASC_FORBIDDEN_ROLE';
+    return 'ASC_FORBIDDEN';
+  }
+  if (status === 404) return 'ASC_NOT_FOUND';
+  if (status === 409) return 'ASC_CONFLICT';
+  if (status === 429) return 'ASC_RATE_LIMITED';
+  if (status >= 500) return 'ASC_SERVER_ERROR';
+  return 'ASC_REQUEST_INVALID';
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+/** Parses an error body defensively: Apple answers some statuses (406, gateway errors) with plain text. */
+export function parseAppleErrors(status: number, text: string): AppleError[] {
+  try {
+    const body = JSON.parse(text) as { errors?: unknown };
+    if (Array.isArray(body.errors)) {
+      return body.errors.filter((e): e is AppleError => typeof e === 'object' && e !== null && 'code' in e);
+    }
+  } catch {
+    // not JSON; fall through
+  }
+  return [{ status: String(status), code: `HTTP_${status}`, title: text.slice(0, 200) || `HTTP ${status}` }];
+}
+
+/** A network failure (no HTTP answer). `ambiguous` marks a write whose effect is unknown. */
+export class AscNetworkError extends AscendError {
+  readonly ambiguous: boolean;
+  constructor(method: string, path: string, cause: unknown, ambiguous: boolean) {
+    const why = cause instanceof Error ? ((cause.cause as Error | undefined)?.message ?? cause.message) : String(cause);
+    super('NETWORK_ERROR', `${method} ${path} failed without an answer from Apple: ${why}`, { cause });
+    this.name = 'AscNetworkError';
+    this.ambiguous = ambiguous;
+  }
+}

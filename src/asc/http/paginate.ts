@@ -1,0 +1,77 @@
+import { AscendError } from '../../core/errors.js';
+import type { AscClient } from './client.js';
+import type { QueryValue } from './types.js';
+
+export interface Resource<A = Record<string, unknown>> {
+  type: string;
+  id: string;
+  attributes?: A;
+  relationships?: Record<
+    string,
+    { data?: { type: string; id: string } | { type: string; id: string }[] | null; links?: unknown }
+  >;
+  links?: { self?: string };
+}
+
+export interface Page<T> {
+  data: T[];
+  included?: Resource[];
+  links: { self: string; next?: string };
+  meta?: { paging?: { total?: number; limit: number; nextCursor?: string } };
+}
+
+export const MAX_PAGE_LIMIT = 200;
+
+/**
+ * Every page of a collection, following `links.next` verbatim. A `limit` is always sent (Apple's default
+ * is undocumented), and a next URL that repeats stops the loop instead of spinning forever.
+ */
+export async function* paginate<T>(
+  client: AscClient,
+  path: string,
+  query: Record<string, QueryValue> = {},
+  options: { signal?: AbortSignal; maxItems?: number } = {},
+): AsyncGenerator<Page<T>> {
+  const seen = new Set<string>();
+  let next: string | undefined = path;
+  let q: Record<string, QueryValue> | undefined = {
+    limit: Math.min(MAX_PAGE_LIMIT, options.maxItems ?? MAX_PAGE_LIMIT),
+    ...query,
+  };
+  let count = 0;
+  while (next) {
+    const res: { body: Page<T> } = await client.request<Page<T>>({
+      method: 'GET',
+      path: next,
+      query: q,
+      signal: options.signal,
+    });
+    yield res.body;
+    count += res.body.data.length;
+    if (options.maxItems !== undefined && count >= options.maxItems) return;
+    const link = res.body.links?.next;
+    if (!link) return;
+    if (seen.has(link)) {
+      throw new AscendError('PAGINATION_LOOP', `Apple returned the same next page twice for ${path}`);
+    }
+    seen.add(link);
+    next = link;
+    q = undefined; // the next link already carries every parameter
+  }
+}
+
+/** Items of every page, with `maxItems` as an optional cap. */
+export async function collect<T>(
+  client: AscClient,
+  path: string,
+  query: Record<string, QueryValue> = {},
+  options: { signal?: AbortSignal; maxItems?: number } = {},
+): Promise<{ data: T[]; included: Resource[] }> {
+  const data: T[] = [];
+  const included: Resource[] = [];
+  for await (const page of paginate<T>(client, path, query, options)) {
+    data.push(...page.data);
+    if (page.included) included.push(...page.included);
+  }
+  return { data: options.maxItems !== undefined ? data.slice(0, options.maxItems) : data, included };
+}

@@ -1,0 +1,129 @@
+import { AscApiError } from '../../asc/http/errors.js';
+import { listApps } from '../../asc/resources/apps.js';
+import { AscendError } from '../../core/errors.js';
+import { resolveCredentials } from '../../credentials/sources.js';
+import { isIndividualKey } from '../../credentials/types.js';
+import { table } from '../io.js';
+import { createRuntime, protect, type Runtime } from '../runtime.js';
+
+/** `ascend keys add`: validates the key exactly as given by flags (no environment fallback) and stores it. */
+export async function add(rt: Runtime, _args: unknown[], opts: Record<string, unknown>): Promise<number> {
+  const flags = rt.config.credentials;
+  if (!flags.keyId || !flags.privateKey) {
+    throw new AscendError('USAGE', '`keys add` needs --key-id, --private-key and (for a team key) --issuer-id', {
+      remedy:
+        'Example: ascend keys add --name ci --key-id ABC123DEFG --issuer-id <uuid> --private-key AuthKey_ABC123DEFG.p8',
+    });
+  }
+  const key = await resolveCredentials(
+    { keyId: flags.keyId, issuerId: flags.issuerId, privateKey: flags.privateKey, individual: flags.individual },
+    {
+      env: {},
+      store: rt.store,
+      home: rt.config.userHome,
+      cwd: rt.config.cwd,
+      readStdin: rt.io.readStdin,
+      noStoredDefault: true,
+    },
+  );
+  protect(rt.out, key.privateKeyPem);
+  const name = String(opts.name);
+  await rt.store.add(name, key, { makeDefault: Boolean(opts.default) });
+  const info = (await rt.store.list()).find((k) => k.name === name);
+  if (rt.config.json) rt.out.json({ key: info });
+  else
+    rt.out.print(
+      `stored key "${name}" (Key ID ${key.keyId}${info?.isDefault ? ', default' : ''}); check it with \`ascend keys check ${name}\``,
+    );
+  return 0;
+}
+
+export async function list(rt: Runtime): Promise<number> {
+  const keys = await rt.store.list();
+  if (rt.config.json) rt.out.json({ keys });
+  else if (!keys.length) rt.out.note('no keys stored; add one with `ascend keys add`');
+  else
+    rt.out.print(
+      table(
+        ['NAME', 'KEY ID', 'ISSUER ID', 'KIND', 'DEFAULT'],
+        keys.map((k) => [k.name, k.keyId, k.issuerId, k.individual ? 'individual' : 'team', k.isDefault ? 'yes' : '']),
+      ),
+    );
+  return 0;
+}
+
+export async function remove(rt: Runtime, args: unknown[]): Promise<number> {
+  const name = String(args[0]);
+  await rt.store.remove(name);
+  if (rt.config.json) rt.out.json({ removed: name });
+  else rt.out.print(`removed key "${name}"`);
+  return 0;
+}
+
+interface Probe {
+  name: string;
+  path: string;
+  allowed: boolean | null;
+}
+
+/**
+ * `ascend keys check [NAME]`: proves the key works and reports what it can do. Apple does not expose a
+ * key's role through the API, so the role is inferred from read-only probes that roles answer differently.
+ */
+export async function check(rt: Runtime, args: unknown[]): Promise<number> {
+  const name = args[0] as string | undefined;
+  const runtime = name
+    ? createRuntime({ ...rt.config, credentials: { ...rt.config.credentials, key: name } }, rt.io, rt.out)
+    : rt;
+  const key = await runtime.key();
+  const client = await runtime.client();
+  const apps = await listApps(client);
+  const probes: Probe[] = [
+    { name: 'users', path: '/v1/users', allowed: null },
+    { name: 'provisioning', path: '/v1/bundleIds', allowed: null },
+  ];
+  for (const p of probes) {
+    if (p.name === 'provisioning' && isIndividualKey(key)) {
+      p.allowed = false; // Apple refuses provisioning to individual keys outright.
+      continue;
+    }
+    try {
+      await client.request({ method: 'GET', path: p.path, query: { limit: 1 } });
+      p.allowed = true;
+    } catch (err) {
+      if (err instanceof AscApiError && err.status === 403 && !err.isAgreementMissing) p.allowed = false;
+      else throw err;
+    }
+  }
+  const can = Object.fromEntries(probes.map((p) => [p.name, p.allowed]));
+  const role = can.users ? 'Admin' : can.provisioning ? 'App Manager' : 'Developer or narrower';
+  const result = {
+    keyId: key.keyId,
+    issuerId: key.issuerId ?? null,
+    kind: isIndividualKey(key) ? 'individual' : 'team',
+    source: key.sources.privateKey,
+    valid: true,
+    role,
+    roleInferred: true,
+    canManageUsers: can.users,
+    canManageSigning: can.provisioning,
+    apps: apps.map((a) => ({ id: a.id, bundleId: a.attributes?.bundleId, name: a.attributes?.name })),
+    rateLimit: client.rateLimit.budget,
+  };
+  if (rt.config.json) rt.out.json(result);
+  else {
+    rt.out.print(
+      [
+        `key ${key.keyId} (${result.kind}) is accepted by App Store Connect`,
+        `role: ${role} (inferred: users ${can.users ? 'readable' : 'not readable'}, signing ${can.provisioning ? 'allowed' : 'not allowed'})`,
+        `apps visible: ${apps.length}${apps.length ? ` — ${apps.map((a) => a.attributes?.bundleId).join(', ')}` : ''}`,
+        result.rateLimit.remaining !== undefined
+          ? `requests left this hour: ${result.rateLimit.remaining}/${result.rateLimit.limit}`
+          : '',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,55 @@
+import { type AscClient, createAscClient } from '../asc/http/client.js';
+import type { Config } from '../config/index.js';
+import { resolveCredentials } from '../credentials/sources.js';
+import { KeyStore } from '../credentials/store.js';
+import { createTokenProvider } from '../credentials/token.js';
+import type { ApiKey } from '../credentials/types.js';
+import type { Io, Output } from './io.js';
+
+/** What every command gets: the frozen config, output, and lazily made key and client. */
+export interface Runtime {
+  readonly config: Config;
+  readonly io: Io;
+  readonly out: Output;
+  readonly store: KeyStore;
+  key(): Promise<ApiKey>;
+  client(): Promise<AscClient>;
+}
+
+export function createRuntime(config: Config, io: Io, out: Output): Runtime {
+  const store = new KeyStore(config.home);
+  let key: Promise<ApiKey> | undefined;
+  let client: Promise<AscClient> | undefined;
+  const rt: Runtime = {
+    config,
+    io,
+    out,
+    store,
+    key() {
+      key ??= resolveCredentials(config.credentials, {
+        env: config.env,
+        store,
+        home: config.userHome,
+        cwd: config.cwd,
+        readStdin: io.readStdin,
+      }).then((k) => {
+        protect(out, k.privateKeyPem);
+        out.logger.debug(`using Key ID ${k.keyId} (key from ${k.sources.privateKey})`);
+        return k;
+      });
+      return key;
+    },
+    client() {
+      client ??= rt
+        .key()
+        .then((k) => createAscClient({ baseUrl: config.apiUrl, tokens: createTokenProvider(k), logger: out.logger }));
+      return client;
+    },
+  };
+  return rt;
+}
+
+/** Registers every line of a PEM's body with the redactor, so no fragment of it can be printed. */
+export function protect(out: Output, pem: string): void {
+  for (const line of pem.split('\n')) if (!line.startsWith('-----') && line.length >= 16) out.redactor.add(line);
+}

@@ -1,0 +1,78 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** The credential flags (DESIGN §3.2); credentials/sources.ts takes this shape. */
+export interface CredentialOptions {
+  key?: string;
+  keyId?: string;
+  issuerId?: string;
+  privateKey?: string;
+  individual?: boolean;
+  strictAuth?: boolean;
+}
+
+/** Global options as the CLI parses them. */
+export interface GlobalOptions {
+  key?: string;
+  keyId?: string;
+  issuerId?: string;
+  privateKey?: string;
+  individual?: boolean;
+  strictAuth?: boolean;
+  apiUrl?: string;
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+/** Everything ascend reads from its surroundings, read once at the edge and frozen. */
+export interface Config {
+  readonly apiUrl: string;
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly quiet: boolean;
+  readonly home: string;
+  readonly userHome: string;
+  readonly cwd: string;
+  readonly stdoutIsTTY: boolean;
+  readonly stderrIsTTY: boolean;
+  readonly credentials: Readonly<CredentialOptions>;
+  /** The environment, for credential sources only (DESIGN §3.2 names the variables). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export const DEFAULT_API_URL = 'https://api.appstoreconnect.apple.com';
+
+export interface Surroundings {
+  env: Record<string, string | undefined>;
+  cwd: string;
+  stdoutIsTTY: boolean;
+  stderrIsTTY: boolean;
+  userHome?: string;
+}
+
+export function loadConfig(opts: GlobalOptions, s: Surroundings): Config {
+  const userHome = s.userHome ?? s.env.HOME ?? homedir();
+  const config: Config = {
+    apiUrl: (opts.apiUrl ?? s.env.ASC_API_URL ?? DEFAULT_API_URL).replace(/\/+$/, ''),
+    // A pipe gets JSON: one document a script can parse.
+    json: Boolean(opts.json) || !s.stdoutIsTTY,
+    verbose: Boolean(opts.verbose),
+    quiet: Boolean(opts.quiet),
+    home: s.env.ASCEND_HOME ?? join(userHome, '.config', 'ascend'),
+    userHome,
+    cwd: s.cwd,
+    stdoutIsTTY: s.stdoutIsTTY,
+    stderrIsTTY: s.stderrIsTTY,
+    credentials: Object.freeze({
+      key: opts.key,
+      keyId: opts.keyId,
+      issuerId: opts.issuerId,
+      privateKey: opts.privateKey,
+      individual: opts.individual,
+      strictAuth: Boolean(opts.strictAuth) || /^(1|true)$/i.test(s.env.ASC_STRICT_AUTH ?? ''),
+    }),
+    env: Object.freeze({ ...s.env }),
+  };
+  return Object.freeze(config);
+}

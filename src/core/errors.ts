@@ -1,0 +1,185 @@
+/**
+ * The one catalogue of ascend's error codes. Every error a user can see carries one of these codes, a
+ * one-line message naming the problem and a remedy naming the fix. Codes are stable: once released a
+ * code is never reused for something else. docs/ERRORS.md is kept in step with this table by a test.
+ */
+
+export const EXIT = {
+  ok: 0,
+  bug: 1,
+  usage: 2,
+  auth: 3,
+  notFound: 4,
+  conflict: 5,
+  validation: 6,
+  rejected: 7,
+  deadline: 8,
+  network: 9,
+  rateLimit: 10,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+interface CatalogueEntry {
+  exit: ExitCode;
+  remedy: string;
+}
+
+export const CATALOGUE = {
+  USAGE: { exit: EXIT.usage, remedy: 'Check the command with `ascend <command> --help`.' },
+  CREDENTIALS_MISSING: {
+    exit: EXIT.validation,
+    remedy:
+      'Give a key with --key-id, --issuer-id and --private-key, a stored key (`ascend keys add`), or ASC_KEY_ID/ASC_ISSUER_ID/ASC_PRIVATE_KEY_PATH.',
+  },
+  CREDENTIALS_MIXED: {
+    exit: EXIT.validation,
+    remedy: 'With --strict-auth, give the Key ID, Issuer ID and private key from one source only.',
+  },
+  KEY_EMPTY: {
+    exit: EXIT.validation,
+    remedy: 'Point to the AuthKey_<KEYID>.p8 file downloaded from App Store Connect.',
+  },
+  KEY_NOT_PEM: {
+    exit: EXIT.validation,
+    remedy: 'Use the .p8 file as downloaded: it starts with "-----BEGIN PRIVATE KEY-----".',
+  },
+  KEY_TRUNCATED: {
+    exit: EXIT.validation,
+    remedy: 'The key text is cut short or damaged; copy the whole .p8 file again, from BEGIN to END.',
+  },
+  KEY_ENCRYPTED: {
+    exit: EXIT.validation,
+    remedy: 'App Store Connect keys are not encrypted; use the original .p8 file, not a re-encrypted copy.',
+  },
+  KEY_IS_CERTIFICATE: {
+    exit: EXIT.validation,
+    remedy: 'This is a certificate, not an API key; use the AuthKey_<KEYID>.p8 private key from App Store Connect.',
+  },
+  KEY_IS_PUBLIC: {
+    exit: EXIT.validation,
+    remedy: 'This is a public key; use the AuthKey_<KEYID>.p8 private key downloaded from App Store Connect.',
+  },
+  KEY_WRONG_TYPE: {
+    exit: EXIT.validation,
+    remedy:
+      'App Store Connect API keys are EC P-256 (ES256) keys; use the .p8 file from Users and Access → Integrations.',
+  },
+  KEY_WRONG_CURVE: {
+    exit: EXIT.validation,
+    remedy: 'App Store Connect API keys use the P-256 curve; use the .p8 file from Users and Access → Integrations.',
+  },
+  KEY_ID_INVALID: {
+    exit: EXIT.validation,
+    remedy: 'The Key ID is the 10-character code (A–Z, 0–9) shown next to the key in App Store Connect.',
+  },
+  ISSUER_ID_INVALID: {
+    exit: EXIT.validation,
+    remedy: 'The Issuer ID is the UUID-shaped value shown above the key list in App Store Connect.',
+  },
+  KEY_FILE_NOT_FOUND: { exit: EXIT.validation, remedy: 'Check the path to the .p8 or key JSON file.' },
+  KEY_FILE_PERMISSIONS: {
+    exit: EXIT.validation,
+    remedy: 'Make the key file readable by you only, e.g. `chmod 600 <file>`.',
+  },
+  KEY_JSON_INVALID: {
+    exit: EXIT.validation,
+    remedy:
+      'Use fastlane\'s API-key JSON format: {"key_id": "...", "issuer_id": "...", "key": "-----BEGIN PRIVATE KEY-----..."}.',
+  },
+  KEY_NAME_INVALID: {
+    exit: EXIT.usage,
+    remedy: 'Key names use letters, digits, dot, dash and underscore (1–64 characters).',
+  },
+  KEY_NOT_STORED: {
+    exit: EXIT.notFound,
+    remedy: 'List stored keys with `ascend keys list`; add one with `ascend keys add`.',
+  },
+  KEY_EXISTS: {
+    exit: EXIT.conflict,
+    remedy: 'Remove the stored key first (`ascend keys remove NAME`) or pick another name.',
+  },
+  ASC_UNAUTHORIZED: {
+    exit: EXIT.auth,
+    remedy:
+      "Apple refused the token: check the Key ID, Issuer ID and .p8 belong together, that the key is not revoked, and that this machine's clock is right.",
+  },
+  ASC_FORBIDDEN: {
+    exit: EXIT.auth,
+    remedy:
+      'The key may be revoked, or this request is not allowed for it; check the key in Users and Access → Integrations.',
+  },
+  ASC_FORBIDDEN_ROLE: {
+    exit: EXIT.auth,
+    remedy: "The key's role is too weak for this; create a key with the App Manager (or Admin) role.",
+  },
+  ASC_AGREEMENT_MISSING: {
+    exit: EXIT.auth,
+    remedy: 'The Account Holder must accept the latest agreements in App Store Connect → Business.',
+  },
+  ASC_NOT_FOUND: {
+    exit: EXIT.notFound,
+    remedy: 'Check the id; list what exists with the matching `ascend ... list` command.',
+  },
+  ASC_CONFLICT: {
+    exit: EXIT.conflict,
+    remedy: "The change conflicts with the current state in App Store Connect; see Apple's detail.",
+  },
+  ASC_REQUEST_INVALID: {
+    exit: EXIT.bug,
+    remedy: 'Apple rejected a request ascend built; please report it with the output of --verbose.',
+  },
+  ASC_RATE_LIMITED: {
+    exit: EXIT.rateLimit,
+    remedy: "The key's hourly request quota is spent; wait and retry, or spread work across keys.",
+  },
+  ASC_SERVER_ERROR: {
+    exit: EXIT.network,
+    remedy: 'App Store Connect is failing; retry later (see https://developer.apple.com/system-status/).',
+  },
+  NETWORK_ERROR: { exit: EXIT.network, remedy: 'Check the network connection and --api-url, then retry.' },
+  PAGINATION_LOOP: { exit: EXIT.network, remedy: 'Apple returned the same page twice; retry later.' },
+  DEADLINE_EXCEEDED: {
+    exit: EXIT.deadline,
+    remedy: 'Raise --timeout, or check the state later with `ascend builds list`.',
+  },
+  APP_NOT_FOUND: {
+    exit: EXIT.notFound,
+    remedy: 'Create the app record in App Store Connect → Apps → "+" (the API cannot create apps), then retry.',
+  },
+  VERSION_INVALID: { exit: EXIT.usage, remedy: 'Versions are one to three period-separated integers, e.g. 1.4.0.' },
+  STATE_FILE_INVALID: { exit: EXIT.validation, remedy: 'Remove or fix the damaged state file named in the message.' },
+  SIMULATOR_SEED_INVALID: { exit: EXIT.validation, remedy: 'Fix the seed file; its format is in docs/SIMULATOR.md.' },
+  INTERNAL: { exit: EXIT.bug, remedy: 'This is a bug in ascend; please report it with the output of --verbose.' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof CATALOGUE;
+
+export interface AscendErrorOptions {
+  cause?: unknown;
+  /** Overrides the catalogue's remedy when the fix can be named more precisely. */
+  remedy?: string;
+  details?: Record<string, unknown>;
+}
+
+/** Base class of every error meant for a user: stable code, one-line message, remedy, exit code. */
+export class AscendError extends Error {
+  readonly code: ErrorCode;
+  readonly remedy: string;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AscendErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AscendError';
+    this.code = code;
+    this.remedy = options.remedy ?? CATALOGUE[code].remedy;
+    this.details = options.details;
+  }
+
+  get exitCode(): ExitCode {
+    return CATALOGUE[this.code].exit;
+  }
+}
+
+export function isAscendError(err: unknown): err is AscendError {
+  return err instanceof AscendError;
+}
