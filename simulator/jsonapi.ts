@@ -35,11 +35,9 @@ export function serialize(rec: Rec, ctx: QueryCtx, includes: Set<string>): Json 
     const rel: Json = { links: { self: `${self}/relationships/${name}`, related: `${self}/${name}` } };
     if (includes.has(name) && def.type) {
       const v = rec.rels[name];
-      rel.data = def.toMany
-        ? (Array.isArray(v) ? v : []).map((id) => ({ type: def.type, id }))
-        : typeof v === 'string'
-          ? { type: def.type, id: v }
-          : null;
+      // An empty to-one omits `data`: Apple's schemas do not mark linkage nullable (docs/API_NOTES.md).
+      if (def.toMany) rel.data = (Array.isArray(v) ? v : []).map((id) => ({ type: def.type, id }));
+      else if (typeof v === 'string') rel.data = { type: def.type, id: v };
     }
     relationships[name] = rel;
   }

@@ -140,12 +140,31 @@ export function addBuild(
     buildAudienceType: 'APP_STORE_ELIGIBLE',
   };
   if (b.usesNonExemptEncryption !== undefined) attributes.usesNonExemptEncryption = b.usesNonExemptEncryption;
-  return store.insert({
+  const build = store.insert({
     type: 'builds',
     teamId: app.teamId,
     attributes,
     rels: { app: app.id, preReleaseVersion: prv.id, betaGroups: [] },
-  }).id;
+  });
+  // Every build has one buildBetaDetail; without an export-compliance answer testers cannot get it.
+  const ready = b.processingState === 'VALID';
+  const compliance = b.usesNonExemptEncryption === undefined ? 'MISSING_EXPORT_COMPLIANCE' : 'READY_FOR_BETA_TESTING';
+  const detail = store.insert({
+    type: 'buildBetaDetails',
+    teamId: app.teamId,
+    attributes: {
+      autoNotifyEnabled: false,
+      internalBuildState: ready ? compliance : 'PROCESSING',
+      externalBuildState: ready
+        ? compliance === 'READY_FOR_BETA_TESTING'
+          ? 'READY_FOR_BETA_SUBMISSION'
+          : compliance
+        : 'PROCESSING',
+    },
+    rels: { build: build.id },
+  });
+  build.rels.buildBetaDetail = detail.id;
+  return build.id;
 }
 
 export function publicPemOf(privateOrPublic: string): string {

@@ -149,7 +149,11 @@ const processSurroundings = (): Surroundings => ({
 });
 
 /** Runs the CLI. Tests pass their own io and surroundings; the process passes its streams and environment. */
-export async function main(argv: string[], io: Io = processIo, surroundings: () => Surroundings = processSurroundings): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = processIo,
+  surroundings: () => Surroundings = processSurroundings,
+): Promise<number> {
   const exit = { code: 0 };
   if (io === processIo) {
     // A closed pipe (`ascend ... | head`) is not an error worth a stack trace.

@@ -60,7 +60,11 @@ describe('validatePrivateKey', () => {
       [k.publicPem, 'KEY_IS_PUBLIC'],
       ['-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', 'KEY_IS_CERTIFICATE'],
     ];
-    for (const [input, code] of cases) expect(codeOf(() => validatePrivateKey(input)), code).toBe(code);
+    for (const [input, code] of cases)
+      expect(
+        codeOf(() => validatePrivateKey(input)),
+        code,
+      ).toBe(code);
   });
 
   it('names the origin of the key in the message', () => {
@@ -68,7 +72,11 @@ describe('validatePrivateKey', () => {
   });
 
   it.skipIf(!hasThirdParty)('reads the published third-party test keys', () => {
-    for (const f of ['app_store_connect_jwt_private_key.p8', 'apple-app-store-server-library-node_testSigningKey.p8', 'fastlane_asc_key.p8']) {
+    for (const f of [
+      'app_store_connect_jwt_private_key.p8',
+      'apple-app-store-server-library-node_testSigningKey.p8',
+      'fastlane_asc_key.p8',
+    ]) {
       expect(validatePrivateKey(readFileSync(thirdParty('keys', f), 'utf8')).pem, f).toContain('BEGIN PRIVATE KEY');
     }
   });

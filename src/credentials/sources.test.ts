@@ -22,7 +22,13 @@ beforeEach(() => {
   store = new KeyStore(join(home, '.config', 'ascend'));
 });
 
-const ctx = (env: Record<string, string> = {}, extra: object = {}) => ({ env, store, home, cwd: dir, ...extra });
+const ctx = (env: Record<string, string | undefined> = {}, extra: object = {}) => ({
+  env,
+  store,
+  home,
+  cwd: dir,
+  ...extra,
+});
 const write = (name: string, content: string) => {
   const p = join(dir, name);
   writeFileSync(p, content);
@@ -45,7 +51,11 @@ describe('resolveCredentials: each source', () => {
   it('ASC_* variables, with a path, content or base64', async () => {
     const path = write('k.p8', key.pkcs8);
     const base = { ASC_KEY_ID: KEY_ID, ASC_ISSUER_ID: ISSUER_ID };
-    for (const extra of [{ ASC_PRIVATE_KEY_PATH: path }, { ASC_PRIVATE_KEY: key.pkcs8 }, { ASC_PRIVATE_KEY_B64: Buffer.from(key.pkcs8).toString('base64') }]) {
+    for (const extra of [
+      { ASC_PRIVATE_KEY_PATH: path },
+      { ASC_PRIVATE_KEY: key.pkcs8 },
+      { ASC_PRIVATE_KEY_B64: Buffer.from(key.pkcs8).toString('base64') },
+    ]) {
       const k = await resolveCredentials({}, ctx({ ...base, ...extra }));
       expect(k).toMatchObject({ keyId: KEY_ID, issuerId: ISSUER_ID, privateKeyPem: pemOf(key.pkcs8) });
       expect(k.sources.keyId).toBe('ASC_* environment');
@@ -55,18 +65,31 @@ describe('resolveCredentials: each source', () => {
   it("fastlane's variables (plain and base64 content, file path) and its API-key JSON file", async () => {
     const fl = { APP_STORE_CONNECT_API_KEY_KEY_ID: KEY_ID, APP_STORE_CONNECT_API_KEY_ISSUER_ID: ISSUER_ID };
     const b64 = Buffer.from(key.sec1).toString('base64');
-    expect((await resolveCredentials({}, ctx({ ...fl, APP_STORE_CONNECT_API_KEY_KEY: key.sec1 }))).privateKeyPem).toBe(pemOf(key.pkcs8));
-    expect(
-      (await resolveCredentials({}, ctx({ ...fl, APP_STORE_CONNECT_API_KEY_KEY: b64, APP_STORE_CONNECT_API_KEY_IS_KEY_CONTENT_BASE64: 'true' }))).privateKeyPem,
-    ).toBe(pemOf(key.pkcs8));
-    expect((await resolveCredentials({}, ctx({ ...fl, APP_STORE_CONNECT_API_KEY_KEY_FILEPATH: write('f.p8', key.pkcs8) }))).sources.privateKey).toBe(
-      'fastlane environment',
+    expect((await resolveCredentials({}, ctx({ ...fl, APP_STORE_CONNECT_API_KEY_KEY: key.sec1 }))).privateKeyPem).toBe(
+      pemOf(key.pkcs8),
     );
-    const json = write('key.json', JSON.stringify({ key_id: KEY_ID, issuer_id: ISSUER_ID, key: key.sec1, in_house: true }));
+    expect(
+      (
+        await resolveCredentials(
+          {},
+          ctx({ ...fl, APP_STORE_CONNECT_API_KEY_KEY: b64, APP_STORE_CONNECT_API_KEY_IS_KEY_CONTENT_BASE64: 'true' }),
+        )
+      ).privateKeyPem,
+    ).toBe(pemOf(key.pkcs8));
+    expect(
+      (await resolveCredentials({}, ctx({ ...fl, APP_STORE_CONNECT_API_KEY_KEY_FILEPATH: write('f.p8', key.pkcs8) })))
+        .sources.privateKey,
+    ).toBe('fastlane environment');
+    const json = write(
+      'key.json',
+      JSON.stringify({ key_id: KEY_ID, issuer_id: ISSUER_ID, key: key.sec1, in_house: true }),
+    );
     const k = await resolveCredentials({}, ctx({ APP_STORE_CONNECT_API_KEY_PATH: json }));
     expect(k).toMatchObject({ keyId: KEY_ID, issuerId: ISSUER_ID, inHouse: true });
     const individual = write('ind.json', JSON.stringify({ key_id: KEY_ID, key: key.pkcs8 }));
-    expect((await resolveCredentials({}, ctx({ APP_STORE_CONNECT_API_KEY_PATH: individual }))).issuerId).toBeUndefined();
+    expect(
+      (await resolveCredentials({}, ctx({ APP_STORE_CONNECT_API_KEY_PATH: individual }))).issuerId,
+    ).toBeUndefined();
   });
 
   it("codemagic's variables, including @env: and @file: indirections", async () => {
@@ -87,13 +110,23 @@ describe('resolveCredentials: each source', () => {
   it("EAS's variables", async () => {
     const k = await resolveCredentials(
       {},
-      ctx({ EXPO_ASC_API_KEY_PATH: write('eas.p8', key.pkcs8), EXPO_ASC_KEY_ID: KEY_ID, EXPO_ASC_ISSUER_ID: ISSUER_ID }),
+      ctx({
+        EXPO_ASC_API_KEY_PATH: write('eas.p8', key.pkcs8),
+        EXPO_ASC_KEY_ID: KEY_ID,
+        EXPO_ASC_ISSUER_ID: ISSUER_ID,
+      }),
     );
     expect(k.sources).toEqual({ keyId: 'EAS environment', issuerId: 'EAS environment', privateKey: 'EAS environment' });
   });
 
   it('stored keys by name, and the default stored key last', async () => {
-    await store.add('ci', { keyId: KEY_ID, issuerId: ISSUER_ID, privateKeyPem: pemOf(key.pkcs8), inHouse: false, sources: { keyId: 'x', issuerId: 'x', privateKey: 'x' } });
+    await store.add('ci', {
+      keyId: KEY_ID,
+      issuerId: ISSUER_ID,
+      privateKeyPem: pemOf(key.pkcs8),
+      inHouse: false,
+      sources: { keyId: 'x', issuerId: 'x', privateKey: 'x' },
+    });
     expect((await resolveCredentials({ key: 'ci' }, ctx())).name).toBe('ci');
     const def = await resolveCredentials({}, ctx());
     expect(def.sources.keyId).toBe('default stored key "ci"');
@@ -108,7 +141,10 @@ describe('resolveCredentials: each source', () => {
     const custom = join(dir, 'custom');
     mkdirSync(custom);
     writeFileSync(join(custom, 'AuthKey_ZZZZZ99999.p8'), other.pkcs8);
-    const k2 = await resolveCredentials({ keyId: 'ZZZZZ99999', issuerId: ISSUER_ID }, ctx({ API_PRIVATE_KEYS_DIR: custom }));
+    const k2 = await resolveCredentials(
+      { keyId: 'ZZZZZ99999', issuerId: ISSUER_ID },
+      ctx({ API_PRIVATE_KEYS_DIR: custom }),
+    );
     expect(k2.privateKeyPem).toBe(pemOf(other.pkcs8));
   });
 });
@@ -135,7 +171,9 @@ describe('resolveCredentials: order and mixing', () => {
 
   it('--strict-auth refuses fields from several sources', async () => {
     const env = { ASC_ISSUER_ID: ISSUER_ID, ASC_PRIVATE_KEY: key.pkcs8 };
-    await expect(resolveCredentials({ keyId: KEY_ID, strictAuth: true }, ctx(env))).rejects.toMatchObject({ code: 'CREDENTIALS_MIXED' });
+    await expect(resolveCredentials({ keyId: KEY_ID, strictAuth: true }, ctx(env))).rejects.toMatchObject({
+      code: 'CREDENTIALS_MIXED',
+    });
     await expect(resolveCredentials({ keyId: KEY_ID }, ctx(env))).resolves.toMatchObject({ keyId: KEY_ID });
   });
 
@@ -145,27 +183,49 @@ describe('resolveCredentials: order and mixing', () => {
       remedy: expect.stringContaining('AuthKey_ABCDE12345.p8'),
     });
     await expect(resolveCredentials({ keyId: KEY_ID, privateKey: key.pkcs8 }, ctx())).rejects.toThrow(/Issuer ID/);
-    await expect(resolveCredentials({ keyId: KEY_ID, privateKey: key.pkcs8, individual: true }, ctx())).resolves.toMatchObject({ issuerId: undefined });
-    await expect(resolveCredentials({ keyId: KEY_ID, issuerId: ISSUER_ID, privateKey: join(dir, 'nope.p8') }, ctx())).rejects.toMatchObject({
+    await expect(
+      resolveCredentials({ keyId: KEY_ID, privateKey: key.pkcs8, individual: true }, ctx()),
+    ).resolves.toMatchObject({ issuerId: undefined });
+    await expect(
+      resolveCredentials({ keyId: KEY_ID, issuerId: ISSUER_ID, privateKey: join(dir, 'nope.p8') }, ctx()),
+    ).rejects.toMatchObject({
       code: 'KEY_FILE_NOT_FOUND',
     });
-    await expect(resolveCredentials({ keyId: KEY_ID, issuerId: ISSUER_ID, privateKey: '@env:UNSET' }, ctx())).rejects.toThrow(/@env:UNSET/);
+    await expect(
+      resolveCredentials({ keyId: KEY_ID, issuerId: ISSUER_ID, privateKey: '@env:UNSET' }, ctx()),
+    ).rejects.toThrow(/@env:UNSET/);
   });
 
-  it.skipIf(!hasThirdParty)("reads fastlane's published key JSON files (their 8-character key_id is refused by name)", async () => {
-    for (const f of ['fastlane_asc_key.json', 'fastlane_asc_key_base64.json', 'fastlane_asc_key_extra_fields.json', 'fastlane_asc_key_in_house.json']) {
-      const p = thirdParty('keys', f);
-      await expect(resolveCredentials({}, ctx({ APP_STORE_CONNECT_API_KEY_PATH: p })), f).rejects.toThrow(/"D485S484" is 8 characters/);
-      // With a well-formed Key ID from a flag, the rest of the file is read and the key validated.
-      const k = await resolveCredentials({ keyId: KEY_ID }, ctx({ APP_STORE_CONNECT_API_KEY_PATH: p }));
-      expect(k.issuerId, f).toBe(JSON.parse(readFileSync(p, 'utf8')).issuer_id);
-      expect(k.inHouse, f).toBe(f.includes('in_house'));
-    }
-  });
+  it.skipIf(!hasThirdParty)(
+    "reads fastlane's published key JSON files (their 8-character key_id is refused by name)",
+    async () => {
+      for (const f of [
+        'fastlane_asc_key.json',
+        'fastlane_asc_key_base64.json',
+        'fastlane_asc_key_extra_fields.json',
+        'fastlane_asc_key_in_house.json',
+      ]) {
+        const p = thirdParty('keys', f);
+        await expect(resolveCredentials({}, ctx({ APP_STORE_CONNECT_API_KEY_PATH: p })), f).rejects.toThrow(
+          /"D485S484" is 8 characters/,
+        );
+        // With a well-formed Key ID from a flag, the rest of the file is read and the key validated.
+        const k = await resolveCredentials({ keyId: KEY_ID }, ctx({ APP_STORE_CONNECT_API_KEY_PATH: p }));
+        expect(k.issuerId, f).toBe(JSON.parse(readFileSync(p, 'utf8')).issuer_id);
+        expect(k.inHouse, f).toBe(f.includes('in_house'));
+      }
+    },
+  );
 });
 
 describe('KeyStore', () => {
-  const apiKey = () => ({ keyId: KEY_ID, issuerId: ISSUER_ID, privateKeyPem: pemOf(key.pkcs8), inHouse: false, sources: { keyId: '', issuerId: '', privateKey: '' } });
+  const apiKey = () => ({
+    keyId: KEY_ID,
+    issuerId: ISSUER_ID,
+    privateKeyPem: pemOf(key.pkcs8),
+    inHouse: false,
+    sources: { keyId: '', issuerId: '', privateKey: '' },
+  });
 
   it('stores owner-only, lists without secrets, removes, and moves the default', async () => {
     await store.add('a', apiKey());
@@ -190,7 +250,10 @@ describe('KeyStore', () => {
     await store.add('ci', apiKey());
     const file = join(store.home, 'keys', 'ci.json');
     chmodSync(file, 0o644);
-    await expect(store.get('ci')).rejects.toMatchObject({ code: 'KEY_FILE_PERMISSIONS', remedy: `Run \`chmod 600 ${file}\`, then retry.` });
+    await expect(store.get('ci')).rejects.toMatchObject({
+      code: 'KEY_FILE_PERMISSIONS',
+      remedy: `Run \`chmod 600 ${file}\`, then retry.`,
+    });
     chmodSync(file, 0o600);
     await expect(store.get('ci')).resolves.toMatchObject({ keyId: KEY_ID, name: 'ci' });
   });

@@ -219,7 +219,13 @@ export async function resolveCredentials(flags: CredentialFlags, ctx: ResolveCon
       throw new AscendError('CREDENTIALS_MIXED', `credentials come from several sources: ${[...distinct].join(', ')}`);
     }
   }
-  const key: ApiKey = { keyId, issuerId, privateKeyPem: pem, inHouse: Boolean(idC.inHouse || pkC?.inHouse || issC?.inHouse), sources };
+  const key: ApiKey = {
+    keyId,
+    issuerId,
+    privateKeyPem: pem,
+    inHouse: Boolean(idC.inHouse || pkC?.inHouse || issC?.inHouse),
+    sources,
+  };
   if (idC.source.includes('stored key')) key.name = idC.source.replace(/^.*stored key "(.*)"$/, '$1');
   return key;
 }

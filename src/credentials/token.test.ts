@@ -24,7 +24,12 @@ function verifyWithNodeCrypto(jwt: string, publicPem: string): boolean {
   const [h, p, s] = jwt.split('.') as [string, string, string];
   const sig = Buffer.from(s, 'base64url');
   expect(sig.length).toBe(64); // raw r‖s, not DER
-  return verify('sha256', Buffer.from(`${h}.${p}`), { key: createPublicKey(publicPem), dsaEncoding: 'ieee-p1363' }, sig);
+  return verify(
+    'sha256',
+    Buffer.from(`${h}.${p}`),
+    { key: createPublicKey(publicPem), dsaEncoding: 'ieee-p1363' },
+    sig,
+  );
 }
 
 describe('TokenProvider', () => {
@@ -85,8 +90,14 @@ describe('TokenProvider', () => {
     const publicPem = createPublicKey(validatePrivateKey(pem).key).export({ format: 'pem', type: 'spki' }).toString();
     expect(decodeProtectedHeader(jwt)).toEqual({ kid: 'M3225B466N', alg: 'ES256' });
     expect(verifyWithNodeCrypto(jwt, publicPem)).toBe(true);
-    const { payload } = await jwtVerify(jwt, createPublicKey(publicPem), { currentDate: new Date('2019-01-01T00:00:00Z') });
-    expect(payload).toEqual({ exp: 1546302000, iss: '69a6de70-03db-47e3-e053-5b8c7c11a4d1', aud: 'appstoreconnect-v1' });
+    const { payload } = await jwtVerify(jwt, createPublicKey(publicPem), {
+      currentDate: new Date('2019-01-01T00:00:00Z'),
+    });
+    expect(payload).toEqual({
+      exp: 1546302000,
+      iss: '69a6de70-03db-47e3-e053-5b8c7c11a4d1',
+      aud: 'appstoreconnect-v1',
+    });
     // Tampering with one byte of the payload breaks it.
     const [h, p, s] = jwt.split('.');
     const tampered = `${h}.${p!.slice(0, -2)}A${p!.slice(-1)}.${s}`;

@@ -32,11 +32,20 @@ function setup(script: Scripted[]) {
   const fetch = scriptedFetch(script);
   const clock = new FakeClock();
   const tp = tokens();
-  const client = createAscClient({ baseUrl: BASE, tokens: tp, fetch, clock, sleep: clock.sleep, random: seededRandom(1) });
+  const client = createAscClient({
+    baseUrl: BASE,
+    tokens: tp,
+    fetch,
+    clock,
+    sleep: clock.sleep,
+    random: seededRandom(1),
+  });
   return { fetch, clock, tp, client };
 }
 
-const err = (status: number, code: string, detail = 'x') => ({ errors: [{ status: String(status), code, title: code, detail }] });
+const err = (status: number, code: string, detail = 'x') => ({
+  errors: [{ status: String(status), code, title: code, detail }],
+});
 const page = (ids: string[], next?: string) => ({
   data: ids.map((id) => ({ type: 'apps', id })),
   links: { self: `${BASE}/v1/apps`, ...(next ? { next } : {}) },
@@ -89,12 +98,18 @@ describe('request(): retry', () => {
   });
 
   it('never retries a POST: a 5xx surfaces at once, a lost answer is an ambiguous network error', async () => {
-    const { fetch, clock, client } = setup([{ expect: 'POST /v1/buildUploads', status: 500, body: err(500, 'UNEXPECTED_ERROR') }]);
-    await expect(client.request({ method: 'POST', path: '/v1/buildUploads', body: {} })).rejects.toMatchObject({ code: 'ASC_SERVER_ERROR' });
+    const { fetch, clock, client } = setup([
+      { expect: 'POST /v1/buildUploads', status: 500, body: err(500, 'UNEXPECTED_ERROR') },
+    ]);
+    await expect(client.request({ method: 'POST', path: '/v1/buildUploads', body: {} })).rejects.toMatchObject({
+      code: 'ASC_SERVER_ERROR',
+    });
     expect(fetch.calls).toHaveLength(1);
     expect(clock.sleeps).toEqual([]);
     const s2 = setup([{ expect: 'PATCH /v1/buildUploadFiles/1', networkError: true }]);
-    const e = await s2.client.request({ method: 'PATCH', path: '/v1/buildUploadFiles/1', body: {} }).catch((x: unknown) => x);
+    const e = await s2.client
+      .request({ method: 'PATCH', path: '/v1/buildUploadFiles/1', body: {} })
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(AscNetworkError);
     expect((e as AscNetworkError).ambiguous).toBe(true);
     expect(s2.fetch.calls).toHaveLength(1);
@@ -114,13 +129,23 @@ describe('request(): auth', () => {
 
   it('a second 401 is final: exit 3 with Apple’s explanation', async () => {
     const { fetch, client } = setup([
-      { expect: 'GET /v1/apps', status: 401, body: err(401, 'NOT_AUTHORIZED', 'Provide a properly configured and signed bearer token') },
-      { expect: 'GET /v1/apps', status: 401, body: err(401, 'NOT_AUTHORIZED', 'Provide a properly configured and signed bearer token') },
+      {
+        expect: 'GET /v1/apps',
+        status: 401,
+        body: err(401, 'NOT_AUTHORIZED', 'Provide a properly configured and signed bearer token'),
+      },
+      {
+        expect: 'GET /v1/apps',
+        status: 401,
+        body: err(401, 'NOT_AUTHORIZED', 'Provide a properly configured and signed bearer token'),
+      },
     ]);
     const e = (await client.request({ method: 'GET', path: '/v1/apps' }).catch((x: unknown) => x)) as AscApiError;
     expect(e.code).toBe('ASC_UNAUTHORIZED');
     expect(e.exitCode).toBe(3);
-    expect(e.message).toBe('Apple answered 401 to GET /v1/apps — NOT_AUTHORIZED: Provide a properly configured and signed bearer token');
+    expect(e.message).toBe(
+      'Apple answered 401 to GET /v1/apps — NOT_AUTHORIZED: Provide a properly configured and signed bearer token',
+    );
     expect(fetch.calls).toHaveLength(2);
   });
 });
@@ -133,7 +158,9 @@ describe('AscApiError', () => {
         code: 'ENTITY_ERROR.ATTRIBUTE.INVALID',
         title: 't',
         source: { pointer: '/data/attributes/versionString' },
-        meta: { associatedErrors: { '/v1/y': [{ status: '409', code: 'STATE_ERROR.ENTITY_STATE_INVALID', title: 'u' }] } },
+        meta: {
+          associatedErrors: { '/v1/y': [{ status: '409', code: 'STATE_ERROR.ENTITY_STATE_INVALID', title: 'u' }] },
+        },
       },
     ]);
     expect(e.hasCode('ENTITY_ERROR')).toBe(true);
@@ -145,11 +172,27 @@ describe('AscApiError', () => {
   });
 
   it('tells the 403 families apart: role, agreement, other', () => {
-    const role = new AscApiError('GET', '/v1/users', 403, [{ status: '403', code: 'FORBIDDEN_ERROR', title: 'forbidden', detail: 'The API key in use does not allow this request' }]);
-    expect(role).toMatchObject({ isForbiddenRole: true, isAgreementMissing: false, code: 'ASC_FORBIDDEN_ROLE', exitCode: 3 });
-    const agr = new AscApiError('GET', '/v1/apps', 403, [{ status: '403', code: 'FORBIDDEN.REQUIRED_AGREEMENTS_MISSING_OR_EXPIRED', title: 'agreement' }]);
+    const role = new AscApiError('GET', '/v1/users', 403, [
+      {
+        status: '403',
+        code: 'FORBIDDEN_ERROR',
+        title: 'forbidden',
+        detail: 'The API key in use does not allow this request',
+      },
+    ]);
+    expect(role).toMatchObject({
+      isForbiddenRole: true,
+      isAgreementMissing: false,
+      code: 'ASC_FORBIDDEN_ROLE',
+      exitCode: 3,
+    });
+    const agr = new AscApiError('GET', '/v1/apps', 403, [
+      { status: '403', code: 'FORBIDDEN.REQUIRED_AGREEMENTS_MISSING_OR_EXPIRED', title: 'agreement' },
+    ]);
     expect(agr).toMatchObject({ isAgreementMissing: true, isForbiddenRole: false, code: 'ASC_AGREEMENT_MISSING' });
-    const other = new AscApiError('GET', '/v1/apps', 403, [{ status: '403', code: 'FORBIDDEN_ERROR', title: 'This request is forbidden for security reasons' }]);
+    const other = new AscApiError('GET', '/v1/apps', 403, [
+      { status: '403', code: 'FORBIDDEN_ERROR', title: 'This request is forbidden for security reasons' },
+    ]);
     expect(other.code).toBe('ASC_FORBIDDEN');
     expect(new AscApiError('GET', '/v1/apps/1', 404, []).isNotFound).toBe(true);
   });
@@ -165,7 +208,8 @@ describe('pagination', () => {
       { expect: 'GET /v1/apps?limit=2&cursor=NA', body: page(['5']) },
     ]);
     const pages: string[][] = [];
-    for await (const p of paginate<{ id: string }>(client, '/v1/apps', { limit: 2, 'filter[bundleId]': ['a', 'b'] })) pages.push(p.data.map((d) => d.id));
+    for await (const p of paginate<{ id: string }>(client, '/v1/apps', { limit: 2, 'filter[bundleId]': ['a', 'b'] }))
+      pages.push(p.data.map((d) => d.id));
     expect(pages).toEqual([['1', '2'], ['3', '4'], ['5']]);
     expect(fetch.violations).toEqual([]);
   });
@@ -180,13 +224,17 @@ describe('pagination', () => {
   });
 
   it('never sends the token to another origin named by a next link', async () => {
-    const { fetch, client } = setup([{ expect: 'GET /v1/apps', body: page(['1'], 'https://evil.test/v1/apps?cursor=x') }]);
+    const { fetch, client } = setup([
+      { expect: 'GET /v1/apps', body: page(['1'], 'https://evil.test/v1/apps?cursor=x') },
+    ]);
     await expect(collect(client, '/v1/apps')).rejects.toThrow(/refusing to follow a link to https:\/\/evil\.test/);
     expect(fetch.calls).toHaveLength(1);
   });
 
   it('maxItems stops early and shrinks the page size', async () => {
-    const { fetch, client } = setup([{ expect: 'GET /v1/apps?limit=1', body: page(['1'], `${BASE}/v1/apps?cursor=x`) }]);
+    const { fetch, client } = setup([
+      { expect: 'GET /v1/apps?limit=1', body: page(['1'], `${BASE}/v1/apps?cursor=x`) },
+    ]);
     const { data } = await collect(client, '/v1/apps', {}, { maxItems: 1 });
     expect(data).toHaveLength(1);
     expect(fetch.calls).toHaveLength(1);

@@ -41,8 +41,16 @@ export async function run(rt: Runtime): Promise<number> {
       simulator: sim.url,
       keyId: key.keyId,
       apps: apps.map((a) => ({ id: a.id, bundleId: a.attributes?.bundleId, name: a.attributes?.name })),
-      builds: builds.map((b) => ({ id: b.id, version: b.attributes?.version, processingState: b.attributes?.processingState })),
-      betaGroups: groups.map((g) => ({ id: g.id, name: g.attributes?.name, isInternalGroup: g.attributes?.isInternalGroup })),
+      builds: builds.map((b) => ({
+        id: b.id,
+        version: b.attributes?.version,
+        processingState: b.attributes?.processingState,
+      })),
+      betaGroups: groups.map((g) => ({
+        id: g.id,
+        name: g.attributes?.name,
+        isInternalGroup: g.attributes?.isInternalGroup,
+      })),
       nextBuildNumber: next.next,
       requests: client.sent,
       tokensMinted: tokens.minted,
@@ -50,12 +58,29 @@ export async function run(rt: Runtime): Promise<number> {
     if (rt.config.json) rt.out.json(summary);
     else {
       rt.out.print(`Simulated App Store Connect at ${sim.url}, App Manager key ${key.keyId}\n`);
-      rt.out.print(table(['APP ID', 'BUNDLE ID', 'NAME'], summary.apps.map((a) => [a.id, a.bundleId, a.name])));
+      rt.out.print(
+        table(
+          ['APP ID', 'BUNDLE ID', 'NAME'],
+          summary.apps.map((a) => [a.id, a.bundleId, a.name]),
+        ),
+      );
       rt.out.print(`\nBuilds of ${first.attributes?.bundleId}:`);
-      rt.out.print(table(['ID', 'BUILD', 'STATE'], summary.builds.map((b) => [b.id, b.version, b.processingState])));
+      rt.out.print(
+        table(
+          ['ID', 'BUILD', 'STATE'],
+          summary.builds.map((b) => [b.id, b.version, b.processingState]),
+        ),
+      );
       rt.out.print(`\nTestFlight groups:`);
-      rt.out.print(table(['ID', 'NAME', 'INTERNAL'], summary.betaGroups.map((g) => [g.id, g.name, g.isInternalGroup])));
-      rt.out.print(`\nNext free build number for 1.0.0: ${next.next}  (${client.sent} requests, ${tokens.minted} token minted)`);
+      rt.out.print(
+        table(
+          ['ID', 'NAME', 'INTERNAL'],
+          summary.betaGroups.map((g) => [g.id, g.name, g.isInternalGroup]),
+        ),
+      );
+      rt.out.print(
+        `\nNext free build number for 1.0.0: ${next.next}  (${client.sent} requests, ${tokens.minted} token minted)`,
+      );
       rt.out.print(
         [
           '',
