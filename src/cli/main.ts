@@ -93,6 +93,16 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
     lazy(() => import('./commands/builds-next-number.js')),
   );
 
+  const ipa = program.command('ipa').description('read an .ipa without uploading it');
+  wire(
+    ipa
+      .command('inspect')
+      .description('facts and preflight checks of an .ipa (or .pkg); exit 6 on a preflight error')
+      .argument('<file>')
+      .option('--checksums', 'also compute MD5 and SHA-256 (reads the whole file)'),
+    lazy(() => import('./commands/ipa-inspect.js')),
+  );
+
   const keys = program.command('keys').description('API keys stored on this machine');
   wire(
     keys

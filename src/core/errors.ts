@@ -149,6 +149,39 @@ export const CATALOGUE = {
   VERSION_INVALID: { exit: EXIT.usage, remedy: 'Versions are one to three period-separated integers, e.g. 1.4.0.' },
   STATE_FILE_INVALID: { exit: EXIT.validation, remedy: 'Remove or fix the damaged state file named in the message.' },
   SIMULATOR_SEED_INVALID: { exit: EXIT.validation, remedy: 'Fix the seed file; its format is in docs/SIMULATOR.md.' },
+  FILE_NOT_FOUND: { exit: EXIT.validation, remedy: 'Check the path to the .ipa or .pkg file.' },
+  IPA_NOT_ZIP: {
+    exit: EXIT.validation,
+    remedy: "An .ipa is a zip archive made by Xcode's export (Product → Archive → Distribute App); export it again.",
+  },
+  IPA_NO_APP: {
+    exit: EXIT.validation,
+    remedy: 'An .ipa holds exactly one Payload/<Name>.app folder; export the archive again for App Store Connect.',
+  },
+  IPA_UNSAFE_PATH: {
+    exit: EXIT.validation,
+    remedy: 'The archive holds a path outside its own folder (".." or absolute); do not use it, export the app again.',
+  },
+  IPA_ENTRY_TOO_LARGE: {
+    exit: EXIT.validation,
+    remedy: 'A metadata file in the archive is far larger than any real one (a zip bomb?); export the app again.',
+  },
+  IPA_CORRUPT: {
+    exit: EXIT.validation,
+    remedy: 'The archive is damaged (sizes or data do not match); copy or export it again.',
+  },
+  PLIST_INVALID: {
+    exit: EXIT.validation,
+    remedy: 'The property list is damaged; rebuild the app so Xcode writes it again.',
+  },
+  PROFILE_INVALID: {
+    exit: EXIT.validation,
+    remedy: 'Download the provisioning profile again from the developer portal (or let ascend manage signing).',
+  },
+  PREFLIGHT_FAILED: {
+    exit: EXIT.validation,
+    remedy: 'Fix each error listed above (each names its fix), rebuild, and run again.',
+  },
   INTERNAL: { exit: EXIT.bug, remedy: 'This is a bug in ascend; please report it with the output of --verbose.' },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AscendError, CATALOGUE } from './errors.js';
+import { AscendError, CATALOGUE } from '../core/errors.js';
 import { renderErrorsDoc } from './errors-doc.js';
 
 describe('error catalogue', () => {

@@ -1,4 +1,5 @@
-import { CATALOGUE, EXIT } from './errors.js';
+import { CATALOGUE, EXIT } from '../core/errors.js';
+import { CHECKS } from '../ipa/preflight.js';
 
 const EXIT_NAMES: Record<number, string> = {
   [EXIT.ok]: 'success',
@@ -34,6 +35,15 @@ export function renderErrorsDoc(): string {
     '| code | exit | remedy |',
     '|---|---|---|',
     ...Object.entries(CATALOGUE).map(([code, e]) => `| \`${code}\` | ${e.exit} | ${e.remedy.replace(/\|/g, '\\|')} |`),
+    '',
+    '## Preflight checks',
+    '',
+    'Findings of `ascend ipa inspect` and of the checks before an upload. An error stops the command with exit 6',
+    '(`PREFLIGHT_FAILED`) before anything is created in App Store Connect; a warning is shown and work goes on.',
+    '',
+    '| check | fix |',
+    '|---|---|',
+    ...Object.entries(CHECKS).map(([code, fix]) => `| \`${code}\` | ${fix.replace(/\|/g, '\\|')} |`),
     '',
   ];
   return lines.join('\n');

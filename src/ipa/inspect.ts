@@ -1,0 +1,197 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { AscendError } from '../core/errors.js';
+import { type PlistDict, parsePlistDict } from './plist.js';
+import { MAX_PROFILE_BYTES, parseProfile } from './profile.js';
+import type { BundleFacts, IpaFacts, Platform } from './types.js';
+import { ZipReader } from './zip.js';
+
+const MAX_INFO_PLIST = 8 * 1024 * 1024;
+
+/** Streams the file once for MD5 and SHA-256 together. */
+export async function fileChecksums(path: string): Promise<{ md5: string; sha256: string }> {
+  const md5 = createHash('md5');
+  const sha = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+    md5.update(chunk as Buffer);
+    sha.update(chunk as Buffer);
+  }
+  return { md5: md5.digest('hex'), sha256: sha.digest('hex') };
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+function platformOf(plist: PlistDict): Platform | null {
+  const name = str(plist.DTPlatformName);
+  const supported = Array.isArray(plist.CFBundleSupportedPlatforms) ? plist.CFBundleSupportedPlatforms.map(String) : [];
+  const all = [name ?? '', ...supported].map((s) => s.toLowerCase());
+  if (all.some((s) => s.startsWith('appletv'))) return 'TV_OS';
+  if (all.some((s) => s.startsWith('xr'))) return 'VISION_OS';
+  if (all.some((s) => s.startsWith('macos') || s === 'macosx')) return 'MAC_OS';
+  if (all.some((s) => s.startsWith('iphone'))) return 'IOS';
+  const family = Array.isArray(plist.UIDeviceFamily) ? plist.UIDeviceFamily.map(Number) : [];
+  if (family.includes(3)) return 'TV_OS';
+  if (family.includes(7)) return 'VISION_OS';
+  if (family.includes(1) || family.includes(2)) return 'IOS';
+  return null;
+}
+
+async function readBundle(
+  zip: ZipReader,
+  path: string,
+  role: BundleFacts['role'],
+): Promise<{ facts: BundleFacts; platform: Platform | null }> {
+  let platform: Platform | null = null;
+  const facts: BundleFacts = {
+    path,
+    role,
+    bundleId: null,
+    shortVersion: null,
+    buildVersion: null,
+    name: null,
+    executable: null,
+    executablePresent: false,
+    minimumOSVersion: null,
+    deviceFamily: [],
+    platformName: null,
+    supportedPlatforms: [],
+    sdk: null,
+    xcode: null,
+    usesNonExemptEncryption: null,
+    plistFormat: null,
+    plistError: null,
+    profile: null,
+    profileError: null,
+  };
+  const plistPath = `${path}/Info.plist`;
+  if (!zip.has(plistPath)) {
+    facts.plistError = `${plistPath} is missing`;
+  } else {
+    const { value: p, format } = parsePlistDict(await zip.read(plistPath, MAX_INFO_PLIST), plistPath);
+    facts.plistFormat = format;
+    facts.bundleId = str(p.CFBundleIdentifier);
+    facts.shortVersion = str(p.CFBundleShortVersionString);
+    facts.buildVersion = str(p.CFBundleVersion);
+    facts.name = str(p.CFBundleDisplayName) ?? str(p.CFBundleName);
+    facts.executable = str(p.CFBundleExecutable);
+    facts.executablePresent = facts.executable !== null && zip.has(`${path}/${facts.executable}`);
+    facts.minimumOSVersion = str(p.MinimumOSVersion) ?? str(p.LSMinimumSystemVersion);
+    facts.deviceFamily = Array.isArray(p.UIDeviceFamily) ? p.UIDeviceFamily.map(Number) : [];
+    facts.platformName = str(p.DTPlatformName);
+    facts.supportedPlatforms = Array.isArray(p.CFBundleSupportedPlatforms)
+      ? p.CFBundleSupportedPlatforms.map(String)
+      : [];
+    facts.sdk = str(p.DTSDKName);
+    facts.xcode = str(p.DTXcode);
+    facts.usesNonExemptEncryption =
+      typeof p.ITSAppUsesNonExemptEncryption === 'boolean' ? p.ITSAppUsesNonExemptEncryption : null;
+    platform = platformOf(p);
+  }
+  const profilePath = `${path}/embedded.mobileprovision`;
+  if (zip.has(profilePath)) {
+    try {
+      facts.profile = await parseProfile(await zip.read(profilePath, MAX_PROFILE_BYTES), profilePath);
+    } catch (err) {
+      if (!(err instanceof AscendError)) throw err;
+      facts.profileError = err.message;
+    }
+  }
+  return { facts, platform };
+}
+
+/**
+ * Reads what ascend needs from an .ipa without extracting it: the zip directory, the app's Info.plist,
+ * its embedded.mobileprovision, extensions under PlugIns/ and watch apps under Watch/. A macOS .pkg (xar)
+ * is recognised and reported as such.
+ */
+export async function inspectIpa(file: string, options: { checksums?: boolean } = {}): Promise<IpaFacts> {
+  let size: number;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new Error('not a file');
+    size = st.size;
+  } catch {
+    throw new AscendError('FILE_NOT_FOUND', `${file} does not exist or is not a file`);
+  }
+  const head = Buffer.alloc(4);
+  const fh = await open(file, 'r');
+  try {
+    await fh.read(head, 0, 4, 0);
+  } finally {
+    await fh.close();
+  }
+  const checksums = options.checksums ? await fileChecksums(file) : undefined;
+  if (head.toString('latin1') === 'xar!') {
+    return {
+      file,
+      size,
+      kind: 'pkg',
+      platform: 'MAC_OS',
+      wrapper: null,
+      app: null,
+      extensions: [],
+      watchApps: [],
+      entries: 0,
+      ...(checksums ? { checksums } : {}),
+    };
+  }
+  const zip = await ZipReader.open(file);
+  try {
+    const names = zip
+      .list()
+      .map((e) => e.name)
+      .filter((n) => !n.startsWith('__MACOSX/') && !n.includes('/__MACOSX/'));
+    const apps = new Set<string>();
+    let wrapper: string | null = null;
+    for (const n of names) {
+      const m = /^(?:([^/]+)\/)?Payload\/([^/]+\.app)\//.exec(n);
+      if (!m) continue;
+      apps.add(`${m[1] ? `${m[1]}/` : ''}Payload/${m[2]}`);
+      wrapper = m[1] ?? null;
+    }
+    if (apps.size === 0) {
+      const hasPayload = names.some((n) => /^(?:[^/]+\/)?Payload\//.test(n));
+      throw new AscendError(
+        'IPA_NO_APP',
+        hasPayload
+          ? `${file} has a Payload/ folder but no .app bundle in it`
+          : `${file} has no Payload/ folder: it is a zip, but not an .ipa`,
+      );
+    }
+    if (apps.size > 1)
+      throw new AscendError(
+        'IPA_NO_APP',
+        `${file} holds ${apps.size} app bundles in Payload/ (${[...apps].join(', ')}); Apple accepts exactly one`,
+      );
+    const appPath = [...apps][0]!;
+    const { facts: app, platform } = await readBundle(zip, appPath, 'app');
+    const nested = (re: RegExp) =>
+      [...new Set(names.map((n) => re.exec(n)?.[1]).filter((x): x is string => Boolean(x)))].sort();
+    const esc = appPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const extensions = await Promise.all(
+      nested(new RegExp(`^(${esc}/(?:Watch/[^/]+\\.app/)?PlugIns/[^/]+\\.appex)/`)).map(
+        async (p) => (await readBundle(zip, p, 'extension')).facts,
+      ),
+    );
+    const watchApps = await Promise.all(
+      nested(new RegExp(`^(${esc}/Watch/[^/]+\\.app)/`)).map(
+        async (p) => (await readBundle(zip, p, 'watch-app')).facts,
+      ),
+    );
+    return {
+      file,
+      size,
+      kind: 'ipa',
+      platform,
+      wrapper,
+      app,
+      extensions,
+      watchApps,
+      entries: zip.entries.size,
+      ...(checksums ? { checksums } : {}),
+    };
+  } finally {
+    zip.close();
+  }
+}

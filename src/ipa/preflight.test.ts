@@ -1,0 +1,90 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildIpa, type IpaSpec } from '../../test/ipa-builder.js';
+import { inspectIpa } from './inspect.js';
+import { preflight, type RemoteState, remotePreflight } from './preflight.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ascend-pre-'));
+const NOW = new Date(Date.UTC(2026, 10, 26));
+let n = 0;
+
+async function findings(spec: IpaSpec) {
+  const p = join(dir, `${++n}.ipa`);
+  await buildIpa(p, spec);
+  const facts = await inspectIpa(p);
+  return { facts, found: preflight(facts, { now: NOW, target: 'app-store' }) };
+}
+const codes = (f: { code: string; severity: string }[]) => f.map((x) => `${x.severity}:${x.code}`);
+
+describe('preflight (local)', () => {
+  it('a well-formed App Store build passes with no findings', async () => {
+    expect((await findings({})).found).toEqual([]);
+  });
+
+  it('each check fires on its own problem, with a message and a fix', async () => {
+    const cases: [IpaSpec, string][] = [
+      [{ bundleId: null }, 'error:BUNDLE_ID_MISSING'],
+      [{ bundleId: 'com.example/app', profile: { appId: '*' } }, 'error:BUNDLE_ID_INVALID'],
+      [{ version: null }, 'error:SHORT_VERSION_INVALID'],
+      [{ version: '1.0.0.0' }, 'error:SHORT_VERSION_INVALID'],
+      [{ build: '1a' }, 'error:BUILD_VERSION_INVALID'],
+      [{ build: null }, 'error:BUILD_VERSION_INVALID'],
+      [{ minimumOS: null }, 'error:MINIMUM_OS_MISSING'],
+      [{ executable: null }, 'error:EXECUTABLE_MISSING'],
+      [{ omitExecutable: true }, 'error:EXECUTABLE_MISSING'],
+      [{ platformName: 'iphonesimulator' }, 'error:SIMULATOR_BUILD'],
+      [{ profile: null }, 'error:PROFILE_MISSING'],
+      [{ profile: { kind: 'development' } }, 'error:PROFILE_NOT_APP_STORE'],
+      [{ profile: { kind: 'ad-hoc' } }, 'error:PROFILE_NOT_APP_STORE'],
+      [{ profile: { expires: new Date(Date.UTC(2025, 0, 1)) } }, 'error:PROFILE_EXPIRED'],
+      [{ profile: { appId: 'com.other.app' } }, 'error:PROFILE_APP_ID_MISMATCH'],
+      [{ encryption: null }, 'warning:ENCRYPTION_UNANSWERED'],
+      [
+        { extensions: [{ name: 'Share', bundleId: 'com.elsewhere.share', profile: { appId: '*' } }] },
+        'error:EXTENSION_BUNDLE_ID_PREFIX',
+      ],
+      [{ extensions: [{ name: 'Share', build: '2' }] }, 'error:EXTENSION_VERSION_MISMATCH'],
+      [{ extensions: [{ name: 'Share', bundleId: 'com.example.sandbox.one' }] }, 'error:DUPLICATE_BUNDLE_ID'],
+      [{ watchApps: [{ name: 'Watch', omitPlist: true }] }, 'error:INFO_PLIST_MISSING'],
+    ];
+    for (const [spec, code] of cases) {
+      const { found } = await findings(spec);
+      expect(codes(found), code).toContain(code);
+      for (const f of found) {
+        expect(f.message.length).toBeGreaterThan(10);
+        expect(f.fix.length).toBeGreaterThan(10);
+      }
+    }
+  });
+
+  it('enterprise profiles and wildcard App IDs are accepted', async () => {
+    expect((await findings({ profile: { kind: 'enterprise' } })).found).toEqual([]);
+    expect((await findings({ profile: { appId: 'com.example.*' } })).found).toEqual([]);
+  });
+});
+
+describe('preflight (remote, over data the caller passes)', () => {
+  const remote = (over: Partial<RemoteState> = {}): RemoteState => ({
+    app: { id: '1', bundleId: 'com.example.sandbox.one' },
+    builds: [],
+    uploadsInFlight: [],
+    closedVersions: [],
+    liveVersion: null,
+    ...over,
+  });
+
+  it('flags a missing app record, a used or in-flight build number, a closed train and a lower version', async () => {
+    const { facts } = await findings({ version: '1.4.0', build: '57' });
+    expect(remotePreflight(facts, remote())).toEqual([]);
+    expect(codes(remotePreflight(facts, remote({ app: null })))).toEqual(['error:APP_RECORD_MISSING']);
+    expect(codes(remotePreflight(facts, remote({ builds: ['56', '57.0'] })))).toEqual(['error:BUILD_NUMBER_USED']);
+    expect(codes(remotePreflight(facts, remote({ uploadsInFlight: ['57'] })))).toEqual([
+      'error:BUILD_NUMBER_IN_FLIGHT',
+    ]);
+    expect(codes(remotePreflight(facts, remote({ closedVersions: ['1.4'] })))).toEqual(['error:VERSION_TRAIN_CLOSED']);
+    expect(codes(remotePreflight(facts, remote({ liveVersion: '1.10.0' })))).toEqual(['error:VERSION_NOT_HIGHER']);
+    expect(remotePreflight(facts, remote({ liveVersion: '1.3.9', builds: ['570'] }))).toEqual([]);
+  });
+});

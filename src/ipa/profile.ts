@@ -1,0 +1,166 @@
+import { webcrypto } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { AscendError } from '../core/errors.js';
+import { type PlistDict, type PlistValue, parsePlistDict } from './plist.js';
+
+export const MAX_PROFILE_BYTES = 2 * 1024 * 1024;
+
+export type ProfileKind = 'app-store' | 'ad-hoc' | 'development' | 'enterprise' | 'developer-id' | 'unknown';
+
+export interface ProfileFacts {
+  name: string | null;
+  uuid: string | null;
+  teamId: string | null;
+  teamName: string | null;
+  appIdName: string | null;
+  /** `<TEAMID>.<bundle id or wildcard>` from the entitlements. */
+  applicationIdentifier: string | null;
+  platforms: string[];
+  kind: ProfileKind;
+  creationDate: string | null;
+  expirationDate: string | null;
+  devices: number;
+  provisionsAllDevices: boolean;
+  getTaskAllow: boolean | null;
+  betaReportsActive: boolean | null;
+  apsEnvironment: string | null;
+  isXcodeManaged: boolean;
+  /** The CMS signature over the profile checks out (content digest and signer's signature); chain not checked. */
+  signatureValid: boolean;
+  encoding: 'der' | 'ber-indefinite';
+}
+
+let engineSet = false;
+function ensureEngine(): void {
+  if (engineSet) return;
+  pkijs.setEngine(
+    'node',
+    new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as pkijs.CryptoEngineParameters['crypto'] }),
+  );
+  engineSet = true;
+}
+
+function octets(block: asn1js.OctetString): Uint8Array {
+  // BER indefinite-length profiles (`openssl cms -stream`) carry a constructed OCTET STRING in pieces.
+  if (block.idBlock.isConstructed) {
+    const parts = (block.valueBlock.value as asn1js.OctetString[]).map((p) => octets(p));
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+  return new Uint8Array(block.valueBlock.valueHexView);
+}
+
+const str = (v: PlistValue | undefined): string | null => (typeof v === 'string' ? v : null);
+const bool = (v: PlistValue | undefined): boolean | null => (typeof v === 'boolean' ? v : null);
+const date = (v: PlistValue | undefined): string | null => (v instanceof Date ? v.toISOString() : null);
+
+/**
+ * Reads an embedded.mobileprovision / embedded.provisionprofile: CMS SignedData (DER or BER
+ * indefinite-length) wrapping an XML plist. Apple calls the format undocumented (TN3125), so the facts are
+ * used for diagnostics, and unknown shapes are reported rather than guessed.
+ */
+export async function parseProfile(buf: Uint8Array, origin: string): Promise<ProfileFacts> {
+  if (buf.length === 0) throw new AscendError('PROFILE_INVALID', `${origin} is empty`);
+  if (buf.length > MAX_PROFILE_BYTES)
+    throw new AscendError('PROFILE_INVALID', `${origin} is ${buf.length} bytes, larger than any real profile`);
+  if (buf[0] !== 0x30) {
+    const head = Buffer.from(buf.subarray(0, 16)).toString('latin1');
+    const what = head.startsWith('bplist')
+      ? 'a bare binary property list'
+      : head.includes('<')
+        ? 'a bare XML file'
+        : 'not CMS data';
+    throw new AscendError('PROFILE_INVALID', `${origin} is ${what}, not a signed provisioning profile (CMS)`);
+  }
+  ensureEngine();
+  let signed: pkijs.SignedData;
+  let content: Uint8Array;
+  try {
+    const asn = asn1js.fromBER(buf);
+    if (asn.offset === -1) throw new Error(asn.result.error);
+    const info = new pkijs.ContentInfo({ schema: asn.result });
+    if (info.contentType !== pkijs.ContentInfo.SIGNED_DATA)
+      throw new Error(`content type ${info.contentType} is not SignedData`);
+    signed = new pkijs.SignedData({ schema: info.content });
+    const e = signed.encapContentInfo.eContent;
+    if (!e) throw new Error('no encapsulated content');
+    content = octets(e);
+  } catch (cause) {
+    throw new AscendError(
+      'PROFILE_INVALID',
+      `${origin} is not a readable CMS SignedData structure (${(cause as Error).message})`,
+      { cause },
+    );
+  }
+  let signatureValid = false;
+  try {
+    signatureValid = Boolean(
+      await signed.verify({
+        signer: 0,
+        checkChain: false,
+        data: content.buffer.slice(content.byteOffset, content.byteOffset + content.byteLength) as ArrayBuffer,
+      }),
+    );
+  } catch {
+    signatureValid = false;
+  }
+  if (!signatureValid) {
+    throw new AscendError('PROFILE_INVALID', `${origin} fails its CMS signature check: it was altered after signing`);
+  }
+  const { value: p } = parsePlistDict(content, `the plist inside ${origin}`);
+  return factsOf(p, buf[1] === 0x80 ? 'ber-indefinite' : 'der');
+}
+
+function factsOf(p: PlistDict, encoding: ProfileFacts['encoding']): ProfileFacts {
+  const ent = (p.Entitlements && typeof p.Entitlements === 'object' ? p.Entitlements : {}) as PlistDict;
+  const platforms = Array.isArray(p.Platform) ? p.Platform.filter((x): x is string => typeof x === 'string') : [];
+  const devices = Array.isArray(p.ProvisionedDevices) ? p.ProvisionedDevices.length : 0;
+  const all = p.ProvisionsAllDevices === true;
+  const getTaskAllow = bool(ent['get-task-allow']) ?? bool(ent['com.apple.security.get-task-allow']);
+  const isMac = platforms.includes('OSX');
+  let kind: ProfileKind;
+  if (all) kind = isMac ? 'developer-id' : 'enterprise';
+  // macOS has no ad-hoc distribution: a Mac profile listing devices is a development one.
+  else if (devices > 0) kind = getTaskAllow || isMac ? 'development' : 'ad-hoc';
+  else if (getTaskAllow === false || (isMac && getTaskAllow === null)) kind = 'app-store';
+  else if (getTaskAllow === true) kind = 'development';
+  else kind = 'unknown';
+  const teams = Array.isArray(p.TeamIdentifier) ? p.TeamIdentifier : [];
+  return {
+    name: str(p.Name),
+    uuid: str(p.UUID),
+    teamId: typeof teams[0] === 'string' ? teams[0] : null,
+    teamName: str(p.TeamName),
+    appIdName: str(p.AppIDName),
+    applicationIdentifier: str(ent['application-identifier']) ?? str(ent['com.apple.application-identifier']),
+    platforms,
+    kind,
+    creationDate: date(p.CreationDate),
+    expirationDate: date(p.ExpirationDate),
+    devices,
+    provisionsAllDevices: all,
+    getTaskAllow,
+    betaReportsActive: bool(ent['beta-reports-active']),
+    apsEnvironment: str(ent['aps-environment']) ?? str(ent['com.apple.developer.aps-environment']),
+    isXcodeManaged: p.IsXcodeManaged === true,
+    signatureValid: true,
+    encoding,
+  };
+}
+
+/** Whether a profile's application identifier (`TEAM.com.example.*` or exact) covers a bundle ID. */
+export function profileCovers(applicationIdentifier: string | null, teamId: string | null, bundleId: string): boolean {
+  if (!applicationIdentifier) return false;
+  const prefix = teamId ? `${teamId}.` : applicationIdentifier.slice(0, applicationIdentifier.indexOf('.') + 1);
+  if (!applicationIdentifier.startsWith(prefix)) return false;
+  const pattern = applicationIdentifier.slice(prefix.length);
+  if (pattern === '*') return true;
+  if (pattern.endsWith('.*')) return bundleId.startsWith(pattern.slice(0, -1));
+  return pattern === bundleId;
+}
