@@ -1,8 +1,6 @@
-import { type AscClient, createAscClient } from '../asc/http/client.js';
+import type { AscClient } from '../asc/http/client.js';
 import type { Config } from '../config/index.js';
-import { resolveCredentials } from '../credentials/sources.js';
 import { KeyStore } from '../credentials/store.js';
-import { createTokenProvider } from '../credentials/token.js';
 import type { ApiKey } from '../credentials/types.js';
 import type { Io, Output } from './io.js';
 
@@ -26,23 +24,32 @@ export function createRuntime(config: Config, io: Io, out: Output): Runtime {
     out,
     store,
     key() {
-      key ??= resolveCredentials(config.credentials, {
-        env: config.env,
-        store,
-        home: config.userHome,
-        cwd: config.cwd,
-        readStdin: io.readStdin,
-      }).then((k) => {
-        protect(out, k.privateKeyPem);
-        out.logger.debug(`using Key ID ${k.keyId} (key from ${k.sources.privateKey})`);
-        return k;
-      });
+      // Loaded on first use: commands that need no key (help, ipa inspect) do not pay for loading jose.
+      key ??= import('../credentials/sources.js')
+        .then(({ resolveCredentials }) =>
+          resolveCredentials(config.credentials, {
+            env: config.env,
+            store,
+            home: config.userHome,
+            cwd: config.cwd,
+            readStdin: io.readStdin,
+          }),
+        )
+        .then((k) => {
+          protect(out, k.privateKeyPem);
+          out.logger.debug(`using Key ID ${k.keyId} (key from ${k.sources.privateKey})`);
+          return k;
+        });
       return key;
     },
     client() {
-      client ??= rt
-        .key()
-        .then((k) => createAscClient({ baseUrl: config.apiUrl, tokens: createTokenProvider(k), logger: out.logger }));
+      client ??= rt.key().then(async (k) => {
+        const [{ createAscClient }, { createTokenProvider }] = await Promise.all([
+          import('../asc/http/client.js'),
+          import('../credentials/token.js'),
+        ]);
+        return createAscClient({ baseUrl: config.apiUrl, tokens: createTokenProvider(k), logger: out.logger });
+      });
       return client;
     },
   };
