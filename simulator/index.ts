@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Clock, seededRandom, systemClock } from '../src/core/clock.js';
 import type { SimKey } from './auth.js';
@@ -9,6 +11,7 @@ import { applySeed, DEFAULT_SEED, newKeyPair, type SeedInput } from './seed.js';
 import { buildServer } from './server.js';
 import { loadSpec } from './spec.js';
 import { Store } from './store.js';
+import { RateLimiter } from './throttle.js';
 
 export interface SimulatorOptions {
   port?: number;
@@ -24,6 +27,12 @@ export interface SimulatorOptions {
   rateLimitPerHour?: number;
   faults?: string;
   faultSeed?: number;
+  /** Size of each upload operation (Apple's are about 5 MB). */
+  partSizeBytes?: number;
+  /** How long reserved upload operations stay valid. */
+  uploadExpirySeconds?: number;
+  /** Where received upload bytes are kept until processed (default: a temporary folder removed on close). */
+  dataDir?: string;
   clock?: Clock;
   log?: (line: string) => void;
 }
@@ -63,6 +72,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const store = (options.stateFile && Store.load(options.stateFile)) || seeded.store;
   const stats = new Map<string, number>();
   const log = options.log ?? (() => {});
+  const ownDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ascend-sim-data-'));
+  const MB = 1_000_000;
   const app = buildServer({
     spec: loadSpec(),
     store,
@@ -75,6 +87,15 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     publicUrl: options.publicUrl,
     log,
     stats,
+    uploads: {
+      dataDir,
+      partSize: options.partSizeBytes ?? 5 * 1024 * 1024,
+      processingMs: (options.processingSeconds ?? 2) * 1000,
+      uploadExpiryMs: (options.uploadExpirySeconds ?? 7 * 86_400) * 1000,
+      secret: randomBytes(32),
+      bandwidth: options.bandwidthMBps ? new RateLimiter(options.bandwidthMBps * MB) : undefined,
+      connectionBytesPerSecond: options.connectionBandwidthMBps ? options.connectionBandwidthMBps * MB : undefined,
+    },
   });
   const sim: Simulator = {
     app,
@@ -90,6 +111,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     },
     async close() {
       await app.close();
+      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     createKey(opts = {}) {
       const team = opts.team ? store.teams.get(opts.team) : [...store.teams.values()][0];

@@ -17,8 +17,9 @@ import { genericGet } from './reads.js';
 import { checkRole, type RoleRule } from './roles.js';
 import type { Spec } from './spec.js';
 import type { Store } from './store.js';
+import { advance, commitFile, registerPartRoute, reserveFile, type UploadConfig } from './uploads.js';
 import { validateBody, validateQuery } from './validate.js';
-import { WRITES } from './writes.js';
+import { WRITES, type WriteHandler } from './writes.js';
 
 export interface ServerDeps {
   spec: Spec;
@@ -33,6 +34,7 @@ export interface ServerDeps {
   log: (line: string) => void;
   /** Counts requests per operation key, for tests and benchmarks (`GET /__sim/stats`). */
   stats: Map<string, number>;
+  uploads: UploadConfig;
 }
 
 function baseUrlOf(req: FastifyRequest, deps: ServerDeps): string {
@@ -54,6 +56,14 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // Bodies are parsed here, not by fastify, so malformed JSON gets Apple's error body.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // Part uploads are streamed straight to disk, never buffered (multi-GiB bodies).
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+  const writes: Record<string, WriteHandler> = {
+    ...WRITES,
+    'POST /v1/buildUploadFiles': reserveFile(deps.uploads),
+    'PATCH /v1/buildUploadFiles/{id}': commitFile(deps.uploads),
+  };
+  registerPartRoute(app, { ...deps, cfg: deps.uploads, onChange: () => deps.store.save() });
 
   app.get('/__sim/stats', async () => ({ requests: Object.fromEntries(deps.stats) }));
 
@@ -71,6 +81,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         onReject: (why) => deps.log(`401 ${req.method} ${path}: ${why}`),
       });
       const key = auth.key;
+      if (advance(deps.store, deps.clock, deps.uploads)) deps.store.save();
       if (fault === '5xx') throw serverError();
       if (fault === '429' || !deps.quota.take(key.keyId)) throw rateLimited();
       reply.header('x-rate-limit', deps.quota.header(key.keyId));
@@ -96,7 +107,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       if (op.method === 'GET') {
         body = genericGet(op, pathParams, ctx);
       } else {
-        const handler = WRITES[op.key];
+        const handler = writes[op.key];
         if (!handler)
           throw simError(501, 'NOT_IMPLEMENTED', 'Not implemented by the simulator', `${op.key} is not simulated yet`);
         let parsed: unknown;
@@ -132,7 +143,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
             );
           }
         }
-        const result = handler({ ...ctx, body: parsed, pathParams, clock: deps.clock, teamId: key.teamId });
+        const result = await handler({ ...ctx, body: parsed, pathParams, clock: deps.clock, teamId: key.teamId });
         deps.store.save();
         status = result.status;
         body = result.body;

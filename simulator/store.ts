@@ -9,6 +9,8 @@ export interface Rec {
   teamId: string;
   attributes: Record<string, unknown>;
   rels: Record<string, string | string[] | null>;
+  /** Simulator-only bookkeeping (timers, received parts); never serialized into responses. */
+  internal?: Record<string, unknown>;
 }
 
 export interface Team {

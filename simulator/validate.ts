@@ -108,7 +108,9 @@ export interface Issue {
  */
 export function validateSchema(spec: Spec, schema: Schema, value: unknown, pointer = '', strict = false): Issue[] {
   const s = spec.resolve(schema);
-  if (value === null) return s.nullable ? [] : [{ pointer, kind: 'type', message: 'must not be null' }];
+  // OpenAPI 3.0 puts `nullable` beside a `$ref` (e.g. sourceFileChecksums), so check both levels.
+  if (value === null)
+    return schema.nullable || s.nullable ? [] : [{ pointer, kind: 'type', message: 'must not be null' }];
   if (s.oneOf || s.anyOf) {
     const options = (s.oneOf ?? s.anyOf)!;
     const results = options.map((o) => validateSchema(spec, o, value, pointer, strict));

@@ -17,7 +17,7 @@ export interface WriteResult {
   headers?: Record<string, string>;
 }
 
-export type WriteHandler = (ctx: WriteCtx) => WriteResult;
+export type WriteHandler = (ctx: WriteCtx) => WriteResult | Promise<WriteResult>;
 
 const conflict = (code: string, detail: string, pointer?: string) =>
   simError(
@@ -74,6 +74,7 @@ function editLinks(ownerType: string, rel: string, targetType: string, add: bool
   };
 }
 
+/** Writes that need no configuration; the server adds the upload handlers (simulator/uploads.ts). */
 export const WRITES: Record<string, WriteHandler> = {
   /** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-builduploads */
   'POST /v1/buildUploads': (ctx) => {

@@ -103,6 +103,17 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
     lazy(() => import('./commands/ipa-inspect.js')),
   );
 
+  wire(
+    program
+      .command('upload')
+      .description('check, upload and wait for one build (Build Upload API; resumable)')
+      .argument('<file>', '.ipa to upload')
+      .option('--concurrency <n>', 'parts sent in parallel', '12')
+      .option('--no-wait', 'return once the file is committed, without waiting for processing')
+      .option('--timeout <duration>', 'deadline for the whole command, e.g. 30m', '60m'),
+    lazy(() => import('./commands/upload.js')),
+  );
+
   const keys = program.command('keys').description('API keys stored on this machine');
   wire(
     keys

@@ -182,6 +182,33 @@ export const CATALOGUE = {
     exit: EXIT.validation,
     remedy: 'Fix each error listed above (each names its fix), rebuild, and run again.',
   },
+  BUILD_NUMBER_USED: {
+    exit: EXIT.conflict,
+    remedy:
+      'Raise CFBundleVersion (CURRENT_PROJECT_VERSION) above the highest in use: `ascend builds next-number --app … --version …`.',
+  },
+  VERSION_TRAIN_CLOSED: {
+    exit: EXIT.conflict,
+    remedy:
+      'Raise CFBundleShortVersionString (MARKETING_VERSION) above the approved or live version, rebuild and upload.',
+  },
+  UPLOAD_REJECTED: {
+    exit: EXIT.rejected,
+    remedy:
+      'Apple rejected the build while processing it; fix what its error names, raise the build number and upload again.',
+  },
+  UPLOAD_PART_FAILED: {
+    exit: EXIT.network,
+    remedy: 'A part could not be sent after several tries; check the network and run the same command again to resume.',
+  },
+  UPLOAD_OPERATIONS_INVALID: {
+    exit: EXIT.network,
+    remedy: 'App Store Connect answered with upload operations that do not cover the file; run the command again.',
+  },
+  UPLOAD_EXPIRED: {
+    exit: EXIT.conflict,
+    remedy: 'The reserved upload expired; run the same command again to start a fresh upload.',
+  },
   INTERNAL: { exit: EXIT.bug, remedy: 'This is a bug in ascend; please report it with the output of --verbose.' },
 } as const satisfies Record<string, CatalogueEntry>;
 

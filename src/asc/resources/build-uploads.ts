@@ -37,3 +37,35 @@ export async function getBuildUpload(
   });
   return res.body;
 }
+
+/**
+ * Creates the upload record for one build (Build Upload API, step 1). Not retried: a lost answer is
+ * reconciled by the caller by listing uploads for the same version and build number.
+ * https://developer.apple.com/documentation/appstoreconnectapi/post-v1-builduploads
+ */
+export async function createBuildUpload(
+  client: AscClient,
+  input: { appId: string; version: string; buildNumber: string; platform: Platform },
+): Promise<BuildUpload> {
+  const res = await client.request<Schemas['BuildUploadResponse']>({
+    method: 'POST',
+    path: '/v1/buildUploads',
+    body: {
+      data: {
+        type: 'buildUploads',
+        attributes: {
+          cfBundleShortVersionString: input.version,
+          cfBundleVersion: input.buildNumber,
+          platform: input.platform,
+        },
+        relationships: { app: { data: { type: 'apps', id: input.appId } } },
+      },
+    } satisfies Schemas['BuildUploadCreateRequest'],
+  });
+  return res.body.data;
+}
+
+/** https://developer.apple.com/documentation/appstoreconnectapi/delete-v1-builduploads-_id_ */
+export async function deleteBuildUpload(client: AscClient, id: string): Promise<void> {
+  await client.request({ method: 'DELETE', path: `/v1/buildUploads/${encodeURIComponent(id)}` });
+}

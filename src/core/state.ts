@@ -1,0 +1,80 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AscendError } from './errors.js';
+
+/**
+ * Where long-running work keeps its resumable state (DESIGN §2): a JSON file per key for the CLI, a database
+ * for the server. Values are plain JSON.
+ */
+export interface StateStore {
+  get<T>(key: string): Promise<T | undefined>;
+  put<T>(key: string, value: T): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/**
+ * One owner-only JSON file per key, written atomically (temporary file, then rename). Operations run one
+ * after another, so a late write can never overtake a delete.
+ */
+export class JsonFileStateStore implements StateStore {
+  private queue: Promise<unknown> = Promise.resolve();
+  private seq = 0;
+  constructor(readonly dir: string) {}
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(op, op);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private path(key: string): string {
+    return join(this.dir, `${key.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.path(key), 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (cause) {
+      throw new AscendError('STATE_FILE_INVALID', `${this.path(key)} is damaged`, {
+        cause,
+        remedy: `Delete ${this.path(key)}, then run the command again.`,
+      });
+    }
+  }
+
+  put<T>(key: string, value: T): Promise<void> {
+    const text = JSON.stringify(value);
+    return this.serial(async () => {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      const p = this.path(key);
+      const tmp = `${p}.${process.pid}.${++this.seq}.tmp`;
+      await writeFile(tmp, text, { mode: 0o600 });
+      await rename(tmp, p);
+    });
+  }
+
+  delete(key: string): Promise<void> {
+    return this.serial(() => rm(this.path(key), { force: true }));
+  }
+}
+
+/** For tests and the in-process demo. */
+export class MemoryStateStore implements StateStore {
+  readonly data = new Map<string, string>();
+  async get<T>(key: string): Promise<T | undefined> {
+    const v = this.data.get(key);
+    return v === undefined ? undefined : (JSON.parse(v) as T);
+  }
+  async put<T>(key: string, value: T): Promise<void> {
+    this.data.set(key, JSON.stringify(value));
+  }
+  async delete(key: string): Promise<void> {
+    this.data.delete(key);
+  }
+}

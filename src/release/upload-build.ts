@@ -1,0 +1,325 @@
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { AscClient } from '../asc/http/client.js';
+import { AscApiError, AscNetworkError } from '../asc/http/errors.js';
+import {
+  commitBuildUploadFile,
+  getBuildUploadFile,
+  reserveBuildUploadFile,
+  type UploadOperation,
+} from '../asc/resources/build-upload-files.js';
+import {
+  type BuildUpload,
+  createBuildUpload,
+  deleteBuildUpload,
+  getBuildUpload,
+  listBuildUploads,
+} from '../asc/resources/build-uploads.js';
+import type { Platform } from '../asc/resources/common.js';
+import type { Clock, Random, Sleep } from '../core/clock.js';
+import { AscendError } from '../core/errors.js';
+import type { StateStore } from '../core/state.js';
+import { compareDotted } from '../core/versions.js';
+import { type PartTransport, uploadParts } from '../upload/engine.js';
+import { planParts } from '../upload/operations.js';
+
+export type UploadEvent =
+  | {
+      type: 'step';
+      step: 'create' | 'reserve' | 'resume' | 'parts' | 'commit' | 'processing' | 'done';
+      detail?: string;
+    }
+  | { type: 'progress'; sent: number; total: number }
+  | { type: 'state'; state: string };
+
+export interface UploadInput {
+  file: string;
+  appId: string;
+  platform: Platform;
+  version: string;
+  buildNumber: string;
+  concurrency: number;
+  wait: boolean;
+  /** Epoch ms by which the whole command must be done. */
+  deadline: number;
+}
+
+export interface UploadDeps {
+  client: AscClient;
+  state: StateStore;
+  clock: Clock;
+  sleep: Sleep;
+  random: Random;
+  transport: PartTransport;
+  onEvent?: (e: UploadEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface UploadResult {
+  uploadId: string;
+  fileId: string;
+  md5: string;
+  state: string;
+  buildId: string | null;
+  resumed: boolean;
+  warnings: { code: string; description: string }[];
+}
+
+/** What is saved between runs so a killed upload resumes instead of starting over. */
+interface SavedUpload {
+  uploadId: string;
+  fileId?: string;
+  operations?: UploadOperation[];
+  partsDone?: number[];
+  md5?: string;
+  committed?: boolean;
+  file: { name: string; size: number; mtimeMs: number };
+}
+
+const stateKey = (i: UploadInput) => `upload-${i.appId}-${i.platform}-${i.version}-${i.buildNumber}`;
+const uploadState = (u: BuildUpload) => u.attributes?.state?.state ?? 'AWAITING_UPLOAD';
+
+/**
+ * Uploads one build through the Build Upload API (create → reserve → parts → commit → processing) so that
+ * running it again after a crash continues where it stopped, a lost answer to a write is reconciled by
+ * reading, and one build never has two live uploads.
+ */
+export async function uploadBuild(input: UploadInput, deps: UploadDeps): Promise<UploadResult> {
+  const { client, state } = deps;
+  const emit = (e: UploadEvent) => deps.onEvent?.(e);
+  const st = await stat(input.file);
+  const fileInfo = { name: basename(input.file), size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+  const key = stateKey(input);
+  let saved = await state.get<SavedUpload>(key);
+  let resumed = false;
+
+  if (
+    saved &&
+    (saved.file.size !== fileInfo.size || saved.file.mtimeMs !== fileInfo.mtimeMs || saved.file.name !== fileInfo.name)
+  ) {
+    // The file changed since the interrupted run: its parts cannot be mixed with the new bytes.
+    await dropUpload(client, saved.uploadId);
+    await state.delete(key);
+    saved = undefined;
+  }
+  let upload: BuildUpload | undefined;
+  if (saved) {
+    upload = await readUpload(client, saved.uploadId);
+    const expired = saved.operations?.some((o) => o.expiration && Date.parse(o.expiration) < deps.clock.now() + 60_000);
+    if (!upload || uploadState(upload) === 'FAILED' || (uploadState(upload) === 'AWAITING_UPLOAD' && expired)) {
+      if (upload && uploadState(upload) !== 'FAILED') await dropUpload(client, saved.uploadId);
+      await state.delete(key);
+      saved = undefined;
+      upload = undefined;
+    } else {
+      resumed = true;
+      emit({ type: 'step', step: 'resume', detail: `${saved.partsDone?.length ?? 0} parts already sent` });
+    }
+  }
+
+  if (!saved) {
+    // An upload left AWAITING_UPLOAD by a run that died before saving its state is an orphan: remove it,
+    // so the build never has two live uploads.
+    for (const u of await uploadsFor(client, input)) {
+      if (uploadState(u) === 'AWAITING_UPLOAD') await dropUpload(client, u.id);
+    }
+    emit({ type: 'step', step: 'create' });
+    upload = await createOrReconcile(client, input);
+    saved = { uploadId: upload.id, file: fileInfo };
+    await state.put(key, saved);
+  }
+  const current = saved;
+
+  if (uploadState(upload!) === 'AWAITING_UPLOAD' && !current.committed) {
+    if (!current.fileId) {
+      emit({ type: 'step', step: 'reserve' });
+      const file = await reserveOrReconcile(client, current.uploadId, input, fileInfo);
+      current.fileId = file.id;
+      current.operations = file.attributes?.uploadOperations ?? [];
+      current.partsDone = [];
+      await state.put(key, current);
+    }
+    const parts = planParts(current.operations, fileInfo.size);
+    emit({ type: 'step', step: 'parts', detail: `${parts.length} parts, ${input.concurrency} at a time` });
+    const done = new Set(current.partsDone ?? []);
+    // Every finished part is recorded; writes coalesce, so a burst of parts costs one or two file writes.
+    let saving: Promise<void> | undefined;
+    let dirty = false;
+    const save = (): void => {
+      if (saving) {
+        dirty = true;
+        return;
+      }
+      saving = state.put(key, { ...current, partsDone: [...done] }).finally(() => {
+        saving = undefined;
+        if (dirty) {
+          dirty = false;
+          save();
+        }
+      });
+    };
+    const result = await uploadParts({
+      file: input.file,
+      parts,
+      done,
+      concurrency: input.concurrency,
+      transport: deps.transport,
+      sleep: deps.sleep,
+      random: deps.random,
+      now: () => deps.clock.now(),
+      signal: deps.signal,
+      onProgress: (sent, total) => emit({ type: 'progress', sent, total }),
+      onPartDone: (n) => {
+        done.add(n);
+        save();
+      },
+    });
+    while (saving) await saving;
+    current.partsDone = [...done];
+    current.md5 = result.md5;
+    await state.put(key, current);
+    emit({ type: 'step', step: 'commit' });
+    await commitOrReconcile(client, current.fileId!, result.md5);
+    current.committed = true;
+    await state.put(key, current);
+  }
+
+  if (!input.wait) {
+    return {
+      uploadId: current.uploadId,
+      fileId: current.fileId ?? '',
+      md5: current.md5 ?? '',
+      state: 'PROCESSING',
+      buildId: null,
+      resumed,
+      warnings: [],
+    };
+  }
+  emit({ type: 'step', step: 'processing' });
+  const final = await waitForProcessing(client, current.uploadId, input.deadline, deps, emit);
+  await state.delete(key);
+  const s = final.attributes?.state;
+  if (uploadState(final) === 'FAILED') {
+    const errs = (s?.errors ?? []).map((e) => `${e.code}: ${e.description}`).join('; ');
+    const code = (s?.errors ?? []).some((e) => e.code === '90189')
+      ? 'BUILD_NUMBER_USED'
+      : (s?.errors ?? []).some((e) => e.code === '90186' || e.code === '90062')
+        ? 'VERSION_TRAIN_CLOSED'
+        : 'UPLOAD_REJECTED';
+    throw new AscendError(
+      code,
+      `Apple rejected build ${input.version} (${input.buildNumber}): ${errs || 'no reason given'}`,
+      {
+        details: { uploadId: current.uploadId, errors: s?.errors ?? [] },
+      },
+    );
+  }
+  emit({ type: 'step', step: 'done' });
+  const buildId = (final.relationships?.build as { data?: { id: string } } | undefined)?.data?.id ?? null;
+  return {
+    uploadId: current.uploadId,
+    fileId: current.fileId ?? '',
+    md5: current.md5 ?? '',
+    state: uploadState(final),
+    buildId,
+    resumed,
+    warnings: (s?.warnings ?? []).map((w) => ({ code: String(w.code), description: String(w.description) })),
+  };
+}
+
+async function readUpload(client: AscClient, id: string): Promise<BuildUpload | undefined> {
+  try {
+    return (await getBuildUpload(client, id, ['build', 'assetFile'])).data;
+  } catch (err) {
+    if (err instanceof AscApiError && err.isNotFound) return undefined;
+    throw err;
+  }
+}
+
+async function dropUpload(client: AscClient, id: string): Promise<void> {
+  try {
+    await deleteBuildUpload(client, id);
+  } catch (err) {
+    if (err instanceof AscApiError && (err.isNotFound || err.isConflict)) return; // gone already, or past deleting
+    throw err;
+  }
+}
+
+async function uploadsFor(client: AscClient, input: UploadInput): Promise<BuildUpload[]> {
+  const list = await listBuildUploads(client, input.appId, { version: input.version, platform: input.platform });
+  return list.filter((u) => compareDotted(u.attributes?.cfBundleVersion ?? '', input.buildNumber) === 0);
+}
+
+/** POST /v1/buildUploads is not retried; if its answer is lost, the upload it made is found by listing. */
+async function createOrReconcile(client: AscClient, input: UploadInput): Promise<BuildUpload> {
+  try {
+    return await createBuildUpload(client, input);
+  } catch (err) {
+    if (!(err instanceof AscNetworkError || (err instanceof AscApiError && err.status >= 500))) throw err;
+    const made = (await uploadsFor(client, input)).filter((u) => uploadState(u) === 'AWAITING_UPLOAD');
+    if (made.length === 1) return made[0]!;
+    if (made.length === 0) return createBuildUpload(client, input); // it never arrived: safe to send again
+    throw err;
+  }
+}
+
+async function reserveOrReconcile(client: AscClient, uploadId: string, input: UploadInput, file: SavedUpload['file']) {
+  const uti = input.platform === 'MAC_OS' ? 'com.apple.pkg' : 'com.apple.ipa';
+  const reserve = () => reserveBuildUploadFile(client, { uploadId, fileName: file.name, fileSize: file.size, uti });
+  try {
+    return await reserve();
+  } catch (err) {
+    if (!(err instanceof AscNetworkError || (err instanceof AscApiError && (err.status >= 500 || err.isConflict))))
+      throw err;
+    const fileId = (await getBuildUpload(client, uploadId, ['assetFile'])).data.relationships?.assetFile?.data?.id;
+    if (fileId) return getBuildUploadFile(client, fileId);
+    if (err instanceof AscApiError && err.isConflict) throw err;
+    return reserve();
+  }
+}
+
+/** The commit is never sent blindly twice: after an ambiguous answer the file's state tells whether it landed. */
+async function commitOrReconcile(client: AscClient, fileId: string, md5: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await commitBuildUploadFile(client, fileId, md5);
+      return;
+    } catch (err) {
+      const ambiguous =
+        err instanceof AscNetworkError ||
+        (err instanceof AscApiError && (err.status >= 500 || err.status === 429 || err.isConflict));
+      if (!ambiguous || attempt >= 4) throw err;
+      const file = await getBuildUploadFile(client, fileId);
+      const s = file.attributes?.assetDeliveryState?.state;
+      if (s && s !== 'AWAITING_UPLOAD') return; // the first commit landed
+      if (err instanceof AscApiError && err.isConflict) throw err; // a real refusal (e.g. checksum mismatch)
+    }
+  }
+}
+
+async function waitForProcessing(
+  client: AscClient,
+  uploadId: string,
+  deadline: number,
+  deps: UploadDeps,
+  emit: (e: UploadEvent) => void,
+): Promise<BuildUpload> {
+  let delay = 1000;
+  let last = '';
+  for (;;) {
+    const u = (await getBuildUpload(client, uploadId, ['build'])).data;
+    const s = uploadState(u);
+    if (s !== last) emit({ type: 'state', state: s });
+    last = s;
+    // A failure is reported the moment Apple records it, with its codes, not after a long wait.
+    if (s === 'COMPLETE' || s === 'FAILED') return u;
+    const left = deadline - deps.clock.now();
+    if (left <= 0) {
+      throw new AscendError('DEADLINE_EXCEEDED', `build upload ${uploadId} is still ${s} at the deadline`, {
+        remedy: `Check it later with \`ascend builds list\`, or raise --timeout; the upload itself is safe (id ${uploadId}).`,
+      });
+    }
+    await deps.sleep(Math.min(delay, left), deps.signal);
+    delay = Math.min(15_000, Math.round(delay * 1.5));
+  }
+}
