@@ -27,6 +27,8 @@ export interface SimulatorOptions {
   rateLimitPerHour?: number;
   faults?: string;
   faultSeed?: number;
+  /** Seconds each review stage (beta review, App Review) takes; default: processingSeconds. */
+  reviewSeconds?: number;
   /** Size of each upload operation (Apple's are about 5 MB). */
   partSizeBytes?: number;
   /** How long reserved upload operations stay valid. */
@@ -91,6 +93,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       dataDir,
       partSize: options.partSizeBytes ?? 5 * 1024 * 1024,
       processingMs: (options.processingSeconds ?? 2) * 1000,
+      reviewMs: (options.reviewSeconds ?? options.processingSeconds ?? 2) * 1000,
       uploadExpiryMs: (options.uploadExpirySeconds ?? 7 * 86_400) * 1000,
       secret: randomBytes(32),
       bandwidth: options.bandwidthMBps ? new RateLimiter(options.bandwidthMBps * MB) : undefined,

@@ -78,6 +78,19 @@ export const SeedSchema = z
           .strict(),
       )
       .default([]),
+    appStoreVersions: z
+      .array(
+        z
+          .object({
+            app: z.string(),
+            versionString: z.string(),
+            platform: platform.default('IOS'),
+            appVersionState: z.string().default('READY_FOR_DISTRIBUTION'),
+            releaseType: z.enum(['MANUAL', 'AFTER_APPROVAL', 'SCHEDULED']).default('AFTER_APPROVAL'),
+          })
+          .strict(),
+      )
+      .default([]),
     roleRules: z
       .array(
         z.object({ pattern: z.string(), roles: z.array(z.string()), teamKeysOnly: z.boolean().optional() }).strict(),
@@ -244,6 +257,24 @@ export function applySeed(input: unknown, clock: Clock, stateFile?: string): { s
   }
   for (const b of seed.builds) {
     addBuild(store, app(b.app), { ...b, uploadedDate: b.uploadedDate ?? new Date(clock.now()).toISOString() });
+  }
+  for (const v of seed.appStoreVersions) {
+    const a = app(v.app);
+    const legacy: Record<string, string> = { READY_FOR_DISTRIBUTION: 'READY_FOR_SALE' };
+    store.insert({
+      type: 'appStoreVersions',
+      teamId: a.teamId,
+      attributes: {
+        platform: v.platform,
+        versionString: v.versionString,
+        appVersionState: v.appVersionState,
+        appStoreState: legacy[v.appVersionState] ?? v.appVersionState,
+        releaseType: v.releaseType,
+        createdDate: new Date(clock.now()).toISOString(),
+        downloadable: true,
+      },
+      rels: { app: a.id, build: null, appStoreVersionPhasedRelease: null },
+    });
   }
   return { store, roleRules: seed.roleRules ?? DEFAULT_ROLE_RULES };
 }

@@ -14,6 +14,7 @@ import { drawFault, type FaultPlan } from './faults.js';
 import type { QueryCtx } from './jsonapi.js';
 import { HourlyQuota } from './quota.js';
 import { genericGet } from './reads.js';
+import { advanceReviews, releaseWrites } from './release-writes.js';
 import { checkRole, type RoleRule } from './roles.js';
 import type { Spec } from './spec.js';
 import type { Store } from './store.js';
@@ -60,6 +61,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
   const writes: Record<string, WriteHandler> = {
     ...WRITES,
+    ...releaseWrites(deps.uploads.reviewMs),
     'POST /v1/buildUploadFiles': reserveFile(deps.uploads),
     'PATCH /v1/buildUploadFiles/{id}': commitFile(deps.uploads),
   };
@@ -81,7 +83,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         onReject: (why) => deps.log(`401 ${req.method} ${path}: ${why}`),
       });
       const key = auth.key;
-      if (advance(deps.store, deps.clock, deps.uploads)) deps.store.save();
+      const moved = advance(deps.store, deps.clock, deps.uploads);
+      if (advanceReviews(deps.store, deps.clock) || moved) deps.store.save();
       if (fault === '5xx') throw serverError();
       if (fault === '429' || !deps.quota.take(key.keyId)) throw rateLimited();
       reply.header('x-rate-limit', deps.quota.header(key.keyId));
@@ -133,7 +136,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
           }
           validateBody(op, parsed, deps.spec);
           const id = (parsed as { data?: { id?: string } }).data?.id;
-          if (op.method === 'PATCH' && pathParams[0] !== undefined && id !== pathParams[0]) {
+          // Only a resource PATCH carries its own id; a relationship PATCH carries the related resource's.
+          if (op.method === 'PATCH' && /^\/v1\/[^/]+\/\{id\}$/.test(op.template) && id !== pathParams[0]) {
             throw simError(
               409,
               'ENTITY_ERROR.ID_MISMATCH',

@@ -18,6 +18,8 @@ export interface UploadConfig {
   dataDir: string;
   partSize: number;
   processingMs: number;
+  /** How long each review stage takes (beta review, App Review). */
+  reviewMs: number;
   uploadExpiryMs: number;
   secret: Buffer;
   bandwidth?: RateLimiter;

@@ -10,10 +10,10 @@ import { realSleep, systemClock } from '../src/core/clock.js';
 import { MemoryStateStore } from '../src/core/state.js';
 import { validatePrivateKey } from '../src/credentials/key.js';
 import { createTokenProvider } from '../src/credentials/token.js';
+import { buildIpa } from '../src/ipa/builder.js';
 import { uploadBuild } from '../src/release/upload-build.js';
-import { undiciTransport } from '../src/upload/engine.js';
+import { httpTransport } from '../src/upload/engine.js';
 import { BIN, runCli } from './helpers/cli.js';
-import { buildIpa } from './ipa-builder.js';
 
 const MiB = 1024 * 1024;
 let sims: Simulator[] = [];
@@ -156,7 +156,7 @@ describe('ascend upload against the simulator', () => {
         sources: { keyId: '', issuerId: '', privateKey: '' },
       }),
     });
-    const transport = await undiciTransport(2);
+    const transport = await httpTransport(2);
     const started = Date.now();
     await expect(
       uploadBuild(

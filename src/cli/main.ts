@@ -114,6 +114,36 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
     lazy(() => import('./commands/upload.js')),
   );
 
+  wire(
+    program
+      .command('deploy')
+      .description('upload a build and take it to TestFlight groups and, if asked, App Review (idempotent, resumable)')
+      .argument('<file>', '.ipa to deploy')
+      .option('--testflight', 'distribute in TestFlight (the default)')
+      .option('--group <name>', 'beta group to add the build to (repeatable)', (v: string, prev: string[] = []) => [
+        ...prev,
+        v,
+      ])
+      .option('--whats-new <text>', '"What to Test" text')
+      .option('--whats-new-file <file>', '"What to Test" text from a file')
+      .option('--locale <locale>', 'locale of the "What to Test" text', 'en-US')
+      .addOption(
+        new Option('--encryption <answer>', 'export compliance answer when Info.plist lacks one').choices([
+          'exempt',
+          'non-exempt',
+        ]),
+      )
+      .option('--beta-review', 'submit for external beta review (automatic for an external group)')
+      .option('--app-store', 'create or reuse the App Store version and attach the build')
+      .option('--submit-review', 'submit the App Store version for App Review (with --app-store)')
+      .option('--release <type>', 'manual | after-approval | scheduled:ISO-DATE', 'after-approval')
+      .option('--phased', 'phased release over 7 days')
+      .option('--dry-run', 'check everything and print the plan; change nothing')
+      .option('--concurrency <n>', 'upload parts sent in parallel', '12')
+      .option('--timeout <duration>', 'deadline for the whole deploy, e.g. 90m', '90m'),
+    lazy(() => import('./commands/deploy.js')),
+  );
+
   const keys = program.command('keys').description('API keys stored on this machine');
   wire(
     keys

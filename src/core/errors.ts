@@ -209,6 +209,20 @@ export const CATALOGUE = {
     exit: EXIT.conflict,
     remedy: 'The reserved upload expired; run the same command again to start a fresh upload.',
   },
+  ENCRYPTION_UNANSWERED: {
+    exit: EXIT.validation,
+    remedy:
+      'Say whether the app uses non-exempt encryption: add ITSAppUsesNonExemptEncryption to Info.plist, or pass --encryption exempt|non-exempt.',
+  },
+  GROUP_NOT_FOUND: {
+    exit: EXIT.notFound,
+    remedy: 'Use one of the beta groups listed, or create the group in App Store Connect → TestFlight.',
+  },
+  REVIEW_IN_PROGRESS: {
+    exit: EXIT.conflict,
+    remedy:
+      'Wait for the review in progress to finish, or cancel it in App Store Connect, then run the same command again.',
+  },
   INTERNAL: { exit: EXIT.bug, remedy: 'This is a bug in ascend; please report it with the output of --verbose.' },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -1,7 +1,5 @@
-import { webcrypto } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { AscendError } from '../core/errors.js';
+import { readSignedData } from './cms.js';
 import { type PlistDict, type PlistValue, parsePlistDict } from './plist.js';
 
 export const MAX_PROFILE_BYTES = 2 * 1024 * 1024;
@@ -31,31 +29,6 @@ export interface ProfileFacts {
   encoding: 'der' | 'ber-indefinite';
 }
 
-let engineSet = false;
-function ensureEngine(): void {
-  if (engineSet) return;
-  pkijs.setEngine(
-    'node',
-    new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as pkijs.CryptoEngineParameters['crypto'] }),
-  );
-  engineSet = true;
-}
-
-function octets(block: asn1js.OctetString): Uint8Array {
-  // BER indefinite-length profiles (`openssl cms -stream`) carry a constructed OCTET STRING in pieces.
-  if (block.idBlock.isConstructed) {
-    const parts = (block.valueBlock.value as asn1js.OctetString[]).map((p) => octets(p));
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  }
-  return new Uint8Array(block.valueBlock.valueHexView);
-}
-
 const str = (v: PlistValue | undefined): string | null => (typeof v === 'string' ? v : null);
 const bool = (v: PlistValue | undefined): boolean | null => (typeof v === 'boolean' ? v : null);
 const date = (v: PlistValue | undefined): string | null => (v instanceof Date ? v.toISOString() : null);
@@ -78,19 +51,9 @@ export async function parseProfile(buf: Uint8Array, origin: string): Promise<Pro
         : 'not CMS data';
     throw new AscendError('PROFILE_INVALID', `${origin} is ${what}, not a signed provisioning profile (CMS)`);
   }
-  ensureEngine();
-  let signed: pkijs.SignedData;
-  let content: Uint8Array;
+  let signed: ReturnType<typeof readSignedData>;
   try {
-    const asn = asn1js.fromBER(buf);
-    if (asn.offset === -1) throw new Error(asn.result.error);
-    const info = new pkijs.ContentInfo({ schema: asn.result });
-    if (info.contentType !== pkijs.ContentInfo.SIGNED_DATA)
-      throw new Error(`content type ${info.contentType} is not SignedData`);
-    signed = new pkijs.SignedData({ schema: info.content });
-    const e = signed.encapContentInfo.eContent;
-    if (!e) throw new Error('no encapsulated content');
-    content = octets(e);
+    signed = readSignedData(buf);
   } catch (cause) {
     throw new AscendError(
       'PROFILE_INVALID',
@@ -98,23 +61,12 @@ export async function parseProfile(buf: Uint8Array, origin: string): Promise<Pro
       { cause },
     );
   }
-  let signatureValid = false;
-  try {
-    signatureValid = Boolean(
-      await signed.verify({
-        signer: 0,
-        checkChain: false,
-        data: content.buffer.slice(content.byteOffset, content.byteOffset + content.byteLength) as ArrayBuffer,
-      }),
-    );
-  } catch {
-    signatureValid = false;
-  }
-  if (!signatureValid) {
+  if (!signed.signatureValid) {
     throw new AscendError('PROFILE_INVALID', `${origin} fails its CMS signature check: it was altered after signing`);
   }
+  const content = signed.content;
   const { value: p } = parsePlistDict(content, `the plist inside ${origin}`);
-  return factsOf(p, buf[1] === 0x80 ? 'ber-indefinite' : 'der');
+  return factsOf(p, signed.encoding);
 }
 
 function factsOf(p: PlistDict, encoding: ProfileFacts['encoding']): ProfileFacts {

@@ -63,6 +63,8 @@ export interface UploadResult {
   buildId: string | null;
   resumed: boolean;
   warnings: { code: string; description: string }[];
+  /** Most bytes held at once for the in-order checksum (0 when no part was sent in this run). */
+  peakBufferedBytes: number;
 }
 
 /** What is saved between runs so a killed upload resumes instead of starting over. */
@@ -129,6 +131,7 @@ export async function uploadBuild(input: UploadInput, deps: UploadDeps): Promise
     await state.put(key, saved);
   }
   const current = saved;
+  let peakBufferedBytes = 0;
 
   if (uploadState(upload!) === 'AWAITING_UPLOAD' && !current.committed) {
     if (!current.fileId) {
@@ -177,6 +180,7 @@ export async function uploadBuild(input: UploadInput, deps: UploadDeps): Promise
     while (saving) await saving;
     current.partsDone = [...done];
     current.md5 = result.md5;
+    peakBufferedBytes = result.peakBufferedBytes;
     await state.put(key, current);
     emit({ type: 'step', step: 'commit' });
     await commitOrReconcile(client, current.fileId!, result.md5);
@@ -193,6 +197,7 @@ export async function uploadBuild(input: UploadInput, deps: UploadDeps): Promise
       buildId: null,
       resumed,
       warnings: [],
+      peakBufferedBytes,
     };
   }
   emit({ type: 'step', step: 'processing' });
@@ -224,6 +229,7 @@ export async function uploadBuild(input: UploadInput, deps: UploadDeps): Promise
     buildId,
     resumed,
     warnings: (s?.warnings ?? []).map((w) => ({ code: String(w.code), description: String(w.description) })),
+    peakBufferedBytes,
   };
 }
 

@@ -190,3 +190,35 @@ describe('planParts', () => {
     expect(() => planParts([], 1)).toThrow(/no upload operations/);
   });
 });
+
+describe('upload engine: hold budget', () => {
+  it('pauses parts ahead of a slow first part once the hold budget is reached', async () => {
+    const part = 64 * 1024;
+    const { path, bytes } = file(part * 20);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const server = fakeServer();
+    const slowFirst: PartTransport = async (p, body, signal) => {
+      if (p.partNumber === 1) {
+        setTimeout(release, 50);
+        await gate;
+      }
+      return server.transport(p, body, signal);
+    };
+    const budget = 100 * 1024;
+    const chunk = 4096;
+    const r = await uploadParts({
+      ...base,
+      file: path,
+      parts: planParts(ops(bytes.length, part), bytes.length),
+      concurrency: 8,
+      transport: slowFirst,
+      chunkSize: chunk,
+      holdBudget: budget,
+    });
+    expect(r.md5).toBe(createHash('md5').update(bytes).digest('hex'));
+    expect(r.peakBufferedBytes).toBeLessThanOrEqual(budget + 8 * chunk);
+  });
+});

@@ -1,9 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { type Readable, Transform } from 'node:stream';
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type { Random, Sleep } from '../core/clock.js';
 import { AscendError } from '../core/errors.js';
 import { OrderedHasher } from './hasher.js';
 import type { PartPlan } from './operations.js';
+import { ChunkPool, release } from './pool.js';
 
 /** Sends one part: exactly its method, URL and headers, the body streamed, and no JWT (the URL is pre-signed). */
 export type PartTransport = (
@@ -30,6 +31,11 @@ export interface EngineOptions {
   signal?: AbortSignal;
   /** Read size; also the granularity of progress. */
   chunkSize?: number;
+  /**
+   * Most bytes held for the in-order checksum before parts ahead of the oldest unfinished one pause their
+   * reads (default 24 MiB). Bounds memory; a little lower throughput if the oldest part is much slower.
+   */
+  holdBudget?: number;
 }
 
 export interface EngineResult {
@@ -52,7 +58,7 @@ export async function uploadParts(o: EngineOptions): Promise<EngineResult> {
   const total = o.parts.reduce((n, p) => n + p.length, 0);
   const maxAttempts = o.maxAttempts ?? 6;
   const stallMs = o.stallMs ?? 60_000;
-  const chunkSize = o.chunkSize ?? 256 * 1024;
+  const chunkSize = o.chunkSize ?? 64 * 1024;
   const sentPerPart = new Map<number, number>();
   let sent = 0;
   let peak = 0;
@@ -68,24 +74,52 @@ export async function uploadParts(o: EngineOptions): Promise<EngineResult> {
   }
   report();
 
-  const readPart = (p: PartPlan, countProgress: boolean, onChunk?: () => void) => {
+  const holdBudget = o.holdBudget ?? 24 * 1024 * 1024;
+  const fh = await open(o.file, 'r');
+  const pool = new ChunkPool(chunkSize);
+  /** A part's bytes from disk in pooled chunks; each chunk is fed to the hasher as it is read. */
+  const readPart = (p: PartPlan, countProgress: boolean, onChunk?: () => void): Readable => {
     let position = 0;
-    return createReadStream(o.file, { start: p.offset, end: p.offset + p.length - 1, highWaterMark: chunkSize }).pipe(
-      new Transform({
-        transform(chunk: Buffer, _e, done) {
-          hasher.feed(p.index, position, chunk);
-          peak = Math.max(peak, hasher.bufferedBytes);
-          position += chunk.length;
-          if (countProgress) {
-            sent += chunk.length;
-            sentPerPart.set(p.partNumber, (sentPerPart.get(p.partNumber) ?? 0) + chunk.length);
-            report();
-          }
-          onChunk?.();
-          done(null, chunk);
-        },
-      }),
-    );
+    return new Readable({
+      highWaterMark: 2,
+      objectMode: true, // chunks are Buffers; object mode keeps the pooled Buffer itself, not a copy
+      read() {
+        if (position >= p.length) {
+          this.push(null);
+          return;
+        }
+        // A part ahead of the oldest unfinished one waits while too much is held for the checksum.
+        const gate = async () => {
+          while (p.index !== hasher.frontier && hasher.bufferedBytes >= holdBudget && !hasher.isCancelled)
+            await hasher.nextAdvance();
+        };
+        const buffer = pool.take();
+        const want = Math.min(buffer.length, p.length - position);
+        gate()
+          .then(() => fh.read(buffer, 0, want, p.offset + position))
+          .then(
+            ({ bytesRead }) => {
+              if (bytesRead === 0) {
+                pool.give(buffer);
+                this.destroy(new Error(`unexpected end of file at ${p.offset + position}`));
+                return;
+              }
+              const chunk = pool.wrap(buffer, bytesRead);
+              hasher.feed(p.index, position, chunk);
+              peak = Math.max(peak, hasher.bufferedBytes);
+              position += bytesRead;
+              if (countProgress) {
+                sent += bytesRead;
+                sentPerPart.set(p.partNumber, (sentPerPart.get(p.partNumber) ?? 0) + bytesRead);
+                report();
+              }
+              onChunk?.();
+              this.push(chunk);
+            },
+            (err: Error) => this.destroy(err),
+          );
+      },
+    });
   };
 
   const sendOnce = async (p: PartPlan): Promise<void> => {
@@ -135,9 +169,7 @@ export async function uploadParts(o: EngineOptions): Promise<EngineResult> {
   const runPart = async (p: PartPlan): Promise<void> => {
     if (o.done?.has(p.partNumber)) {
       // Already on Apple's side from an earlier run: read once more only for the checksum.
-      for await (const _ of readPart(p, false)) {
-        // drained by the hasher
-      }
+      for await (const chunk of readPart(p, false)) release(chunk as Buffer);
       return;
     }
     for (let attempt = 1; ; attempt++) {
@@ -173,35 +205,78 @@ export async function uploadParts(o: EngineOptions): Promise<EngineResult> {
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, o.parts.length)) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, o.parts.length)) }, worker));
+  } finally {
+    await fh.close();
+  }
   if (failure !== undefined) throw failure;
   return { md5: hasher.digest(), peakBufferedBytes: peak, attempts };
 }
 
-/** The default transport: undici with its own connection pool, so part uploads never share the API's. */
-export async function undiciTransport(connections: number): Promise<PartTransport & { close(): Promise<void> }> {
-  const { Agent, request } = await import('undici');
-  const agent = new Agent({ connections, keepAliveTimeout: 10_000, headersTimeout: 300_000, bodyTimeout: 300_000 });
-  const send: PartTransport = async (part, body, signal) => {
-    const res = await request(part.url, {
-      method: part.method as 'PUT',
-      headers: { ...part.headers, 'content-length': String(part.length) },
-      body,
-      dispatcher: agent,
-      signal,
-    });
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      await res.body.dump();
-      return { status: res.statusCode };
-    }
-    // Storage services explain refusals in a small XML body (<Code>, <Message>): keep it for the error.
-    const text = (await res.body.text()).slice(0, 500);
-    const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
-    const message = /<Message>([^<]+)<\/Message>/.exec(text)?.[1];
-    return {
-      status: res.statusCode,
-      detail: code ? `${code}: ${message ?? ''}`.trim() : text.replace(/\s+/g, ' ').slice(0, 200),
-    };
+/**
+ * The default transport: Node's own http/https with a keep-alive pool of `connections` sockets, apart from the
+ * API client's. (undici would add ~20 MB of resident code for what node:http does here.)
+ */
+export async function httpTransport(connections: number): Promise<PartTransport & { close(): Promise<void> }> {
+  const http = await import('node:http');
+  const https = await import('node:https');
+  const agents = {
+    'http:': new http.Agent({ keepAlive: true, maxSockets: connections }),
+    'https:': new https.Agent({ keepAlive: true, maxSockets: connections }),
   };
-  return Object.assign(send, { close: () => agent.close() });
+  const send: PartTransport = (part, body, signal) =>
+    new Promise((resolve, reject) => {
+      const url = new URL(part.url);
+      const lib = url.protocol === 'https:' ? https : http;
+      const req = lib.request(
+        url,
+        {
+          method: part.method,
+          headers: { ...part.headers, 'content-length': String(part.length) },
+          agent: agents[url.protocol as 'http:' | 'https:'],
+          signal,
+        },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            res.resume();
+            res.on('end', () => resolve({ status }));
+            res.on('error', reject);
+            return;
+          }
+          // Storage services explain refusals in a small XML body (<Code>, <Message>): keep it for the error.
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => {
+            if (text.length < 500) text += d;
+          });
+          res.on('end', () => {
+            const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
+            const message = /<Message>([^<]+)<\/Message>/.exec(text)?.[1];
+            resolve({
+              status,
+              detail: code ? `${code}: ${message ?? ''}`.trim() : text.replace(/\s+/g, ' ').slice(0, 200),
+            });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      body.on('error', (err) => req.destroy(err));
+      // Written chunk by chunk so each pooled buffer is released once the socket has taken it.
+      (async () => {
+        for await (const chunk of body) {
+          const c = chunk as Buffer;
+          if (!req.write(c, () => release(c))) await new Promise((r) => req.once('drain', r));
+        }
+        req.end();
+      })().catch((err: Error) => req.destroy(err));
+    });
+  return Object.assign(send, {
+    close: async () => {
+      agents['http:'].destroy();
+      agents['https:'].destroy();
+    },
+  });
 }

@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { release, retain } from './pool.js';
 
 /**
  * The whole file's MD5, computed from the same reads that feed the part uploads (no second read of the
@@ -9,7 +10,7 @@ import { createHash, type Hash } from 'node:crypto';
 export class OrderedHasher {
   private readonly hash: Hash = createHash('md5');
   private readonly delivered: number[];
-  private readonly held = new Map<number, Buffer[]>();
+  private readonly held = new Map<number, { data: Buffer; owner: Buffer }[]>();
   private heldBytes = 0;
   private frontierIndex = 0;
   private readonly waiters = new Set<() => void>();
@@ -23,6 +24,10 @@ export class OrderedHasher {
   /** Index of the oldest part not fully hashed. */
   get frontier(): number {
     return this.frontierIndex;
+  }
+
+  get isCancelled(): boolean {
+    return this.cancelled;
   }
 
   get bufferedBytes(): number {
@@ -39,7 +44,9 @@ export class OrderedHasher {
     if (index === this.frontierIndex) this.hash.update(fresh);
     else {
       const list = this.held.get(index) ?? [];
-      list.push(Buffer.from(fresh)); // copy: the stream may reuse its buffer
+      // No copy: the chunk's buffer is held (retained) until hashed, then handed back to its pool.
+      retain(chunk);
+      list.push({ data: fresh, owner: chunk });
       this.held.set(index, list);
       this.heldBytes += fresh.length;
     }
@@ -51,6 +58,12 @@ export class OrderedHasher {
     while (!this.cancelled && index >= this.frontierIndex + window) {
       await new Promise<void>((resolve) => this.waiters.add(resolve));
     }
+  }
+
+  /** Resolves at the next advance of the frontier (or at once after `cancel`). */
+  async nextAdvance(): Promise<void> {
+    if (this.cancelled) return;
+    await new Promise<void>((resolve) => this.waiters.add(resolve));
   }
 
   /** Releases every waiter (the upload failed; nothing more will be hashed). */
@@ -74,8 +87,9 @@ export class OrderedHasher {
       const held = this.held.get(this.frontierIndex);
       if (held) {
         for (const b of held) {
-          this.hash.update(b);
-          this.heldBytes -= b.length;
+          this.hash.update(b.data);
+          this.heldBytes -= b.data.length;
+          release(b.owner);
         }
         this.held.delete(this.frontierIndex);
       }

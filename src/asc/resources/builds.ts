@@ -49,3 +49,46 @@ export async function getBuild(client: AscClient, id: string, include?: string[]
   });
   return res.body;
 }
+
+/**
+ * Answers export compliance for a build (the only build attribute a key may set besides `expired`).
+ * https://developer.apple.com/documentation/appstoreconnectapi/patch-v1-builds-_id_
+ */
+export async function setUsesNonExemptEncryption(client: AscClient, id: string, value: boolean): Promise<Build> {
+  const res = await client.request<Schemas['BuildResponse']>({
+    method: 'PATCH',
+    path: `/v1/builds/${encodeURIComponent(id)}`,
+    body: {
+      data: { type: 'builds', id, attributes: { usesNonExemptEncryption: value } },
+    } satisfies Schemas['BuildUpdateRequest'],
+  });
+  return res.body.data;
+}
+
+/** The build's beta groups, as linkage. https://developer.apple.com/documentation/appstoreconnectapi/get-v1-builds-_id_ */
+export async function buildGroupIds(client: AscClient, id: string): Promise<string[]> {
+  const doc = await getBuild(client, id, ['betaGroups']);
+  const data = doc.data.relationships?.betaGroups?.data;
+  return Array.isArray(data) ? data.map((d) => d.id) : [];
+}
+
+/**
+ * Adds the build to beta groups; 204 and idempotent on Apple's side for ids already linked.
+ * https://developer.apple.com/documentation/appstoreconnectapi/post-v1-builds-_id_-relationships-betagroups
+ */
+export async function addBuildToGroups(client: AscClient, id: string, groupIds: string[]): Promise<void> {
+  await client.request({
+    method: 'POST',
+    path: `/v1/builds/${encodeURIComponent(id)}/relationships/betaGroups`,
+    body: { data: groupIds.map((g) => ({ type: 'betaGroups', id: g })) },
+  });
+}
+
+/** https://developer.apple.com/documentation/appstoreconnectapi/delete-v1-builds-_id_-relationships-betagroups */
+export async function removeBuildFromGroups(client: AscClient, id: string, groupIds: string[]): Promise<void> {
+  await client.request({
+    method: 'DELETE',
+    path: `/v1/builds/${encodeURIComponent(id)}/relationships/betaGroups`,
+    body: { data: groupIds.map((g) => ({ type: 'betaGroups', id: g })) },
+  });
+}

@@ -8,7 +8,7 @@ import { inspectIpa } from '../../ipa/inspect.js';
 import { preflight } from '../../ipa/preflight.js';
 import { assertRemotePreflight, gatherRemoteState } from '../../release/preflight-remote.js';
 import { uploadBuild } from '../../release/upload-build.js';
-import { undiciTransport } from '../../upload/engine.js';
+import { httpTransport } from '../../upload/engine.js';
 import { createProgress } from '../progress.js';
 import type { Runtime } from '../runtime.js';
 
@@ -66,7 +66,7 @@ export async function run(rt: Runtime, args: unknown[], opts: Record<string, unk
   if (!(await state.get(`upload-${input.appId}-${platform}-${input.version}-${input.buildNumber}`))) {
     assertRemotePreflight(facts, await gatherRemoteState(client, ascApp, input.version, platform));
   }
-  const transport = await undiciTransport(concurrency);
+  const transport = await httpTransport(concurrency);
   const controller = new AbortController();
   const onSignal = () =>
     controller.abort(new AscendError('USAGE', 'interrupted; run the same command again to resume the upload'));

@@ -6,7 +6,7 @@ import { buildBinary, build as buildXml } from 'plist';
 import yazl from 'yazl';
 
 /**
- * Makes .ipa files for tests and benchmarks: binary or XML Info.plists, extensions and watch apps,
+ * Makes .ipa files for `ascend demo`, tests and benchmarks: binary or XML Info.plists, extensions and watch apps,
  * provisioning profiles signed as CMS with a throwaway certificate, and optionally a huge streamed payload.
  * Nothing here is a real app or a real Apple signature.
  */

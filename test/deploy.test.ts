@@ -1,0 +1,197 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.js';
+import { DEFAULT_SEED } from '../simulator/seed.js';
+import { buildIpa, type IpaSpec } from '../src/ipa/builder.js';
+import { runCli } from './helpers/cli.js';
+
+let sims: Simulator[] = [];
+afterEach(async () => {
+  await Promise.all(sims.map((s) => s.close()));
+  sims = [];
+});
+
+async function setup(opts: SimulatorOptions = {}) {
+  const sim = await startSimulator({ processingSeconds: 0.2, partSizeBytes: 256 * 1024, ...opts });
+  sims.push(sim);
+  const dir = mkdtempSync(join(tmpdir(), 'ascend-deploy-'));
+  const key = sim.createKey({ role: 'APP_MANAGER' });
+  writeFileSync(
+    join(dir, 'k.json'),
+    JSON.stringify({ key_id: key.keyId, issuer_id: key.issuerId, key: key.privateKeyPem }),
+    { mode: 0o600 },
+  );
+  const env = { APP_STORE_CONNECT_API_KEY_PATH: join(dir, 'k.json'), ASCEND_HOME: join(dir, 'home') };
+  const ipa = async (name: string, spec: IpaSpec) => {
+    const p = join(dir, name);
+    await buildIpa(p, { payloadBytes: 700 * 1024, ...spec });
+    return p;
+  };
+  const deployCli = (file: string, ...args: string[]) =>
+    runCli(['deploy', file, '--api-url', sim.url, '--json', ...args], { env });
+  return { sim, dir, env, ipa, deployCli };
+}
+
+const count = (sim: Simulator, type: string) => sim.store.list(type).length;
+const snapshot = (sim: Simulator) => JSON.stringify(sim.store.snapshot().resources);
+const writes = (sim: Simulator) =>
+  [...sim.stats.entries()].filter(([k]) => !k.startsWith('GET')).reduce((n, [, v]) => n + v, 0);
+
+describe('ascend deploy against the simulator', () => {
+  it('internal TestFlight: uploads, waits, answers compliance, sets "What to Test", adds the group — no beta review', async () => {
+    const { sim, ipa, deployCli } = await setup();
+    const file = await ipa('a.ipa', { version: '1.1.0', build: '5', encryption: null });
+    const r = await deployCli(
+      file,
+      '--group',
+      'Internal Testers',
+      '--whats-new',
+      'Try the new onboarding',
+      '--encryption',
+      'exempt',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`)).toEqual([
+      'upload:done',
+      'process:done',
+      'compliance:done',
+      'whatsNew:done',
+      'groups:done',
+      'betaReview:skipped',
+      'appStore:skipped',
+    ]);
+    const build = sim.store.get('builds', doc.build.id)!;
+    expect(build.attributes).toMatchObject({ processingState: 'VALID', usesNonExemptEncryption: false });
+    const group = sim.store.list('betaGroups').find((g) => g.attributes.name === 'Internal Testers')!;
+    expect(build.rels.betaGroups).toEqual([group.id]);
+    expect(sim.store.list('betaBuildLocalizations').map((l) => l.attributes)).toEqual([
+      { locale: 'en-US', whatsNew: 'Try the new onboarding' },
+    ]);
+    expect(count(sim, 'betaAppReviewSubmissions')).toBe(0);
+  });
+
+  it('external group: beta review is requested once; a re-run after success changes nothing and says so', async () => {
+    const { sim, ipa, deployCli } = await setup();
+    const file = await ipa('b.ipa', { version: '1.2.0', build: '1' });
+    const args = ['--group', 'External Testers', '--whats-new', 'Please test payments'];
+    const first = await deployCli(file, ...args);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).betaAppReviewSubmission.betaReviewState).toBe('WAITING_FOR_REVIEW');
+    const before = {
+      uploads: count(sim, 'buildUploads'),
+      locs: count(sim, 'betaBuildLocalizations'),
+      reviews: count(sim, 'betaAppReviewSubmissions'),
+    };
+    const writesBefore = writes(sim);
+    const again = await deployCli(file, ...args);
+    expect(again.code, again.stderr).toBe(0);
+    const doc = JSON.parse(again.stdout);
+    expect(doc.changed).toBe(false);
+    expect(doc.steps.every((s: { status: string }) => s.status === 'already' || s.status === 'skipped')).toBe(true);
+    expect({
+      uploads: count(sim, 'buildUploads'),
+      locs: count(sim, 'betaBuildLocalizations'),
+      reviews: count(sim, 'betaAppReviewSubmissions'),
+    }).toEqual(before);
+    expect(writes(sim)).toBe(writesBefore);
+  });
+
+  it('App Store: version created, build attached, manual release with phased rollout, submitted once for App Review', async () => {
+    const { sim, ipa, deployCli } = await setup();
+    const file = await ipa('c.ipa', { version: '2.0.0', build: '1' });
+    const args = ['--group', 'Internal Testers', '--app-store', '--submit-review', '--release', 'manual', '--phased'];
+    const r = await deployCli(file, ...args);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.appStoreVersion).toMatchObject({ versionString: '2.0.0', releaseType: 'MANUAL' });
+    expect(doc.phasedRelease.phasedReleaseState).toBe('INACTIVE');
+    expect(doc.reviewSubmission.state).toBe('WAITING_FOR_REVIEW');
+    const version = sim.store.get('appStoreVersions', doc.appStoreVersion.id)!;
+    expect(version.rels.build).toBe(doc.build.id);
+    expect(count(sim, 'reviewSubmissions')).toBe(1);
+    expect(count(sim, 'reviewSubmissionItems')).toBe(1);
+    const again = await deployCli(file, ...args);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).changed).toBe(false);
+    expect(count(sim, 'reviewSubmissions')).toBe(1);
+    expect(count(sim, 'reviewSubmissionItems')).toBe(1);
+  });
+
+  it('--dry-run checks everything and prints the plan without changing anything', async () => {
+    const { sim, ipa, deployCli } = await setup();
+    const file = await ipa('d.ipa', { version: '3.0.0', build: '1' });
+    const before = snapshot(sim);
+    const r = await deployCli(
+      file,
+      '--group',
+      'External Testers',
+      '--whats-new',
+      'x',
+      '--app-store',
+      '--submit-review',
+      '--dry-run',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.dryRun).toBe(true);
+    expect(doc.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`)).toEqual([
+      'upload:planned',
+      'process:planned',
+      'compliance:planned',
+      'whatsNew:planned',
+      'groups:planned',
+      'betaReview:planned',
+      'appStore:planned',
+      'submitReview:planned',
+    ]);
+    expect(writes(sim)).toBe(0);
+    expect(snapshot(sim)).toBe(before);
+  });
+
+  it('stops before uploading: used build number and closed train (exit 5), unknown group (exit 4), no compliance answer (exit 6)', async () => {
+    const seed = {
+      ...DEFAULT_SEED,
+      appStoreVersions: [
+        { app: 'com.example.sandbox.one', versionString: '1.5.0', appVersionState: 'READY_FOR_DISTRIBUTION' },
+      ],
+    };
+    const { sim, ipa, deployCli } = await setup({ seed });
+    const used = await deployCli(await ipa('u.ipa', { version: '1.0.0', build: '2' }));
+    expect(used.code).toBe(5);
+    expect(used.stderr).toMatch(/\[BUILD_NUMBER_USED\].*next-number/);
+    const closed = await deployCli(await ipa('v.ipa', { version: '1.5.0', build: '9' }));
+    expect(closed.code).toBe(5);
+    expect(closed.stderr).toMatch(/version 1\.5\.0 is closed.*\[VERSION_TRAIN_CLOSED\].*MARKETING_VERSION/);
+    const group = await deployCli(await ipa('g.ipa', { version: '1.6.0', build: '1' }), '--group', 'Beta Testers');
+    expect(group.code).toBe(4);
+    expect(group.stderr).toMatch(/no beta group named "Beta Testers".*"Internal Testers", "External Testers"/);
+    const noAnswer = await deployCli(await ipa('e.ipa', { version: '1.6.0', build: '1', encryption: null }));
+    expect(noAnswer.code).toBe(6);
+    expect(noAnswer.stderr).toMatch(/\[ENCRYPTION_UNANSWERED\].*--encryption exempt\|non-exempt/);
+    expect(count(sim, 'buildUploads')).toBe(0);
+  });
+
+  it('a review in progress is reused on re-run and blocks a second version (exit 5), never duplicated', async () => {
+    const { sim, ipa, deployCli } = await setup({ reviewSeconds: 600 });
+    const first = await ipa('r1.ipa', { version: '4.0.0', build: '1' });
+    const r1 = await deployCli(first, '--app-store', '--submit-review');
+    expect(r1.code, r1.stderr).toBe(0);
+    const again = await deployCli(first, '--app-store', '--submit-review');
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).steps.find((s: { step: string }) => s.step === 'submitReview')).toMatchObject({
+      status: 'already',
+    });
+    const second = await deployCli(
+      await ipa('r2.ipa', { version: '4.0.1', build: '1' }),
+      '--app-store',
+      '--submit-review',
+    );
+    expect(second.code).toBe(5);
+    expect(second.stderr).toMatch(/another version is being prepared or reviewed/);
+    expect(count(sim, 'reviewSubmissions')).toBe(1);
+    expect(count(sim, 'reviewSubmissionItems')).toBe(1);
+  });
+});
