@@ -25,6 +25,8 @@ export interface SimulatorOptions {
   bandwidthMBps?: number;
   connectionBandwidthMBps?: number;
   rateLimitPerHour?: number;
+  /** Length of the rolling rate-limit window (Apple: 3600 s); shorter in tests. */
+  rateWindowSeconds?: number;
   faults?: string;
   faultSeed?: number;
   /** Seconds each review stage (beta review, App Review) takes; default: processingSeconds. */
@@ -83,7 +85,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     clock,
     random: options.faultSeed !== undefined ? seededRandom(options.faultSeed) : Math.random,
     roleRules: seeded.roleRules,
-    quota: new HourlyQuota(options.rateLimitPerHour ?? 3600, clock),
+    quota: new HourlyQuota(options.rateLimitPerHour ?? 3600, clock, (options.rateWindowSeconds ?? 3600) * 1000),
     faults: parseFaults(options.faults),
     latencyMs: options.latencyMs ?? 0,
     publicUrl: options.publicUrl,

@@ -8,12 +8,14 @@ export class HourlyQuota {
   constructor(
     readonly limit: number,
     private readonly clock: Clock,
+    /** Apple's window is an hour; tests shorten it to watch a quota refill. */
+    private readonly windowMs = HOUR_MS,
   ) {}
 
   /** Counts one request; false when the quota is spent (the request is then not counted). */
   take(keyId: string): boolean {
     const now = this.clock.now();
-    const list = (this.hits.get(keyId) ?? []).filter((t) => t > now - HOUR_MS);
+    const list = (this.hits.get(keyId) ?? []).filter((t) => t > now - this.windowMs);
     this.hits.set(keyId, list);
     if (list.length >= this.limit) return false;
     list.push(now);
@@ -22,7 +24,7 @@ export class HourlyQuota {
 
   remaining(keyId: string): number {
     const now = this.clock.now();
-    return Math.max(0, this.limit - (this.hits.get(keyId) ?? []).filter((t) => t > now - HOUR_MS).length);
+    return Math.max(0, this.limit - (this.hits.get(keyId) ?? []).filter((t) => t > now - this.windowMs).length);
   }
 
   header(keyId: string): string {

@@ -144,6 +144,26 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
     lazy(() => import('./commands/deploy.js')),
   );
 
+  wire(
+    builds
+      .command('wait')
+      .description('wait until Apple has processed a build (exit 0 VALID, 7 INVALID, 8 at the deadline)')
+      .argument('<build-id>')
+      .option('--timeout <duration>', 'deadline, e.g. 30m', '30m'),
+    lazy(() => import('./commands/builds-wait.js')),
+  );
+  const testflight = program.command('testflight').description('TestFlight distribution');
+  wire(
+    testflight
+      .command('groups')
+      .description('list beta groups; add or remove a build')
+      .requiredOption('--app <app>', 'bundle ID or Apple ID of the app')
+      .option('--add-build <build-id>', 'add this build to the --group groups')
+      .option('--remove-build <build-id>', 'remove this build from the --group groups')
+      .option('--group <name>', 'beta group (repeatable)', (v: string, prev: string[] = []) => [...prev, v]),
+    lazy(() => import('./commands/testflight-groups.js')),
+  );
+
   const keys = program.command('keys').description('API keys stored on this machine');
   wire(
     keys

@@ -46,6 +46,8 @@ export function createProgress(o: ProgressOptions) {
         return;
       }
       if (o.tty) {
+        if (now - lastLine < 100 && sent !== total) return; // at most ten redraws a second
+        lastLine = now;
         const width = 30;
         const filled = Math.round((f.pct / 100) * width);
         o.io.stderr(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${f.text}   `);

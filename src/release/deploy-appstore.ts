@@ -18,7 +18,7 @@ import {
 import { AscendError } from '../core/errors.js';
 import type { DeployContext } from './deploy.js';
 import { wanted } from './deploy-plan.js';
-import { writeOnce } from './reconcile.js';
+import { idempotentWrite, writeOnce } from './reconcile.js';
 
 const EDITABLE = new Set([
   'PREPARE_FOR_SUBMISSION',
@@ -93,12 +93,18 @@ async function versionStep(ctx: DeployContext, build: Build): Promise<string | u
   }
   const wantDate = release.type === 'SCHEDULED' ? release.date : undefined;
   if (v.attributes?.releaseType !== release.type || (wantDate && v.attributes?.earliestReleaseDate !== wantDate)) {
-    if (!ctx.opts.dryRun) v = await updateAppStoreVersionRelease(client, v.id, release.type, wantDate);
+    if (!ctx.opts.dryRun) {
+      const vid = v.id;
+      v = await idempotentWrite(() => updateAppStoreVersionRelease(client, vid, release.type, wantDate));
+    }
     changes.push(`release ${release.type}`);
   }
   if (attached !== build.id) {
     // PATCH of a to-one linkage: repeating it sets the same value, so it is safe after a lost answer.
-    if (!ctx.opts.dryRun) await attachBuild(client, v.id, build.id);
+    if (!ctx.opts.dryRun) {
+      const vid = v.id;
+      await idempotentWrite(() => attachBuild(client, vid, build.id));
+    }
     changes.push(`attached build ${build.id}`);
   }
   let phasedState: string | null = null;

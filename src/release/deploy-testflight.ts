@@ -10,7 +10,7 @@ import {
 import { addBuildToGroups, type Build, buildGroupIds, setUsesNonExemptEncryption } from '../asc/resources/builds.js';
 import type { DeployContext } from './deploy.js';
 import { wanted } from './deploy-plan.js';
-import { writeOnce } from './reconcile.js';
+import { idempotentWrite, writeOnce } from './reconcile.js';
 
 /** Export compliance, "What to Test", beta groups and (only when asked or needed) external beta review. */
 export async function testflightSteps(ctx: DeployContext, build: Build): Promise<void> {
@@ -34,7 +34,7 @@ async function complianceStep(ctx: DeployContext, build: Build): Promise<void> {
     return;
   }
   // A PATCH of one attribute to one value: sending it again after a lost answer changes nothing.
-  await setUsesNonExemptEncryption(ctx.deps.client, build.id, ctx.usesNonExemptEncryption);
+  await idempotentWrite(() => setUsesNonExemptEncryption(ctx.deps.client, build.id, ctx.usesNonExemptEncryption));
   if (ctx.report.build) ctx.report.build.usesNonExemptEncryption = ctx.usesNonExemptEncryption;
   ctx.record('compliance', 'done', `set usesNonExemptEncryption=${ctx.usesNonExemptEncryption}`);
 }
@@ -56,7 +56,7 @@ async function whatsNewStep(ctx: DeployContext, build: Build): Promise<void> {
     return;
   }
   const loc = existing
-    ? await updateBetaBuildLocalization(client, existing.id, text)
+    ? await idempotentWrite(() => updateBetaBuildLocalization(client, existing.id, text))
     : await writeOnce(() => createBetaBuildLocalization(client, build.id, locale, text), find);
   ctx.report.whatsNew = { id: loc.id, locale };
   ctx.record('whatsNew', 'done', `${existing ? 'updated' : 'created'} "What to Test" (${locale})`);

@@ -18,6 +18,7 @@ import { testflightSteps } from './deploy-testflight.js';
 import type { DeployEvent, DeployOptions, DeployReport, StepStatus } from './deploy-types.js';
 import { assertRemotePreflight, gatherRemoteState } from './preflight-remote.js';
 import { uploadBuild } from './upload-build.js';
+import { waitForBuild } from './wait-build.js';
 
 export interface DeployDeps {
   client: AscClient;
@@ -285,35 +286,26 @@ async function waitForUploadBuild(ctx: DeployContext, uploadId: string): Promise
   }
 }
 
-/** Waits until Apple has processed the build: VALID goes on; INVALID or FAILED stop with exit 7. One deadline, no hang. */
+/** Waits until Apple has processed the build (see waitForBuild); in a dry run only reports that it would. */
 export async function processStep(ctx: DeployContext, build: Build): Promise<Build> {
-  let b = build;
-  let delay = 1000;
-  while (b.attributes?.processingState === 'PROCESSING') {
-    if (ctx.opts.dryRun) {
-      ctx.record('process', 'planned', `would wait for build ${b.id} to finish processing`);
-      return b;
-    }
-    if (ctx.deps.clock.now() >= ctx.opts.deadline) {
-      throw new AscendError('DEADLINE_EXCEEDED', `build ${b.id} is still processing at the deadline`, {
-        remedy: `Run \`ascend builds wait ${b.id}\` later, then the same deploy command again; nothing will be uploaded twice.`,
-      });
-    }
-    await ctx.deps.sleep(Math.min(delay, Math.max(0, ctx.opts.deadline - ctx.deps.clock.now())), ctx.deps.signal);
-    delay = Math.min(15_000, Math.round(delay * 1.5));
-    b = (await getBuild(ctx.deps.client, b.id)).data;
+  const wasValid = build.attributes?.processingState === 'VALID';
+  if (!wasValid && ctx.opts.dryRun) {
+    ctx.record('process', 'planned', `would wait for build ${build.id} to finish processing`);
+    return build;
   }
-  const s = b.attributes?.processingState ?? 'UNKNOWN';
-  if (s !== 'VALID')
-    throw new AscendError('UPLOAD_REJECTED', `Apple processed build ${b.id} as ${s}`, {
-      remedy:
-        'Open the build in App Store Connect → TestFlight for Apple’s reasons, fix them, raise the build number and deploy again.',
-    });
+  const b = wasValid
+    ? build
+    : await waitForBuild(ctx.deps.client, build.id, {
+        deadline: ctx.opts.deadline,
+        clock: ctx.deps.clock,
+        sleep: ctx.deps.sleep,
+        signal: ctx.deps.signal,
+      });
   ctx.report.build = {
     id: b.id,
-    processingState: s,
+    processingState: 'VALID',
     usesNonExemptEncryption: b.attributes?.usesNonExemptEncryption ?? null,
   };
-  ctx.record('process', build.attributes?.processingState === 'VALID' ? 'already' : 'done', `build ${b.id} is VALID`);
+  ctx.record('process', wasValid ? 'already' : 'done', `build ${b.id} is VALID`);
   return b;
 }

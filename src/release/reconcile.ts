@@ -7,15 +7,34 @@ export function isAmbiguous(err: unknown): boolean {
 
 /**
  * Performs a write that is never blindly retried: after an ambiguous failure the current state is read, and
- * the write is sent once more only if it did not land.
+ * the write is sent again only if it did not land.
  */
-export async function writeOnce<T>(write: () => Promise<T>, find: () => Promise<T | undefined>): Promise<T> {
-  try {
-    return await write();
-  } catch (err) {
-    if (!isAmbiguous(err)) throw err;
-    const landed = await find();
-    if (landed !== undefined) return landed;
-    return write();
+export async function writeOnce<T>(
+  write: () => Promise<T>,
+  find: () => Promise<T | undefined>,
+  attempts = 4,
+): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isAmbiguous(err) || i >= attempts) throw err;
+      const landed = await find();
+      if (landed !== undefined) return landed;
+    }
+  }
+}
+
+/**
+ * A write that sets a value (a PATCH of an attribute or a to-one link, adding a linkage that may exist):
+ * applying it twice is the same as once, so after an ambiguous failure it is simply sent again.
+ */
+export async function idempotentWrite<T>(write: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isAmbiguous(err) || i >= attempts) throw err;
+    }
   }
 }

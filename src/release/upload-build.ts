@@ -22,6 +22,7 @@ import type { StateStore } from '../core/state.js';
 import { compareDotted } from '../core/versions.js';
 import { type PartTransport, uploadParts } from '../upload/engine.js';
 import { planParts } from '../upload/operations.js';
+import { idempotentWrite, writeOnce } from './reconcile.js';
 
 export type UploadEvent =
   | {
@@ -244,7 +245,8 @@ async function readUpload(client: AscClient, id: string): Promise<BuildUpload | 
 
 async function dropUpload(client: AscClient, id: string): Promise<void> {
   try {
-    await deleteBuildUpload(client, id);
+    // Deleting twice is harmless (the second answers 404), so an ambiguous DELETE is simply sent again.
+    await idempotentWrite(() => deleteBuildUpload(client, id));
   } catch (err) {
     if (err instanceof AscApiError && (err.isNotFound || err.isConflict)) return; // gone already, or past deleting
     throw err;
@@ -256,31 +258,35 @@ async function uploadsFor(client: AscClient, input: UploadInput): Promise<BuildU
   return list.filter((u) => compareDotted(u.attributes?.cfBundleVersion ?? '', input.buildNumber) === 0);
 }
 
-/** POST /v1/buildUploads is not retried; if its answer is lost, the upload it made is found by listing. */
+/** POST /v1/buildUploads is not retried blindly; if its answer is lost, the upload it made is found by listing. */
 async function createOrReconcile(client: AscClient, input: UploadInput): Promise<BuildUpload> {
-  try {
-    return await createBuildUpload(client, input);
-  } catch (err) {
-    if (!(err instanceof AscNetworkError || (err instanceof AscApiError && err.status >= 500))) throw err;
-    const made = (await uploadsFor(client, input)).filter((u) => uploadState(u) === 'AWAITING_UPLOAD');
-    if (made.length === 1) return made[0]!;
-    if (made.length === 0) return createBuildUpload(client, input); // it never arrived: safe to send again
-    throw err;
-  }
+  return writeOnce(
+    () => createBuildUpload(client, input),
+    async () => {
+      const made = (await uploadsFor(client, input)).filter((u) => uploadState(u) === 'AWAITING_UPLOAD');
+      return made.length === 1 ? made[0] : undefined;
+    },
+  );
 }
 
 async function reserveOrReconcile(client: AscClient, uploadId: string, input: UploadInput, file: SavedUpload['file']) {
   const uti = input.platform === 'MAC_OS' ? 'com.apple.pkg' : 'com.apple.ipa';
-  const reserve = () => reserveBuildUploadFile(client, { uploadId, fileName: file.name, fileSize: file.size, uti });
-  try {
-    return await reserve();
-  } catch (err) {
-    if (!(err instanceof AscNetworkError || (err instanceof AscApiError && (err.status >= 500 || err.isConflict))))
-      throw err;
+  const find = async () => {
     const fileId = (await getBuildUpload(client, uploadId, ['assetFile'])).data.relationships?.assetFile?.data?.id;
-    if (fileId) return getBuildUploadFile(client, fileId);
-    if (err instanceof AscApiError && err.isConflict) throw err;
-    return reserve();
+    return fileId ? getBuildUploadFile(client, fileId) : undefined;
+  };
+  try {
+    return await writeOnce(
+      () => reserveBuildUploadFile(client, { uploadId, fileName: file.name, fileSize: file.size, uti }),
+      find,
+    );
+  } catch (err) {
+    // A 409 here means the file is already reserved (an earlier run's answer was lost): use that one.
+    if (err instanceof AscApiError && err.isConflict) {
+      const existing = await find();
+      if (existing) return existing;
+    }
+    throw err;
   }
 }
 

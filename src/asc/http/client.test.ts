@@ -114,6 +114,16 @@ describe('request(): retry', () => {
     expect((e as AscNetworkError).ambiguous).toBe(true);
     expect(s2.fetch.calls).toHaveLength(1);
   });
+
+  it('retries a write on 429 only: Apple refuses a rate-limited request before acting on it', async () => {
+    const { fetch, client } = setup([
+      { expect: 'POST /v1/buildUploads', status: 429, body: err(429, 'RATE_LIMIT_EXCEEDED') },
+      { expect: 'POST /v1/buildUploads', status: 201, body: { data: { type: 'buildUploads', id: 'u1' } } },
+    ]);
+    const res = await client.request<{ data: { id: string } }>({ method: 'POST', path: '/v1/buildUploads', body: {} });
+    expect(res.body.data.id).toBe('u1');
+    expect(fetch.calls).toHaveLength(2);
+  });
 });
 
 describe('request(): auth', () => {

@@ -52,7 +52,7 @@ export function createAscClient(options: AscClientOptions): AscClient {
   const baseUrl = (options.baseUrl ?? APPLE_API_URL).replace(/\/+$/, '');
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const tracker = options.rateLimit ?? new RateLimitTracker(clock);
+  const tracker = options.rateLimit ?? new RateLimitTracker(clock, options.sleep ?? realSleep);
   const origin = new URL(baseUrl).origin;
   let sent = 0;
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../../core/clock.js';
+import { type Clock, realSleep, type Sleep } from '../../core/clock.js';
 import type { Layer } from './types.js';
 
 export interface RateBudget {
@@ -23,7 +23,14 @@ export function parseRateLimit(header: string | null): { limit: number; remainin
  */
 export class RateLimitTracker {
   private state: RateBudget = { limit: undefined, remaining: undefined, seenAt: undefined };
-  constructor(private readonly clock: Clock) {}
+  private pausedUntil = 0;
+  private consecutive = 0;
+  /** 429 answers seen, for tests and benchmarks. */
+  limited = 0;
+  constructor(
+    private readonly clock: Clock,
+    private readonly sleep: Sleep = realSleep,
+  ) {}
 
   get budget(): RateBudget {
     return { ...this.state };
@@ -34,10 +41,25 @@ export class RateLimitTracker {
     if (parsed) this.state = { ...parsed, seenAt: this.clock.now() };
   }
 
+  /**
+   * Every client of the key goes through here: after a 429 the whole key pauses (exponential, capped) instead
+   * of each request hammering Apple on its own schedule; a success ends the pause.
+   */
   layer(): Layer {
     return (next) => async (req) => {
+      for (let wait = this.pausedUntil - this.clock.now(); wait > 0; wait = this.pausedUntil - this.clock.now()) {
+        await this.sleep(wait, req.signal);
+      }
       const res = await next(req);
       this.observe(res.headers.get('x-rate-limit'));
+      if (res.status === 429) {
+        this.limited++;
+        this.consecutive++;
+        const delay = Math.min(60_000, 1000 * 2 ** (this.consecutive - 1));
+        this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + delay);
+      } else {
+        this.consecutive = 0;
+      }
       return res;
     };
   }

@@ -39,8 +39,9 @@ function retryable(status: number): boolean {
 }
 
 /**
- * Retries GET/HEAD on 429, 5xx and network errors. Writes are never retried blindly: a write that got no
- * answer surfaces as an ambiguous AscNetworkError for the caller to reconcile by reading.
+ * Retries GET/HEAD on 429, 5xx and network errors. Writes are retried on 429 only: App Store Connect refuses a
+ * rate-limited request before acting on it. Any other failed write is never retried blindly: a 5xx or a write
+ * that got no answer surfaces for the caller to reconcile by reading (release/reconcile.ts).
  */
 export function retryLayer(
   opts: RetryOptions,
@@ -49,18 +50,18 @@ export function retryLayer(
   return (next) => async (req) => {
     const safe = SAFE_METHODS.has(req.method);
     for (let attempt = 0; ; attempt++) {
-      const last = !safe || attempt + 1 >= opts.maxAttempts;
+      const last = attempt + 1 >= opts.maxAttempts;
       let res: RawResponse;
       try {
         res = await next({ ...req, attempt });
       } catch (err) {
-        if (last || !(err instanceof AscNetworkError)) throw err;
+        if (last || !safe || !(err instanceof AscNetworkError)) throw err;
         const delay = backoffDelay(attempt, opts.baseDelayMs, opts.maxDelayMs, deps.random);
         deps.logger.debug(`retrying ${req.method} ${req.path} in ${delay} ms after a network error`, { attempt });
         await deps.sleep(delay, req.signal);
         continue;
       }
-      if (last || !retryable(res.status)) return res;
+      if (last || !retryable(res.status) || (!safe && res.status !== 429)) return res;
       const base = res.status === 429 ? opts.rateLimitBaseDelayMs : opts.baseDelayMs;
       const delay = Math.min(
         opts.maxDelayMs * 4,

@@ -1,0 +1,75 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Simulator } from '../../simulator/index.js';
+import { type AscClient, createAscClient } from '../../src/asc/http/client.js';
+import type { RateLimitTracker } from '../../src/asc/http/rate-limit.js';
+import { realSleep, type Sleep, systemClock } from '../../src/core/clock.js';
+import { MemoryStateStore, type StateStore } from '../../src/core/state.js';
+import { validatePrivateKey } from '../../src/credentials/key.js';
+import { createTokenProvider } from '../../src/credentials/token.js';
+import type { TokenProvider } from '../../src/credentials/types.js';
+import { buildIpa } from '../../src/ipa/builder.js';
+import { deploy } from '../../src/release/deploy.js';
+import type { DeployOptions, DeployReport } from '../../src/release/deploy-types.js';
+import { httpTransport } from '../../src/upload/engine.js';
+
+/** Waits a tenth of what is asked: retries and polls keep their shape, tests stay quick. */
+export const quickSleep: Sleep = (ms, signal) => realSleep(ms / 10, signal);
+
+export function clientFor(
+  sim: Simulator,
+  key: { keyId: string; issuerId: string | undefined; privateKeyPem: string },
+  extra: { rateLimit?: RateLimitTracker; tokens?: TokenProvider } = {},
+): { client: AscClient; tokens: TokenProvider } {
+  const tokens =
+    extra.tokens ??
+    createTokenProvider({
+      keyId: key.keyId,
+      issuerId: key.issuerId,
+      privateKeyPem: validatePrivateKey(key.privateKeyPem).pem,
+      inHouse: false,
+      sources: { keyId: '', issuerId: '', privateKey: '' },
+    });
+  return {
+    client: createAscClient({ baseUrl: sim.url, tokens, sleep: quickSleep, rateLimit: extra.rateLimit }),
+    tokens,
+  };
+}
+
+export async function sampleIpa(version: string, build: string, bytes = 300 * 1024): Promise<string> {
+  const p = join(mkdtempSync(join(tmpdir(), 'ascend-rel-')), `app-${version}-${build}.ipa`);
+  await buildIpa(p, { version, build, payloadBytes: bytes });
+  return p;
+}
+
+export async function runDeploy(
+  client: AscClient,
+  file: string,
+  over: Partial<DeployOptions> = {},
+  state: StateStore = new MemoryStateStore(),
+): Promise<DeployReport> {
+  const transport = await httpTransport(4);
+  try {
+    return await deploy(
+      {
+        file,
+        groups: ['Internal Testers', 'External Testers'],
+        whatsNew: 'Regression pass',
+        locale: 'en-US',
+        betaReview: false,
+        appStore: false,
+        submitReview: false,
+        release: { type: 'AFTER_APPROVAL' },
+        phased: false,
+        dryRun: false,
+        concurrency: 4,
+        deadline: Date.now() + 120_000,
+        ...over,
+      },
+      { client, state, clock: systemClock, sleep: quickSleep, random: Math.random, transport },
+    );
+  } finally {
+    await transport.close();
+  }
+}
