@@ -49,7 +49,18 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
       const command = params.at(-1) as Command;
       const opts = command.opts() as Record<string, unknown>;
       const globals = command.optsWithGlobals() as GlobalOptions;
-      const config = loadConfig(globals, surroundings());
+      let config: ReturnType<typeof loadConfig>;
+      try {
+        config = loadConfig(globals, surroundings());
+      } catch (err) {
+        const out = createOutput(io, { verbose: Boolean(globals.verbose), quiet: false });
+        exit.code = reportError(err, out, {
+          json: Boolean(globals.json),
+          verbose: Boolean(globals.verbose),
+          stderr: io.stderr,
+        });
+        return;
+      }
       const out = createOutput(io, config);
       try {
         exit.code = (await action(createRuntime(config, io, out), params.slice(0, -2), opts)) ?? 0;

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { AscendError } from '../core/errors.js';
 
 /** The credential flags (DESIGN §3.2); credentials/sources.ts takes this shape. */
 export interface CredentialOptions {
@@ -51,10 +52,28 @@ export interface Surroundings {
   userHome?: string;
 }
 
+function apiUrlOf(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new AscendError('USAGE', `--api-url ${value} is not a URL`, {
+      remedy: `Use ${DEFAULT_API_URL} or a simulator's URL such as http://127.0.0.1:8080.`,
+    });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new AscendError('USAGE', `--api-url ${value} is not an http(s) URL`, {
+      remedy: `Use ${DEFAULT_API_URL} or a simulator's URL.`,
+    });
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/** Reads and checks everything once; throws a usage error (exit 2) for a malformed value. */
 export function loadConfig(opts: GlobalOptions, s: Surroundings): Config {
   const userHome = s.userHome ?? s.env.HOME ?? homedir();
   const config: Config = {
-    apiUrl: (opts.apiUrl ?? s.env.ASC_API_URL ?? DEFAULT_API_URL).replace(/\/+$/, ''),
+    apiUrl: apiUrlOf(opts.apiUrl ?? s.env.ASC_API_URL ?? DEFAULT_API_URL),
     // A pipe gets JSON: one document a script can parse.
     json: Boolean(opts.json) || !s.stdoutIsTTY,
     verbose: Boolean(opts.verbose),

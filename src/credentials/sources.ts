@@ -174,6 +174,19 @@ export async function resolveCredentials(flags: CredentialFlags, ctx: ResolveCon
   }
   const keyId = validateKeyId(idC.keyId, `the Key ID from ${idC.source}`);
 
+  // Cheap checks first: the Issuer ID before the key file is read and parsed.
+  const individual = Boolean(flags.individual || (!issC && (idC.individual || pkC?.individual)));
+  let issuerId: string | undefined;
+  if (!individual) {
+    if (!issC?.issuerId) {
+      throw new AscendError('CREDENTIALS_MISSING', `no Issuer ID was given for Key ID ${keyId}`, {
+        remedy:
+          'Pass --issuer-id (shown above the key list in App Store Connect), or --individual for an individual key.',
+      });
+    }
+    issuerId = validateIssuerId(issC.issuerId, `the Issuer ID from ${issC.source}`);
+  }
+
   let privateKeySource = pkC?.source;
   let privateKeyText: string | undefined = pkC?.privateKey ? await pkC.privateKey() : undefined;
   if (privateKeyText === undefined) {
@@ -195,18 +208,6 @@ export async function resolveCredentials(flags: CredentialFlags, ctx: ResolveCon
     });
   }
   const { pem } = validatePrivateKey(privateKeyText, `the private key from ${privateKeySource}`);
-
-  const individual = Boolean(flags.individual || (!issC && (idC.individual || pkC?.individual)));
-  let issuerId: string | undefined;
-  if (!individual) {
-    if (!issC?.issuerId) {
-      throw new AscendError('CREDENTIALS_MISSING', `no Issuer ID was given for Key ID ${keyId}`, {
-        remedy:
-          'Pass --issuer-id (shown above the key list in App Store Connect), or --individual for an individual key.',
-      });
-    }
-    issuerId = validateIssuerId(issC.issuerId, `the Issuer ID from ${issC.source}`);
-  }
 
   const sources = {
     keyId: idC.source,

@@ -26,6 +26,11 @@ interface StoredKeyFile {
 
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
+export function validateKeyName(name: string): string {
+  if (!NAME.test(name)) throw new AscendError('KEY_NAME_INVALID', `"${name}" is not a valid key name`);
+  return name;
+}
+
 /**
  * Keys stored on this machine under `$ASCEND_HOME/keys/<name>.json`, readable by the owner only.
  * A key file that others can read is refused rather than used, because the .p8 cannot be re-downloaded
@@ -42,8 +47,7 @@ export class KeyStore {
   }
 
   private file(name: string): string {
-    if (!NAME.test(name)) throw new AscendError('KEY_NAME_INVALID', `"${name}" is not a valid key name`);
-    return join(this.dir, `${name}.json`);
+    return join(this.dir, `${validateKeyName(name)}.json`);
   }
 
   async add(name: string, key: ApiKey, options: { makeDefault?: boolean } = {}): Promise<void> {

@@ -37,9 +37,14 @@ export function clientFor(
   };
 }
 
-export async function sampleIpa(version: string, build: string, bytes = 300 * 1024): Promise<string> {
+export async function sampleIpa(
+  version: string,
+  build: string,
+  bytes = 300 * 1024,
+  bundleId?: string,
+): Promise<string> {
   const p = join(mkdtempSync(join(tmpdir(), 'ascend-rel-')), `app-${version}-${build}.ipa`);
-  await buildIpa(p, { version, build, payloadBytes: bytes });
+  await buildIpa(p, { version, build, payloadBytes: bytes, bundleId });
   return p;
 }
 

@@ -38,7 +38,7 @@ describe('shared rate-limit budget', () => {
     );
     expect(reports.every((r) => r.build?.processingState === 'VALID')).toBe(true);
     expect((first.tokens as unknown as { minted: number }).minted).toBe(1);
-    // The quota ran out several times (60 per 2 s for ~250 requests), yet 429s stay a small share.
+    // The quota ran out several times (100 per 2 s for ~250 requests), yet 429s stay a small share.
     const total = [...sim.stats.values()].reduce((a, b) => a + b, 0);
     expect(tracker.limited).toBeGreaterThan(0);
     expect(tracker.limited).toBeLessThan(total / 4);

@@ -2,6 +2,7 @@ import { AscApiError } from '../../asc/http/errors.js';
 import { listApps } from '../../asc/resources/apps.js';
 import { AscendError } from '../../core/errors.js';
 import { resolveCredentials } from '../../credentials/sources.js';
+import { validateKeyName } from '../../credentials/store.js';
 import { isIndividualKey } from '../../credentials/types.js';
 import { table } from '../io.js';
 import { createRuntime, protect, type Runtime } from '../runtime.js';
@@ -9,6 +10,7 @@ import { createRuntime, protect, type Runtime } from '../runtime.js';
 /** `ascend keys add`: validates the key exactly as given by flags (no environment fallback) and stores it. */
 export async function add(rt: Runtime, _args: unknown[], opts: Record<string, unknown>): Promise<number> {
   const flags = rt.config.credentials;
+  const name = validateKeyName(String(opts.name));
   if (!flags.keyId || !flags.privateKey) {
     throw new AscendError('USAGE', '`keys add` needs --key-id, --private-key and (for a team key) --issuer-id', {
       remedy:
@@ -27,7 +29,6 @@ export async function add(rt: Runtime, _args: unknown[], opts: Record<string, un
     },
   );
   protect(rt.out, key.privateKeyPem);
-  const name = String(opts.name);
   await rt.store.add(name, key, { makeDefault: Boolean(opts.default) });
   const info = (await rt.store.list()).find((k) => k.name === name);
   if (rt.config.json) rt.out.json({ key: info });

@@ -1,0 +1,124 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../simulator/index.js';
+import { seededRandom } from '../../src/core/clock.js';
+import { BIN, runCli } from '../helpers/cli.js';
+import { sampleIpa } from '../helpers/deploy.js';
+
+/**
+ * Crash soak: the deploy process is killed (SIGKILL) at seeded random moments, then run again until it
+ * finishes. The end state must be what an undisturbed run leaves: one completed upload and no orphan, one
+ * build in each group once, one "What to Test", one App Store version with the build, one review submission
+ * with one item — for each of two apps.
+ */
+describe('crash soak: deploys killed at random points converge', () => {
+  let sim: Simulator;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    sim = await startSimulator({
+      processingSeconds: 0.4,
+      reviewSeconds: 600,
+      partSizeBytes: 128 * 1024,
+      connectionBandwidthMBps: 1,
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'ascend-crash-'));
+    const key = sim.createKey();
+    writeFileSync(
+      join(dir, 'k.json'),
+      JSON.stringify({ key_id: key.keyId, issuer_id: key.issuerId, key: key.privateKeyPem }),
+      { mode: 0o600 },
+    );
+    env = { APP_STORE_CONNECT_API_KEY_PATH: join(dir, 'k.json'), ASCEND_HOME: join(dir, 'home') };
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  const args = (file: string) => [
+    'deploy',
+    file,
+    '--api-url',
+    sim.url,
+    '--json',
+    '--group',
+    'Internal Testers',
+    '--whats-new',
+    'crash soak',
+    '--concurrency',
+    '2',
+    '--app-store',
+    '--submit-review',
+    '--phased',
+  ];
+
+  /** Starts the deploy and kills it after `ms`; resolves with whether it had already finished. */
+  function killAfter(cliArgs: string[], ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...cliArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code === 0);
+      });
+    });
+  }
+
+  it('six killed runs across two deploys end exactly like undisturbed ones', async () => {
+    const random = seededRandom(42);
+    const outputs: string[] = [];
+    for (const [build, bundleId, group] of [
+      ['1', 'com.example.sandbox.one', 'Internal Testers'],
+      ['2', 'com.example.sandbox.two', 'QA'],
+    ] as const) {
+      const file = await sampleIpa('7.0.0', build, 1024 * 1024, bundleId);
+      const a = args(file);
+      a[a.indexOf('Internal Testers')] = group;
+      let kills = 0;
+      for (let i = 0; i < 3; i++) {
+        const finished = await killAfter(a, 150 + Math.floor(random() * 3000));
+        if (finished) break;
+        kills++;
+      }
+      const done = await runCli(a, { env });
+      outputs.push(done.stdout, done.stderr);
+      expect(done.code, done.stderr).toBe(0);
+      expect(kills).toBeGreaterThan(0);
+    }
+    const uploads = sim.store.list('buildUploads');
+    expect(
+      uploads.map((u) => `${u.attributes.cfBundleVersion}:${(u.attributes.state as { state: string }).state}`).sort(),
+    ).toEqual(['1:COMPLETE', '2:COMPLETE']);
+    expect(sim.store.list('buildUploadFiles')).toHaveLength(2);
+    const builds = sim.store
+      .list('builds')
+      .filter(
+        (b) => sim.store.get('preReleaseVersions', b.rels.preReleaseVersion as string)?.attributes.version === '7.0.0',
+      );
+    expect(builds).toHaveLength(2);
+    for (const b of builds) {
+      const group = sim.store
+        .list('betaGroups')
+        .find((g) => g.rels.app === b.rels.app && g.attributes.isInternalGroup)!;
+      expect(b.rels.betaGroups).toEqual([group.id]);
+      expect(b.attributes.usesNonExemptEncryption).toBe(false);
+      expect(sim.store.list('betaBuildLocalizations').filter((l) => l.rels.build === b.id)).toHaveLength(1);
+    }
+    for (const app of ['1000000001', '1000000002']) {
+      const versions = sim.store.list('appStoreVersions').filter((v) => v.rels.app === app);
+      expect(versions).toHaveLength(1);
+      expect(builds.map((b) => b.id)).toContain(versions[0]!.rels.build);
+      expect(
+        sim.store.list('appStoreVersionPhasedReleases').filter((p) => p.rels.appStoreVersion === versions[0]!.id),
+      ).toHaveLength(1);
+      const subs = sim.store.list('reviewSubmissions').filter((s) => s.rels.app === app);
+      expect(subs.map((s) => s.attributes.state)).toEqual(['WAITING_FOR_REVIEW']);
+      expect(
+        sim.store.list('reviewSubmissionItems').filter((i) => i.rels.reviewSubmission === subs[0]!.id),
+      ).toHaveLength(1);
+    }
+    expect(outputs.join('')).not.toMatch(/eyJ[A-Za-z0-9_-]{5,}\.|PRIVATE KEY|[?&]sig=/);
+  }, 180_000);
+});
