@@ -1,8 +1,13 @@
 // `npm run bench`: every benchmark, several runs each; rewrites bench/RESULTS.md. Never part of `npm test`.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchApiClient } from './api-client.js';
+import { benchDeploy } from './deploy.js';
 import { benchIpaInspect } from './ipa-inspect.js';
 import { machine } from './lib.js';
+import { ensurePeers } from './peers.js';
+import { benchStartup } from './startup.js';
+import { benchUpload } from './upload.js';
 
 const only = process.argv.slice(2);
 const tmp = join(import.meta.dirname, '.tmp');
@@ -10,7 +15,13 @@ const sections: string[] = [];
 const started = Date.now();
 const want = (name: string) => only.length === 0 || only.includes(name);
 
+const havePeers = want('startup') || want('api') ? ensurePeers() : false;
+if (want('startup')) sections.push(await benchStartup(havePeers));
+if (want('api')) sections.push(await benchApiClient(tmp, havePeers));
 if (want('ipa')) sections.push(await benchIpaInspect(tmp));
+if (want('upload')) sections.push(await benchUpload(tmp, [1, 4], [12]));
+if (want('concurrency')) sections.push(await benchUpload(tmp, [1], [4, 8, 16]));
+if (want('deploy')) sections.push(await benchDeploy());
 
 const doc = [
   '# Benchmark results',

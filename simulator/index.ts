@@ -51,6 +51,8 @@ export interface Simulator {
   readonly app: FastifyInstance;
   readonly store: Store;
   readonly stats: Map<string, number>;
+  /** Hashes of the distinct tokens accepted so far. */
+  readonly tokensSeen: Set<string>;
   /** Set after `listen()`. */
   url: string;
   listen(): Promise<string>;
@@ -75,6 +77,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const seeded = applySeed(seedInput, clock, options.stateFile);
   const store = (options.stateFile && Store.load(options.stateFile)) || seeded.store;
   const stats = new Map<string, number>();
+  const tokensSeen = new Set<string>();
   const log = options.log ?? (() => {});
   const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ascend-sim-data-'));
@@ -91,6 +94,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     publicUrl: options.publicUrl,
     log,
     stats,
+    tokensSeen,
     uploads: {
       dataDir,
       partSize: options.partSizeBytes ?? 5 * 1024 * 1024,
@@ -106,6 +110,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     app,
     store,
     stats,
+    tokensSeen,
     url: options.publicUrl ?? '',
     async listen() {
       const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Clock, type Random, realSleep } from '../src/core/clock.js';
 import { type AuthContext, authenticate } from './auth.js';
@@ -35,6 +36,8 @@ export interface ServerDeps {
   log: (line: string) => void;
   /** Counts requests per operation key, for tests and benchmarks (`GET /__sim/stats`). */
   stats: Map<string, number>;
+  /** SHA-256 of every distinct token accepted, to measure how often clients mint (never the token itself). */
+  tokensSeen: Set<string>;
   uploads: UploadConfig;
 }
 
@@ -83,6 +86,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         onReject: (why) => deps.log(`401 ${req.method} ${path}: ${why}`),
       });
       const key = auth.key;
+      deps.tokensSeen.add(
+        createHash('sha256')
+          .update(req.headers.authorization ?? '')
+          .digest('hex'),
+      );
       const moved = advance(deps.store, deps.clock, deps.uploads);
       if (advanceReviews(deps.store, deps.clock) || moved) deps.store.save();
       if (fault === '5xx') throw serverError();

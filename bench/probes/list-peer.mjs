@@ -1,0 +1,34 @@
+// Probe: the same listing with appstore-connect-sdk (an OpenAPI-generated client), paging by hand.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const require = createRequire(join(import.meta.dirname, '..', '.peers', 'package.json'));
+const sdk = await import(require.resolve('appstore-connect-sdk'));
+const [url, keyFile, appId] = process.argv.slice(2);
+const k = JSON.parse(readFileSync(keyFile, 'utf8'));
+let requests = 0;
+const client = sdk.createClient({ issuerId: k.issuer_id, privateKeyId: k.key_id, privateKey: k.key, baseUrl: url });
+const start = process.hrtime.bigint();
+let count = 0;
+let cursor;
+for (;;) {
+  requests++;
+  const res = await sdk.buildsGetCollection({
+    client,
+    query: {
+      'filter[app]': [appId],
+      limit: 200,
+      sort: ['-uploadedDate'],
+      include: ['preReleaseVersion'],
+      ...(cursor ? { cursor } : {}),
+    },
+  });
+  if (res.error) throw new Error(JSON.stringify(res.error));
+  count += res.data.data.length;
+  const next = res.data.links?.next;
+  if (!next) break;
+  cursor = new URL(next).searchParams.get('cursor');
+}
+const ms = Number(process.hrtime.bigint() - start) / 1e6;
+console.log(JSON.stringify({ ms, requests, count, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
