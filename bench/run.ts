@@ -1,5 +1,5 @@
 // `npm run bench`: every benchmark, several runs each; rewrites bench/RESULTS.md. Never part of `npm test`.
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchApiClient } from './api-client.js';
 import { benchDeploy } from './deploy.js';
@@ -20,17 +20,34 @@ if (want('startup')) sections.push(await benchStartup(havePeers));
 if (want('api')) sections.push(await benchApiClient(tmp, havePeers));
 if (want('ipa')) sections.push(await benchIpaInspect(tmp));
 if (want('upload')) sections.push(await benchUpload(tmp, [1, 4], [12]));
-if (want('concurrency')) sections.push(await benchUpload(tmp, [1], [4, 8, 16]));
+if (want('concurrency'))
+  sections.push(
+    await benchUpload(
+      tmp,
+      [1],
+      [4, 8, 16],
+      'Upload concurrency (the default, 12, is the smallest that fills this link)',
+    ),
+  );
 if (want('deploy')) sections.push(await benchDeploy());
 
+// A partial run (`npm run bench -- upload`) keeps the other sections of the committed results.
+const resultsPath = join(import.meta.dirname, 'RESULTS.md');
+if (only.length && existsSync(resultsPath)) {
+  const kept = readFileSync(resultsPath, 'utf8')
+    .split(/\n(?=## )/)
+    .slice(1)
+    .filter((old) => !sections.some((s) => s.split('\n')[0] === old.split('\n')[0]));
+  sections.unshift(...kept.map((k) => k.trimEnd()));
+}
 const doc = [
   '# Benchmark results',
   '',
   `Run on ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` on: ${machine()}.`,
-  `Total benchmark time: ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+  `${only.length ? `Re-run this time: ${only.join(', ')}, in` : 'Total benchmark time:'} ${((Date.now() - started) / 1000).toFixed(0)} s.`,
   '',
   ...sections.flatMap((s) => [s, '']),
 ].join('\n');
-writeFileSync(join(import.meta.dirname, 'RESULTS.md'), doc);
+writeFileSync(resultsPath, doc);
 console.log(doc);
 if (!process.env.BENCH_KEEP) rmSync(tmp, { recursive: true, force: true });

@@ -67,7 +67,12 @@ function measured(
  * A 1 GiB and a 4 GiB upload through the simulator run as a separate process with `--bandwidth 100
  * --connection-bandwidth 10` (MB/s): throughput against the 100 MB/s link, and the uploader's peak RSS.
  */
-export async function benchUpload(tmp: string, sizesGiB = [1, 4], concurrencies = [12]): Promise<string> {
+export async function benchUpload(
+  tmp: string,
+  sizesGiB = [1, 4],
+  concurrencies = [12],
+  title = 'Upload through the simulator',
+): Promise<string> {
   mkdirSync(tmp, { recursive: true });
   const rows: string[] = [];
   for (const gib of sizesGiB) {
@@ -106,7 +111,7 @@ export async function benchUpload(tmp: string, sizesGiB = [1, 4], concurrencies 
     }
   }
   return [
-    '## Upload through the simulator',
+    `## ${title}`,
     '',
     'The whole `ascend upload FILE --no-wait` command (inspect, checks, create, reserve, every part, commit) against',
     '`ascend simulator start --bandwidth 100 --connection-bandwidth 10` in its own process: 100 MB/s for all parts',

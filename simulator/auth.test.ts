@@ -40,7 +40,8 @@ describe('simulator: JWT rules as Apple checks them', () => {
       'lifetime over 20 minutes': `Bearer ${appleToken(key, nowS, { exp: nowS + 1201 })}`,
       expired: `Bearer ${appleToken(key, nowS - 1300, {})}`,
       'issued in the future': `Bearer ${appleToken(key, nowS + 300)}`,
-      'no iat': `Bearer ${appleToken(key, nowS, { iat: undefined })}`,
+      'no iat and exp beyond 20 minutes': `Bearer ${appleToken(key, nowS, { iat: undefined, exp: nowS + 1300 })}`,
+      'iat not a number': `Bearer ${appleToken(key, nowS, { iat: 'now' })}`,
       'individual key with iss': `Bearer ${appleToken({ ...individual, issuerId: key.issuerId }, nowS)}`,
       'individual key without sub': `Bearer ${appleToken(individual, nowS)}`,
     };
@@ -57,6 +58,8 @@ describe('simulator: JWT rules as Apple checks them', () => {
     }
     // The individual key with sub "user" and no iss is fine.
     expect((await get(`Bearer ${appleToken(individual, nowS, { sub: 'user' })}`)).statusCode).toBe(200);
+    // So is a token without `iat` that expires within 20 minutes, as widely used clients send them.
+    expect((await get(`Bearer ${appleToken(key, nowS, { iat: undefined, exp: nowS + 1000 })}`)).statusCode).toBe(200);
   });
 
   it('refuses a revoked key', async () => {

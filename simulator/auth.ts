@@ -73,10 +73,14 @@ export async function authenticate(header: string | undefined, opts: JwtCheckOpt
     throw reject('bad signature');
   }
   const { iat, exp, aud, iss, sub } = payload;
-  if (typeof iat !== 'number' || typeof exp !== 'number') throw reject('iat/exp missing');
-  if (exp - iat > MAX_LIFETIME_S) throw reject(`lifetime ${exp - iat}s exceeds ${MAX_LIFETIME_S}s`);
+  if (typeof exp !== 'number') throw reject('exp missing');
+  // Apple documents `iat` as part of the token, yet widely used clients omit it and Apple accepts their tokens
+  // (docs/API_NOTES.md); without it only "expires within 20 minutes" can be checked.
+  if (iat !== undefined && typeof iat !== 'number') throw reject('iat is not a number');
+  if (typeof iat === 'number' && exp - iat > MAX_LIFETIME_S)
+    throw reject(`lifetime ${exp - iat}s exceeds ${MAX_LIFETIME_S}s`);
   if (exp <= opts.nowS) throw reject('expired');
-  if (iat > opts.nowS + CLOCK_SKEW_S) throw reject('issued in the future');
+  if (typeof iat === 'number' && iat > opts.nowS + CLOCK_SKEW_S) throw reject('issued in the future');
   if (exp > opts.nowS + MAX_LIFETIME_S + CLOCK_SKEW_S) throw reject('expires more than 20 minutes ahead');
   const audOk =
     aud === 'appstoreconnect-v1' || (Array.isArray(aud) && aud.length === 1 && aud[0] === 'appstoreconnect-v1');

@@ -105,3 +105,15 @@ export const serverError = () =>
     'An unexpected error occurred.',
     'An unexpected error occurred on the server side. If this issue continues, contact us at https://developer.apple.com/contact/.',
   );
+
+/** A 409 for a request that App Store Connect would refuse in the current state, with the offending member. */
+export const conflict = (code: string, detail: string, pointer?: string) =>
+  new SimError(409, [
+    errorObject(
+      409,
+      code,
+      'The request cannot be fulfilled in the current state.',
+      detail,
+      pointer ? { pointer } : undefined,
+    ),
+  ]);

@@ -1,5 +1,5 @@
 import type { Clock } from '../src/core/clock.js';
-import { errorObject, SimError } from './errors.js';
+import { conflict } from './errors.js';
 import { single } from './jsonapi.js';
 import { mustGet } from './reads.js';
 import type { Rec, Store } from './store.js';
@@ -10,17 +10,6 @@ import type { WriteCtx, WriteHandler, WriteResult } from './writes.js';
  * export compliance, "What to Test", one build in beta review per app, one editable App Store version per
  * platform, one open review submission per platform, builds attachable only when processed and matching.
  */
-
-const conflict = (code: string, detail: string, pointer?: string) =>
-  new SimError(409, [
-    errorObject(
-      409,
-      code,
-      'The request cannot be fulfilled in the current state.',
-      detail,
-      pointer ? { pointer } : undefined,
-    ),
-  ]);
 
 function created(ctx: WriteCtx, rec: Rec): WriteResult {
   return {

@@ -5,7 +5,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Clock, Random } from '../src/core/clock.js';
-import { errorObject, SimError } from './errors.js';
+import { conflict } from './errors.js';
 import { drawFault, type FaultPlan } from './faults.js';
 import { single } from './jsonapi.js';
 import { mustGet } from './reads.js';
@@ -31,17 +31,6 @@ interface FileInternal {
   received: number[];
   committed: boolean;
 }
-
-const conflict = (code: string, detail: string, pointer?: string) =>
-  new SimError(409, [
-    errorObject(
-      409,
-      code,
-      'The request cannot be fulfilled in the current state.',
-      detail,
-      pointer ? { pointer } : undefined,
-    ),
-  ]);
 
 export function sign(secret: Buffer, fileId: string, part: number, exp: number): string {
   return createHmac('sha256', secret).update(`${fileId}:${part}:${exp}`).digest('base64url');

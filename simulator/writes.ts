@@ -1,5 +1,5 @@
 import type { Clock } from '../src/core/clock.js';
-import { errorObject, SimError, simError } from './errors.js';
+import { conflict, errorObject, SimError } from './errors.js';
 import { type QueryCtx, single } from './jsonapi.js';
 import { mustGet } from './reads.js';
 
@@ -18,15 +18,6 @@ export interface WriteResult {
 }
 
 export type WriteHandler = (ctx: WriteCtx) => WriteResult | Promise<WriteResult>;
-
-const conflict = (code: string, detail: string, pointer?: string) =>
-  simError(
-    409,
-    code,
-    'The request entity is not valid in its current state.',
-    detail,
-    pointer ? { pointer } : undefined,
-  );
 
 function created(ctx: WriteCtx, type: string, id: string): WriteResult {
   const rec = ctx.store.get(type, id)!;

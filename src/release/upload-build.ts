@@ -72,7 +72,8 @@ export interface UploadResult {
 interface SavedUpload {
   uploadId: string;
   fileId?: string;
-  operations?: UploadOperation[];
+  /** Earliest expiry of the reserved operations (the operations themselves are saved once, apart). */
+  expiresAt?: number;
   partsDone?: number[];
   md5?: string;
   committed?: boolean;
@@ -80,6 +81,8 @@ interface SavedUpload {
 }
 
 const stateKey = (i: UploadInput) => `upload-${i.appId}-${i.platform}-${i.version}-${i.buildNumber}`;
+/** The operations (hundreds for a large file) are written once, not with every finished part. */
+const opsKey = (key: string) => `${key}-operations`;
 const uploadState = (u: BuildUpload) => u.attributes?.state?.state ?? 'AWAITING_UPLOAD';
 
 /**
@@ -102,16 +105,16 @@ export async function uploadBuild(input: UploadInput, deps: UploadDeps): Promise
   ) {
     // The file changed since the interrupted run: its parts cannot be mixed with the new bytes.
     await dropUpload(client, saved.uploadId);
-    await state.delete(key);
+    await forget(state, key);
     saved = undefined;
   }
   let upload: BuildUpload | undefined;
   if (saved) {
     upload = await readUpload(client, saved.uploadId);
-    const expired = saved.operations?.some((o) => o.expiration && Date.parse(o.expiration) < deps.clock.now() + 60_000);
+    const expired = saved.expiresAt !== undefined && saved.expiresAt < deps.clock.now() + 60_000;
     if (!upload || uploadState(upload) === 'FAILED' || (uploadState(upload) === 'AWAITING_UPLOAD' && expired)) {
       if (upload && uploadState(upload) !== 'FAILED') await dropUpload(client, saved.uploadId);
-      await state.delete(key);
+      await forget(state, key);
       saved = undefined;
       upload = undefined;
     } else {
@@ -139,11 +142,15 @@ export async function uploadBuild(input: UploadInput, deps: UploadDeps): Promise
       emit({ type: 'step', step: 'reserve' });
       const file = await reserveOrReconcile(client, current.uploadId, input, fileInfo);
       current.fileId = file.id;
-      current.operations = file.attributes?.uploadOperations ?? [];
+      const operations = file.attributes?.uploadOperations ?? [];
+      const expiries = operations.map((o) => (o.expiration ? Date.parse(o.expiration) : Number.POSITIVE_INFINITY));
+      current.expiresAt = Math.min(...expiries);
       current.partsDone = [];
+      await state.put(opsKey(key), operations);
       await state.put(key, current);
     }
-    const parts = planParts(current.operations, fileInfo.size);
+    const operations = await state.get<UploadOperation[]>(opsKey(key));
+    const parts = planParts(operations, fileInfo.size);
     emit({ type: 'step', step: 'parts', detail: `${parts.length} parts, ${input.concurrency} at a time` });
     const done = new Set(current.partsDone ?? []);
     // Every finished part is recorded; writes coalesce, so a burst of parts costs one or two file writes.
@@ -203,7 +210,7 @@ export async function uploadBuild(input: UploadInput, deps: UploadDeps): Promise
   }
   emit({ type: 'step', step: 'processing' });
   const final = await waitForProcessing(client, current.uploadId, input.deadline, deps, emit);
-  await state.delete(key);
+  await forget(state, key);
   const s = final.attributes?.state;
   if (uploadState(final) === 'FAILED') {
     const errs = (s?.errors ?? []).map((e) => `${e.code}: ${e.description}`).join('; ');
@@ -232,6 +239,11 @@ export async function uploadBuild(input: UploadInput, deps: UploadDeps): Promise
     warnings: (s?.warnings ?? []).map((w) => ({ code: String(w.code), description: String(w.description) })),
     peakBufferedBytes,
   };
+}
+
+async function forget(state: StateStore, key: string): Promise<void> {
+  await state.delete(opsKey(key));
+  await state.delete(key);
 }
 
 async function readUpload(client: AscClient, id: string): Promise<BuildUpload | undefined> {

@@ -1,16 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ReleaseType } from '../../asc/resources/app-store-versions.js';
 import { realSleep, systemClock } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
 import { AscendError } from '../../core/errors.js';
-import { JsonFileStateStore } from '../../core/state.js';
 import { deploy } from '../../release/deploy.js';
 import type { DeployOptions, DeployReport } from '../../release/deploy-types.js';
-import { httpTransport } from '../../upload/engine.js';
 import { sanitize } from '../io.js';
-import { createProgress } from '../progress.js';
 import type { Runtime } from '../runtime.js';
+import { progressFor, withTransfer } from '../session.js';
 import { DEFAULT_CONCURRENCY } from './upload.js';
 
 function parseRelease(value: string | undefined): DeployOptions['release'] {
@@ -80,38 +77,24 @@ export function summary(r: DeployReport): string {
 export async function run(rt: Runtime, args: unknown[], opts: Record<string, unknown>): Promise<number> {
   const options = await deployOptions(String(args[0]), opts);
   const client = await rt.client();
-  const progress = createProgress({
-    io: rt.io,
-    tty: rt.config.stderrIsTTY,
-    json: rt.config.json,
-    quiet: rt.config.quiet,
-    now: () => systemClock.now(),
-  });
-  const transport = await httpTransport(options.concurrency);
-  const controller = new AbortController();
-  const onSignal = () =>
-    controller.abort(new AscendError('USAGE', 'interrupted; run the same command again to continue'));
-  process.once('SIGINT', onSignal);
-  try {
-    const report = await deploy(options, {
+  const progress = progressFor(rt);
+  const report = await withTransfer(rt, options.concurrency, ({ transport, signal, state }) =>
+    deploy(options, {
       client,
-      state: new JsonFileStateStore(join(rt.config.home, 'state')),
+      state,
       clock: systemClock,
       sleep: realSleep,
       random: Math.random,
       transport,
-      signal: controller.signal,
+      signal,
       onEvent: (e) => {
         if (e.type === 'progress') progress.progress(e.sent, e.total);
         else if (e.type === 'step') progress.note(`${e.step} ${e.status}`, e.detail);
         else progress.note(e.text);
       },
-    });
-    if (rt.config.json) rt.out.json(report);
-    else rt.out.print(summary(report));
-    return 0;
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-    await transport.close();
-  }
+    }),
+  );
+  if (rt.config.json) rt.out.json(report);
+  else rt.out.print(summary(report));
+  return 0;
 }

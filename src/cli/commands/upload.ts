@@ -8,9 +8,8 @@ import { inspectIpa } from '../../ipa/inspect.js';
 import { preflight } from '../../ipa/preflight.js';
 import { assertRemotePreflight, gatherRemoteState } from '../../release/preflight-remote.js';
 import { uploadBuild } from '../../release/upload-build.js';
-import { httpTransport } from '../../upload/engine.js';
-import { createProgress } from '../progress.js';
 import type { Runtime } from '../runtime.js';
+import { progressFor, withTransfer } from '../session.js';
 
 /** Measured in bench/RESULTS.md: enough parallel parts to fill a link whose connections are capped. */
 export const DEFAULT_CONCURRENCY = 12;
@@ -28,13 +27,7 @@ export async function run(rt: Runtime, args: unknown[], opts: Record<string, unk
   const facts = await inspectIpa(file);
   const local = preflight(facts, { now: new Date(), target: 'app-store' });
   const errors = local.filter((f) => f.severity === 'error');
-  const progress = createProgress({
-    io: rt.io,
-    tty: rt.config.stderrIsTTY,
-    json: rt.config.json,
-    quiet: rt.config.quiet,
-    now: () => systemClock.now(),
-  });
+  const progress = progressFor(rt);
   for (const w of local.filter((f) => f.severity === 'warning'))
     progress.note(`warning ${w.code}`, `${w.message} — ${w.fix}`);
   if (errors.length) {
@@ -66,45 +59,37 @@ export async function run(rt: Runtime, args: unknown[], opts: Record<string, unk
   if (!(await state.get(`upload-${input.appId}-${platform}-${input.version}-${input.buildNumber}`))) {
     assertRemotePreflight(facts, await gatherRemoteState(client, ascApp, input.version, platform));
   }
-  const transport = await httpTransport(concurrency);
-  const controller = new AbortController();
-  const onSignal = () =>
-    controller.abort(new AscendError('USAGE', 'interrupted; run the same command again to resume the upload'));
-  process.once('SIGINT', onSignal);
-  try {
-    const result = await uploadBuild(input, {
+  const result = await withTransfer(rt, concurrency, ({ transport, signal }) =>
+    uploadBuild(input, {
       client,
       state,
       clock: systemClock,
       sleep: realSleep,
       random: Math.random,
       transport,
-      signal: controller.signal,
+      signal,
       onEvent: (e) => {
         if (e.type === 'progress') progress.progress(e.sent, e.total);
         else if (e.type === 'step') progress.note(e.step, e.detail);
         else progress.note('state', e.state);
       },
-    });
-    const doc = {
-      app: { id: ascApp.id, bundleId: ascApp.attributes?.bundleId },
-      version: input.version,
-      buildNumber: input.buildNumber,
-      platform,
-      buildUpload: { id: result.uploadId, state: result.state, resumed: result.resumed, warnings: result.warnings },
-      file: { id: result.fileId, md5: result.md5 },
-      build: result.buildId ? { id: result.buildId } : null,
-    };
-    if (rt.config.json) rt.out.json(doc);
-    else
-      rt.out.print(
-        result.buildId
-          ? `uploaded ${ascApp.attributes?.bundleId} ${input.version} (${input.buildNumber}): build ${result.buildId}, upload ${result.uploadId} ${result.state}`
-          : `uploaded ${ascApp.attributes?.bundleId} ${input.version} (${input.buildNumber}): upload ${result.uploadId} is processing (not waiting)`,
-      );
-    return 0;
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-    await transport.close();
-  }
+    }),
+  );
+  const doc = {
+    app: { id: ascApp.id, bundleId: ascApp.attributes?.bundleId },
+    version: input.version,
+    buildNumber: input.buildNumber,
+    platform,
+    buildUpload: { id: result.uploadId, state: result.state, resumed: result.resumed, warnings: result.warnings },
+    file: { id: result.fileId, md5: result.md5 },
+    build: result.buildId ? { id: result.buildId } : null,
+  };
+  if (rt.config.json) rt.out.json(doc);
+  else
+    rt.out.print(
+      result.buildId
+        ? `uploaded ${ascApp.attributes?.bundleId} ${input.version} (${input.buildNumber}): build ${result.buildId}, upload ${result.uploadId} ${result.state}`
+        : `uploaded ${ascApp.attributes?.bundleId} ${input.version} (${input.buildNumber}): upload ${result.uploadId} is processing (not waiting)`,
+    );
+  return 0;
 }

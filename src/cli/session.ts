@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import { systemClock } from '../core/clock.js';
+import { AscendError } from '../core/errors.js';
+import { JsonFileStateStore } from '../core/state.js';
+import { httpTransport, type PartTransport } from '../upload/engine.js';
+import { createProgress } from './progress.js';
+import type { Runtime } from './runtime.js';
+
+export type Progress = ReturnType<typeof createProgress>;
+
+/** Progress output as the runtime's terminal and flags ask for it. */
+export function progressFor(rt: Runtime): Progress {
+  return createProgress({
+    io: rt.io,
+    tty: rt.config.stderrIsTTY,
+    json: rt.config.json,
+    quiet: rt.config.quiet,
+    now: () => systemClock.now(),
+  });
+}
+
+export interface TransferSession {
+  transport: PartTransport;
+  signal: AbortSignal;
+  state: JsonFileStateStore;
+}
+
+/**
+ * What the commands that upload share: a part transport sized to the concurrency, the resumable state under
+ * $ASCEND_HOME/state, and Ctrl-C turned into a clean stop that the next run resumes from.
+ */
+export async function withTransfer<T>(
+  rt: Runtime,
+  concurrency: number,
+  run: (s: TransferSession) => Promise<T>,
+): Promise<T> {
+  const transport = await httpTransport(concurrency);
+  const controller = new AbortController();
+  const onSignal = () =>
+    controller.abort(new AscendError('USAGE', 'interrupted; run the same command again to continue where it stopped'));
+  process.once('SIGINT', onSignal);
+  try {
+    return await run({
+      transport,
+      signal: controller.signal,
+      state: new JsonFileStateStore(join(rt.config.home, 'state')),
+    });
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    await transport.close();
+  }
+}
