@@ -9,12 +9,13 @@ const MiB = 1024 * 1024;
 export async function benchIpaInspect(tmp: string, runs = 5): Promise<string> {
   mkdirSync(tmp, { recursive: true });
   const rows: string[] = [];
-  for (const [label, bytes] of [
-    ['100 MiB', 100 * MiB],
-    ['2 GiB', 2048 * MiB],
+  for (const [label, bytes, payloadFirst] of [
+    ['100 MiB', 100 * MiB, false],
+    ['2 GiB', 2048 * MiB, false],
+    ['4.5 GiB, Info.plist and profile past 4 GiB (zip64)', 4608 * MiB, true],
   ] as const) {
-    const file = join(tmp, `inspect-${bytes}.ipa`);
-    if (!existsSync(file) || statSync(file).size < bytes) await buildIpa(file, { payloadBytes: bytes });
+    const file = join(tmp, `inspect-${bytes}${payloadFirst ? '-late' : ''}.ipa`);
+    if (!existsSync(file) || statSync(file).size < bytes) await buildIpa(file, { payloadBytes: bytes, payloadFirst });
     const inProcess: number[] = [];
     const rss: number[] = [];
     const cli: number[] = [];

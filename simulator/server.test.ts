@@ -224,6 +224,14 @@ describe('simulator: JSON:API behaviour', () => {
     expect(dotted.data).toHaveLength(0);
   });
 
+  it('--public-url is the base of every link it advertises', async () => {
+    const { req } = setup({ publicUrl: 'https://asc-proxy.example/' });
+    const doc = (await req('GET', '/v1/apps?limit=1')).json();
+    expect(doc.links.self).toMatch(/^https:\/\/asc-proxy\.example\/v1\/apps\?/);
+    expect(doc.links.next).toMatch(/^https:\/\/asc-proxy\.example\/v1\/apps\?.*cursor=/);
+    expect(doc.data[0].links.self).toBe('https://asc-proxy.example/v1/apps/1000000001');
+  });
+
   it("another team's resources are invisible (404), not forbidden", async () => {
     const seed: SeedInput = {
       ...DEFAULT_SEED,

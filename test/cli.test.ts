@@ -248,3 +248,57 @@ describe('ascend CLI against the simulator', () => {
     assertNoSecrets(all, [k.privateKeyPem, keyPem]);
   });
 });
+
+describe('builds wait and testflight groups', () => {
+  it('`builds wait` returns once a build is VALID; `testflight groups` lists, adds and removes, idempotently', async () => {
+    const env = { APP_STORE_CONNECT_API_KEY_PATH: keyFile };
+    const builds = JSON.parse(
+      (await runCli(['builds', 'list', '--app', 'com.example.sandbox.one', '--api-url', sim.url, '--json'], { env }))
+        .stdout,
+    ).builds;
+    const id = builds[0].id as string;
+    const wait = await runCli(['builds', 'wait', id, '--api-url', sim.url, '--json'], { env });
+    expect(wait.code, wait.stderr).toBe(0);
+    expect(JSON.parse(wait.stdout).build).toMatchObject({ id, processingState: 'VALID' });
+    const list = await runCli(
+      ['testflight', 'groups', '--app', 'com.example.sandbox.one', '--api-url', sim.url, '--json'],
+      { env },
+    );
+    expect(JSON.parse(list.stdout).betaGroups.map((g: { name: string }) => g.name)).toEqual([
+      'Internal Testers',
+      'External Testers',
+    ]);
+    const add = [
+      'testflight',
+      'groups',
+      '--app',
+      'com.example.sandbox.one',
+      '--add-build',
+      id,
+      '--group',
+      'Internal Testers',
+      '--api-url',
+      sim.url,
+      '--json',
+    ];
+    const a1 = JSON.parse((await runCli(add, { env })).stdout);
+    expect(a1).toMatchObject({ changed: true, betaGroups: [{ name: 'Internal Testers' }] });
+    const a2 = JSON.parse((await runCli(add, { env })).stdout);
+    expect(a2.changed).toBe(false);
+    const remove = [
+      'testflight',
+      'groups',
+      '--app',
+      'com.example.sandbox.one',
+      '--remove-build',
+      id,
+      '--group',
+      'Internal Testers',
+      '--api-url',
+      sim.url,
+      '--json',
+    ];
+    const r1 = JSON.parse((await runCli(remove, { env })).stdout);
+    expect(r1).toMatchObject({ changed: true, betaGroups: [] });
+  });
+});

@@ -50,6 +50,8 @@ export interface IpaSpec extends BundleSpec {
   extraEntries?: { name: string; data: Buffer; store?: boolean }[];
   /** A large stored payload file of this many bytes, streamed (for GiB-sized benchmark IPAs). */
   payloadBytes?: number;
+  /** Write the payload before the app's files, so Info.plist and the profile sit past its end (past 4 GiB). */
+  payloadFirst?: boolean;
   macosxJunk?: boolean;
 }
 
@@ -170,6 +172,27 @@ export async function buildIpa(path: string, spec: IpaSpec = {}): Promise<void> 
   const name = spec.appName ?? 'Sample';
   const bundleId = spec.bundleId ?? 'com.example.sandbox.one';
   const root = `${spec.wrapper ? `${spec.wrapper}/` : ''}Payload/${name}.app`;
+  const addPayload = () => {
+    if (spec.payloadBytes) {
+      const total = spec.payloadBytes;
+      const chunk = Buffer.alloc(1024 * 1024, 0x5a);
+      let sent = 0;
+      const stream = new Readable({
+        read() {
+          if (sent >= total) return this.push(null);
+          const n = Math.min(chunk.length, total - sent);
+          sent += n;
+          this.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+        },
+      });
+      zip.addReadStream(stream, `${root}/Assets.car`, {
+        compress: false,
+        size: total,
+        forceZip64Format: total > 0xfffffffe,
+      });
+    }
+  };
+  if (spec.payloadFirst) addPayload();
   addBundle(zip, root, spec, { bundleId, name });
   for (const ext of spec.extensions ?? []) {
     addBundle(
@@ -189,24 +212,7 @@ export async function buildIpa(path: string, spec: IpaSpec = {}): Promise<void> 
   }
   if (spec.macosxJunk) zip.addBuffer(Buffer.from('junk'), `__MACOSX/${root}/._Info.plist`);
   for (const e of spec.extraEntries ?? []) zip.addBuffer(e.data, e.name, { compress: !e.store });
-  if (spec.payloadBytes) {
-    const total = spec.payloadBytes;
-    const chunk = Buffer.alloc(1024 * 1024, 0x5a);
-    let sent = 0;
-    const stream = new Readable({
-      read() {
-        if (sent >= total) return this.push(null);
-        const n = Math.min(chunk.length, total - sent);
-        sent += n;
-        this.push(n === chunk.length ? chunk : chunk.subarray(0, n));
-      },
-    });
-    zip.addReadStream(stream, `${root}/Assets.car`, {
-      compress: false,
-      size: total,
-      forceZip64Format: total > 0xfffffffe,
-    });
-  }
+  if (!spec.payloadFirst) addPayload();
   zip.end();
   await new Promise<void>((resolve, reject) => {
     const out = createWriteStream(path);
