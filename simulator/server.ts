@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Clock, type Random, realSleep } from '../src/core/clock.js';
+import { appStoreWrites } from './appstore-writes.js';
 import { type AuthContext, authenticate } from './auth.js';
 import {
   agreementMissing,
@@ -15,10 +16,10 @@ import { drawFault, type FaultPlan } from './faults.js';
 import type { QueryCtx } from './jsonapi.js';
 import { HourlyQuota } from './quota.js';
 import { genericGet } from './reads.js';
-import { advanceReviews, releaseWrites } from './release-writes.js';
 import { checkRole, type RoleRule } from './roles.js';
 import type { Spec } from './spec.js';
 import type { Store } from './store.js';
+import { advanceReviews, testflightWrites } from './testflight-writes.js';
 import { advance, commitFile, registerPartRoute, reserveFile, type UploadConfig } from './uploads.js';
 import { validateBody, validateQuery } from './validate.js';
 import { WRITES, type WriteHandler } from './writes.js';
@@ -64,7 +65,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
   const writes: Record<string, WriteHandler> = {
     ...WRITES,
-    ...releaseWrites(deps.uploads.reviewMs),
+    ...testflightWrites(deps.uploads.reviewMs),
+    ...appStoreWrites(deps.uploads.reviewMs),
     'POST /v1/buildUploadFiles': reserveFile(deps.uploads),
     'PATCH /v1/buildUploadFiles/{id}': commitFile(deps.uploads),
   };
