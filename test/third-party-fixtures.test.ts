@@ -212,6 +212,10 @@ describe.skipIf(!hasThirdParty)('third-party IPAs, profiles and plists', () => {
       expect(p).toMatchObject({ kind: want.kind, name: want.name, teamId: want.team, signatureValid: true });
       expect(p.expirationDate?.slice(0, 10)).toBe(want.expires);
       if (want.devices !== undefined) expect(p.devices).toBe(want.devices);
+      expect(p.entitlements).toMatchObject({
+        [p.platforms.includes('OSX') ? 'com.apple.application-identifier' : 'application-identifier']:
+          p.applicationIdentifier,
+      });
     });
   }
 

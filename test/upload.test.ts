@@ -142,6 +142,51 @@ describe('ascend upload against the simulator', () => {
     expect(builds).toHaveLength(3);
   }, 90_000);
 
+  it('an interrupted upload whose reservation expired is deleted and started afresh: one live upload, never two', async () => {
+    const { sim, dir, key } = await setup({ uploadExpirySeconds: 30 });
+    const ipa = join(dir, 'exp.ipa');
+    await buildIpa(ipa, { version: '1.3.0', build: '4', payloadBytes: 3 * MiB });
+    const client = createAscClient({
+      baseUrl: sim.url,
+      tokens: createTokenProvider({
+        keyId: key.keyId,
+        issuerId: key.issuerId,
+        privateKeyPem: validatePrivateKey(key.privateKeyPem).pem,
+        inHouse: false,
+        sources: { keyId: '', issuerId: '', privateKey: '' },
+      }),
+    });
+    const state = new MemoryStateStore();
+    const input = {
+      file: ipa,
+      appId: '1000000001',
+      platform: 'IOS' as const,
+      version: '1.3.0',
+      buildNumber: '4',
+      concurrency: 2,
+      wait: true,
+      deadline: Date.now() + 30_000,
+    };
+    const deps = { client, state, clock: systemClock, sleep: realSleep, random: Math.random };
+    const real = await httpTransport(2);
+    // First run: the third part is refused for good, so the run stops with a reservation saved.
+    let sent = 0;
+    const flaky = Object.assign(
+      async (...a: Parameters<typeof real>) => (++sent === 3 ? { status: 400, detail: 'test refusal' } : real(...a)),
+      { close: real.close },
+    );
+    await expect(uploadBuild(input, { ...deps, transport: flaky })).rejects.toMatchObject({
+      code: 'UPLOAD_PART_FAILED',
+    });
+    const first = uploads(sim)[0]!.id;
+    // 30 s of validity is within the client's one-minute safety margin: the saved reservation counts as expired.
+    const r = await uploadBuild(input, { ...deps, transport: real });
+    expect(r).toMatchObject({ state: 'COMPLETE', resumed: false });
+    expect(uploads(sim).map((u) => u.id)).toEqual([r.uploadId]);
+    expect(r.uploadId).not.toBe(first);
+    await real.close();
+  });
+
   it("surfaces Apple's processing failure (90189) the moment it happens", async () => {
     const { sim, dir, key } = await setup();
     const ipa = join(dir, 'dup.ipa');

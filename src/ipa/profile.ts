@@ -23,6 +23,8 @@ export interface ProfileFacts {
   getTaskAllow: boolean | null;
   betaReportsActive: boolean | null;
   apsEnvironment: string | null;
+  /** Every entitlement, as JSON (data as base64, dates as ISO strings). */
+  entitlements: Record<string, unknown>;
   isXcodeManaged: boolean;
   /** The CMS signature over the profile checks out (content digest and signer's signature); chain not checked. */
   signatureValid: boolean;
@@ -100,10 +102,19 @@ function factsOf(p: PlistDict, encoding: ProfileFacts['encoding']): ProfileFacts
     getTaskAllow,
     betaReportsActive: bool(ent['beta-reports-active']),
     apsEnvironment: str(ent['aps-environment']) ?? str(ent['com.apple.developer.aps-environment']),
+    entitlements: toJson(ent) as Record<string, unknown>,
     isXcodeManaged: p.IsXcodeManaged === true,
     signatureValid: true,
     encoding,
   };
+}
+
+function toJson(v: PlistValue): unknown {
+  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  if (Array.isArray(v)) return v.map(toJson);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x)]));
+  return v;
 }
 
 /** Whether a profile's application identifier (`TEAM.com.example.*` or exact) covers a bundle ID. */
