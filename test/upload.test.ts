@@ -5,15 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.js';
-import { createAscClient } from '../src/asc/http/client.js';
 import { realSleep, systemClock } from '../src/core/clock.js';
 import { MemoryStateStore } from '../src/core/state.js';
-import { validatePrivateKey } from '../src/credentials/key.js';
-import { createTokenProvider } from '../src/credentials/token.js';
 import { buildIpa } from '../src/ipa/builder.js';
 import { uploadBuild } from '../src/release/upload-build.js';
 import { httpTransport } from '../src/upload/engine.js';
 import { BIN, runCli } from './helpers/cli.js';
+import { clientFor } from './helpers/deploy.js';
 
 const MiB = 1024 * 1024;
 let sims: Simulator[] = [];
@@ -146,16 +144,7 @@ describe('ascend upload against the simulator', () => {
     const { sim, dir, key } = await setup({ uploadExpirySeconds: 30 });
     const ipa = join(dir, 'exp.ipa');
     await buildIpa(ipa, { version: '1.3.0', build: '4', payloadBytes: 3 * MiB });
-    const client = createAscClient({
-      baseUrl: sim.url,
-      tokens: createTokenProvider({
-        keyId: key.keyId,
-        issuerId: key.issuerId,
-        privateKeyPem: validatePrivateKey(key.privateKeyPem).pem,
-        inHouse: false,
-        sources: { keyId: '', issuerId: '', privateKey: '' },
-      }),
-    });
+    const { client } = clientFor(sim, key);
     const state = new MemoryStateStore();
     const input = {
       file: ipa,
@@ -191,16 +180,7 @@ describe('ascend upload against the simulator', () => {
     const { sim, dir, key } = await setup();
     const ipa = join(dir, 'dup.ipa');
     await buildIpa(ipa, { version: '1.0.0', build: '1' }); // build 1 of 1.0.0 is seeded: preflight skipped on purpose
-    const client = createAscClient({
-      baseUrl: sim.url,
-      tokens: createTokenProvider({
-        keyId: key.keyId,
-        issuerId: key.issuerId,
-        privateKeyPem: validatePrivateKey(key.privateKeyPem).pem,
-        inHouse: false,
-        sources: { keyId: '', issuerId: '', privateKey: '' },
-      }),
-    });
+    const { client } = clientFor(sim, key);
     const transport = await httpTransport(2);
     const started = Date.now();
     await expect(

@@ -59,6 +59,21 @@ function fakeServer(script: Record<number, (number | 'reset')[]> = {}) {
   return { transport, received, calls, maxInFlight: () => maxInFlight };
 }
 
+/** A transport whose first part answers only after 50 ms, while the others go ahead. */
+function slowFirstPart(server: ReturnType<typeof fakeServer>): PartTransport {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  return async (p, body, signal) => {
+    if (p.partNumber === 1) {
+      setTimeout(release, 50);
+      await gate;
+    }
+    return server.transport(p, body, signal);
+  };
+}
+
 const clock = new FakeClock();
 const base = { sleep: clock.sleep, random: seededRandom(3), now: () => clock.now() };
 
@@ -148,18 +163,7 @@ describe('upload engine', () => {
   it('holds at most a window of parts for in-order hashing, even when the first part is slow', async () => {
     const part = 64 * 1024;
     const { path, bytes } = file(part * 40);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    const server = fakeServer();
-    const slowFirst: PartTransport = async (p, body, signal) => {
-      if (p.partNumber === 1) {
-        setTimeout(release, 50);
-        await gate;
-      }
-      return server.transport(p, body, signal);
-    };
+    const slowFirst = slowFirstPart(fakeServer());
     const r = await uploadParts({
       ...base,
       file: path,
@@ -195,18 +199,7 @@ describe('upload engine: hold budget', () => {
   it('pauses parts ahead of a slow first part once the hold budget is reached', async () => {
     const part = 64 * 1024;
     const { path, bytes } = file(part * 20);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    const server = fakeServer();
-    const slowFirst: PartTransport = async (p, body, signal) => {
-      if (p.partNumber === 1) {
-        setTimeout(release, 50);
-        await gate;
-      }
-      return server.transport(p, body, signal);
-    };
+    const slowFirst = slowFirstPart(fakeServer());
     const budget = 100 * 1024;
     const chunk = 4096;
     const r = await uploadParts({
