@@ -252,8 +252,11 @@ export async function main(
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     const e = err as { code?: string; exitCode?: number };
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') {
       exit.code = 0;
+    } else if (e.code === 'commander.help') {
+      // A command group without its subcommand: the help was shown, but the call was incomplete.
+      exit.code = 2;
     } else {
       const out = createOutput(io, { verbose: argv.includes('--verbose'), quiet: false });
       exit.code = reportError(err, out, {
