@@ -174,6 +174,25 @@ describe('ascend deploy against the simulator', () => {
     expect(count(sim, 'buildUploads')).toBe(0);
   });
 
+  it('a Developer key is stopped before the upload when the deploy needs more than uploading (exit 3)', async () => {
+    const { sim, dir, ipa } = await setup();
+    const dev = sim.createKey({ role: 'DEVELOPER' });
+    writeFileSync(
+      join(dir, 'dev.json'),
+      JSON.stringify({ key_id: dev.keyId, issuer_id: dev.issuerId, key: dev.privateKeyPem }),
+      { mode: 0o600 },
+    );
+    const file = await ipa('dev.ipa', { version: '1.7.0', build: '1' });
+    const r = await runCli(['deploy', file, '--api-url', sim.url, '--group', 'Internal Testers'], {
+      env: { APP_STORE_CONNECT_API_KEY_PATH: join(dir, 'dev.json'), ASCEND_HOME: join(dir, 'dev-home') },
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      /looks like a Developer key.*add builds to beta groups.*\[ASC_FORBIDDEN_ROLE\].*App Manager/,
+    );
+    expect(count(sim, 'buildUploads')).toBe(0);
+  });
+
   it('a review in progress is reused on re-run and blocks a second version (exit 5), never duplicated', async () => {
     const { sim, ipa, deployCli } = await setup({ reviewSeconds: 600 });
     const first = await ipa('r1.ipa', { version: '4.0.0', build: '1' });

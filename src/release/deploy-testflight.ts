@@ -74,10 +74,12 @@ async function groupsStep(ctx: DeployContext, build: Build): Promise<void> {
     return;
   }
   // Adding a linkage that exists already is a no-op at Apple, so this write is safe to repeat.
-  await addBuildToGroups(
-    ctx.deps.client,
-    build.id,
-    missing.map((g) => g.id),
+  await idempotentWrite(() =>
+    addBuildToGroups(
+      ctx.deps.client,
+      build.id,
+      missing.map((g) => g.id),
+    ),
   );
   ctx.record('groups', 'done', `added to ${missing.map((g) => g.name).join(', ')}`);
 }

@@ -16,7 +16,7 @@ import { appStoreSteps } from './deploy-appstore.js';
 import { planText, wanted } from './deploy-plan.js';
 import { testflightSteps } from './deploy-testflight.js';
 import type { DeployEvent, DeployOptions, DeployReport, StepStatus } from './deploy-types.js';
-import { assertRemotePreflight, gatherRemoteState } from './preflight-remote.js';
+import { assertCanManageBuilds, assertRemotePreflight, gatherRemoteState } from './preflight-remote.js';
 import { uploadBuild } from './upload-build.js';
 import { waitForBuild } from './wait-build.js';
 
@@ -29,6 +29,8 @@ export interface DeployDeps {
   transport: PartTransport;
   onEvent?: (e: DeployEvent) => void;
   signal?: AbortSignal;
+  /** Individual keys cannot be judged by the role probe (see assertCanManageBuilds). */
+  individualKey?: boolean;
 }
 
 /** Shared by the steps: the report being built and a way to record each step's outcome. */
@@ -135,6 +137,15 @@ export async function deploy(opts: DeployOptions, deps: DeployDeps): Promise<Dep
     const g = groups.find((x) => x.attributes?.name === n)!;
     return { id: g.id, name: n, isInternalGroup: Boolean(g.attributes?.isInternalGroup) };
   });
+
+  // The key's role is checked before the upload, for the steps that need more than uploading.
+  const needs = [
+    plistAnswer === null ? 'answer export compliance' : '',
+    opts.whatsNew ? 'set "What to Test"' : '',
+    opts.groups.length ? 'add builds to beta groups' : '',
+    opts.appStore ? 'prepare the App Store version' : '',
+  ].filter(Boolean);
+  await assertCanManageBuilds(client, Boolean(deps.individualKey), needs);
 
   const build = await uploadStep(ctx, { bundleId, version, buildNumber, platform });
   if (build) {

@@ -1,4 +1,5 @@
 import type { AscClient } from '../asc/http/client.js';
+import { AscApiError } from '../asc/http/errors.js';
 import { CLOSED_VERSION_STATES, listAppStoreVersions } from '../asc/resources/app-store-versions.js';
 import type { App } from '../asc/resources/apps.js';
 import { listBuildUploads } from '../asc/resources/build-uploads.js';
@@ -56,4 +57,31 @@ export function assertRemotePreflight(facts: IpaFacts, remote: RemoteState): Fin
       details: { findings },
     });
   return findings;
+}
+
+/**
+ * Whether the key may do more than upload. Apple exposes no key's role; Developer keys may upload but are
+ * refused TestFlight metadata and App Store changes (fastlane/docs#1050). A read that App Manager and Admin
+ * team keys may do and Developer keys may not (`GET /v1/bundleIds`) tells them apart without changing
+ * anything, so a deploy stops before its upload instead of failing after it. Individual keys are never
+ * allowed that read whatever their role, so they are not judged by it.
+ */
+export async function assertCanManageBuilds(client: AscClient, individualKey: boolean, needs: string[]): Promise<void> {
+  if (individualKey || needs.length === 0) return;
+  try {
+    await client.request({ method: 'GET', path: '/v1/bundleIds', query: { limit: 1 } });
+  } catch (err) {
+    if (err instanceof AscApiError && err.status === 403 && !err.isAgreementMissing) {
+      throw new AscendError(
+        'ASC_FORBIDDEN_ROLE',
+        `this key looks like a Developer key (Apple refused a read App Manager keys may do), so it cannot ${needs.join(', ')}`,
+        {
+          remedy:
+            'Use a key with the App Manager (or Admin) role, or upload only with `ascend upload`; nothing was uploaded.',
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
 }

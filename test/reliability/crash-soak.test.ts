@@ -67,7 +67,7 @@ describe('crash soak: deploys killed at random points converge', () => {
   }
 
   it('six killed runs across two deploys end exactly like undisturbed ones', async () => {
-    const random = seededRandom(42);
+    const random = seededRandom(Number(process.env.ASCEND_CRASH_SEED ?? 42));
     const outputs: string[] = [];
     for (const [build, bundleId, group] of [
       ['1', 'com.example.sandbox.one', 'Internal Testers'],

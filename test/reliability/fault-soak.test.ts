@@ -12,7 +12,7 @@ describe('fault soak: 10 deploys through faults on every route', () => {
   beforeAll(async () => {
     sim = await startSimulator({
       faults: '5xx=0.05,reset=0.02,429=0.01,drop-response=0.01',
-      faultSeed: 2026,
+      faultSeed: Number(process.env.ASCEND_FAULT_SEED ?? 2026),
       latencyMs: 50,
       processingSeconds: 0.1,
       reviewSeconds: 0.05,

@@ -77,10 +77,12 @@ export function summary(r: DeployReport): string {
 export async function run(rt: Runtime, args: unknown[], opts: Record<string, unknown>): Promise<number> {
   const options = await deployOptions(String(args[0]), opts);
   const client = await rt.client();
+  const individualKey = (await rt.key()).issuerId === undefined;
   const progress = progressFor(rt);
   const report = await withTransfer(rt, options.concurrency, ({ transport, signal, state }) =>
     deploy(options, {
       client,
+      individualKey,
       state,
       clock: systemClock,
       sleep: realSleep,

@@ -2,6 +2,7 @@ import { resolveApp } from '../../asc/resources/apps.js';
 import { listBetaGroups } from '../../asc/resources/beta-groups.js';
 import { addBuildToGroups, buildGroupIds, getBuild, removeBuildFromGroups } from '../../asc/resources/builds.js';
 import { AscendError } from '../../core/errors.js';
+import { idempotentWrite } from '../../release/reconcile.js';
 import { table } from '../io.js';
 import type { Runtime } from '../runtime.js';
 
@@ -32,8 +33,10 @@ export async function run(rt: Runtime, _args: unknown[], opts: Record<string, un
     const current = new Set(await buildGroupIds(client, build.id));
     const todo = ids.filter((id) => (add ? !current.has(id) : current.has(id)));
     if (todo.length) {
-      if (add) await addBuildToGroups(client, build.id, todo);
-      else await removeBuildFromGroups(client, build.id, todo);
+      // Adding or removing linkages twice equals doing it once: safe to repeat after a lost answer.
+      await idempotentWrite(() =>
+        add ? addBuildToGroups(client, build.id, todo) : removeBuildFromGroups(client, build.id, todo),
+      );
     }
     const after = await buildGroupIds(client, build.id);
     const doc = {
