@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator } from '../simulator/index.js';
 import { FakeClock } from '../src/core/clock.js';
-import { validatePrivateKey } from '../src/credentials/key.js';
+import { apiKeyOf } from '../src/credentials/key.js';
 import { createTokenProvider } from '../src/credentials/token.js';
 import { buildIpa } from '../src/ipa/builder.js';
 import { fmt, stats, timed } from './lib.js';
@@ -81,16 +81,7 @@ export async function benchDeploy(runs = 5): Promise<string> {
     const overhead = stats(walls.map((x) => x - 2 * processing * 1000));
     // JWTs: one deploy mints one; an hour of polling every 30 s on a fake clock mints one per ~17 minutes.
     const clock = new FakeClock();
-    const tokens = createTokenProvider(
-      {
-        keyId: key.keyId,
-        issuerId: key.issuerId,
-        privateKeyPem: validatePrivateKey(key.privateKeyPem).pem,
-        inHouse: false,
-        sources: { keyId: '', issuerId: '', privateKey: '' },
-      },
-      { clock },
-    );
+    const tokens = createTokenProvider(apiKeyOf(key, 'bench'), { clock });
     for (let t = 0; t < 3600; t += 30) {
       await tokens.token();
       clock.advance(30_000);

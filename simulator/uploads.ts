@@ -12,6 +12,7 @@ import { mustGet } from './reads.js';
 import { addBuild } from './seed.js';
 import type { Rec, Store } from './store.js';
 import { RateLimiter, throttled } from './throttle.js';
+import { visibleRel } from './write-helpers.js';
 import type { WriteCtx, WriteResult } from './writes.js';
 
 export interface UploadConfig {
@@ -40,15 +41,8 @@ export function sign(secret: Buffer, fileId: string, part: number, exp: number):
 export function reserveFile(cfg: UploadConfig): (ctx: WriteCtx) => WriteResult {
   return (ctx) => {
     const attrs = ctx.body.data.attributes as { assetType: string; fileName: string; fileSize: number; uti: string };
-    const uploadId = ctx.body.data.relationships.buildUpload.data.id as string;
-    const upload = ctx.store.get('buildUploads', uploadId);
-    if (!upload || !ctx.visible(upload)) {
-      throw conflict(
-        'ENTITY_ERROR.RELATIONSHIP.INVALID',
-        `There is no buildUpload with id '${uploadId}'`,
-        '/data/relationships/buildUpload/data/id',
-      );
-    }
+    const upload = visibleRel(ctx, 'buildUploads', 'buildUpload');
+    const uploadId = upload.id;
     if ((upload.attributes.state as { state: string }).state !== 'AWAITING_UPLOAD') {
       throw conflict('STATE_ERROR', 'Files can only be added to a build upload that is awaiting upload');
     }

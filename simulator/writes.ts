@@ -2,6 +2,7 @@ import type { Clock } from '../src/core/clock.js';
 import { conflict, errorObject, SimError } from './errors.js';
 import { type QueryCtx, single } from './jsonapi.js';
 import { mustGet } from './reads.js';
+import { visibleRel } from './write-helpers.js';
 
 export interface WriteCtx extends QueryCtx {
   // biome-ignore lint/suspicious/noExplicitAny: the body was validated against Apple's schema before a handler runs.
@@ -74,15 +75,8 @@ export const WRITES: Record<string, WriteHandler> = {
       cfBundleVersion: string;
       platform: string;
     };
-    const appId = ctx.body.data.relationships.app.data.id as string;
-    const app = ctx.store.get('apps', appId);
-    if (!app || !ctx.visible(app)) {
-      throw conflict(
-        'ENTITY_ERROR.RELATIONSHIP.INVALID',
-        `There is no app with id '${appId}'`,
-        '/data/relationships/app/data/id',
-      );
-    }
+    const app = visibleRel(ctx, 'apps', 'app');
+    const appId = app.id;
     const errors = [];
     for (const f of ['cfBundleShortVersionString', 'cfBundleVersion'] as const) {
       if (!/^\d+(\.\d+){0,2}$/.test(attrs[f])) {

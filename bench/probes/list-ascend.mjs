@@ -2,18 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { createAscClient } from '../../dist/src/asc/http/client.js';
 import { listBuilds } from '../../dist/src/asc/resources/builds.js';
-import { validatePrivateKey } from '../../dist/src/credentials/key.js';
+import { apiKeyOf } from '../../dist/src/credentials/key.js';
 import { createTokenProvider } from '../../dist/src/credentials/token.js';
 
 const [url, keyFile, appId] = process.argv.slice(2);
 const k = JSON.parse(readFileSync(keyFile, 'utf8'));
-const tokens = createTokenProvider({
-  keyId: k.key_id,
-  issuerId: k.issuer_id,
-  privateKeyPem: validatePrivateKey(k.key).pem,
-  inHouse: false,
-  sources: { keyId: '', issuerId: '', privateKey: '' },
-});
+const tokens = createTokenProvider(apiKeyOf({ keyId: k.key_id, issuerId: k.issuer_id, privateKeyPem: k.key }, 'bench'));
 const client = createAscClient({ baseUrl: url, tokens });
 const start = process.hrtime.bigint();
 const { builds } = await listBuilds(client, { appId });

@@ -1,5 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { AscendError } from '../core/errors.js';
+import type { ApiKey } from './types.js';
 
 /**
  * Validates a private key as App Store Connect issues it (PKCS#8 PEM, EC P-256) and returns it as
@@ -114,4 +115,18 @@ export function validateIssuerId(issuerId: string, origin = 'the Issuer ID'): st
     throw new AscendError('ISSUER_ID_INVALID', `${origin} "${v}" is not shaped like 8-4-4-4-12 hexadecimal digits`);
   }
   return v;
+}
+
+/** A validated ApiKey from its three parts, for keys that do not come through resolveCredentials (demo, tests). */
+export function apiKeyOf(
+  k: { keyId: string; issuerId: string | undefined; privateKeyPem: string },
+  source: string,
+): ApiKey {
+  return {
+    keyId: validateKeyId(k.keyId),
+    issuerId: k.issuerId === undefined ? undefined : validateIssuerId(k.issuerId),
+    privateKeyPem: validatePrivateKey(k.privateKeyPem).pem,
+    inHouse: false,
+    sources: { keyId: source, issuerId: source, privateKey: source },
+  };
 }

@@ -17,7 +17,7 @@ import { planText, wanted } from './deploy-plan.js';
 import { testflightSteps } from './deploy-testflight.js';
 import type { DeployEvent, DeployOptions, DeployReport, StepStatus } from './deploy-types.js';
 import { assertCanManageBuilds, assertRemotePreflight, gatherRemoteState } from './preflight-remote.js';
-import { uploadBuild } from './upload-build.js';
+import { uploadBuild, waitForUpload } from './upload-build.js';
 import { waitForBuild } from './wait-build.js';
 
 export interface DeployDeps {
@@ -277,24 +277,16 @@ async function findOwnBuild(
     const buildId = full.data.relationships?.build?.data?.id;
     if (buildId) return (await getBuild(client, buildId)).data;
     // Ours, still processing: wait for it like the upload step would.
-    const waited = await waitForUploadBuild(ctx, u.id);
-    if (waited) return waited;
+    const done = await waitForUpload(client, u.id, {
+      deadline: ctx.opts.deadline,
+      clock: ctx.deps.clock,
+      sleep: ctx.deps.sleep,
+      signal: ctx.deps.signal,
+    });
+    const id = done.relationships?.build?.data?.id;
+    if (id) return (await getBuild(client, id)).data;
   }
   return undefined;
-}
-
-async function waitForUploadBuild(ctx: DeployContext, uploadId: string): Promise<Build | undefined> {
-  let delay = 1000;
-  for (;;) {
-    const u = await getBuildUpload(ctx.deps.client, uploadId, ['build']);
-    const buildId = u.data.relationships?.build?.data?.id;
-    if (buildId) return (await getBuild(ctx.deps.client, buildId)).data;
-    if (u.data.attributes?.state?.state === 'FAILED') return undefined;
-    if (ctx.deps.clock.now() >= ctx.opts.deadline)
-      throw new AscendError('DEADLINE_EXCEEDED', `build upload ${uploadId} is still processing at the deadline`);
-    await ctx.deps.sleep(delay, ctx.deps.signal);
-    delay = Math.min(15_000, delay * 1.5);
-  }
 }
 
 /** Waits until Apple has processed the build (see waitForBuild); in a dry run only reports that it would. */

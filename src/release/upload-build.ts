@@ -18,6 +18,7 @@ import {
 import type { Platform } from '../asc/resources/common.js';
 import type { Clock, Random, Sleep } from '../core/clock.js';
 import { AscendError } from '../core/errors.js';
+import { pollUntil } from '../core/poll.js';
 import type { StateStore } from '../core/state.js';
 import { compareDotted } from '../core/versions.js';
 import { type PartTransport, uploadParts } from '../upload/engine.js';
@@ -209,7 +210,13 @@ export async function uploadBuild(input: UploadInput, deps: UploadDeps): Promise
     };
   }
   emit({ type: 'step', step: 'processing' });
-  const final = await waitForProcessing(client, current.uploadId, input.deadline, deps, emit);
+  const final = await waitForUpload(client, current.uploadId, {
+    deadline: input.deadline,
+    clock: deps.clock,
+    sleep: deps.sleep,
+    signal: deps.signal,
+    onState: (state) => emit({ type: 'state', state }),
+  });
   await forget(state, key);
   const s = final.attributes?.state;
   if (uploadState(final) === 'FAILED') {
@@ -321,29 +328,26 @@ async function commitOrReconcile(client: AscClient, fileId: string, md5: string)
   }
 }
 
-async function waitForProcessing(
+/** Watches a build upload until COMPLETE or FAILED; a failure is reported the moment Apple records it. */
+export async function waitForUpload(
   client: AscClient,
   uploadId: string,
-  deadline: number,
-  deps: UploadDeps,
-  emit: (e: UploadEvent) => void,
+  o: { deadline: number; clock: Clock; sleep: Sleep; signal?: AbortSignal; onState?: (state: string) => void },
 ): Promise<BuildUpload> {
-  let delay = 1000;
   let last = '';
-  for (;;) {
-    const u = (await getBuildUpload(client, uploadId, ['build'])).data;
-    const s = uploadState(u);
-    if (s !== last) emit({ type: 'state', state: s });
-    last = s;
-    // A failure is reported the moment Apple records it, with its codes, not after a long wait.
-    if (s === 'COMPLETE' || s === 'FAILED') return u;
-    const left = deadline - deps.clock.now();
-    if (left <= 0) {
-      throw new AscendError('DEADLINE_EXCEEDED', `build upload ${uploadId} is still ${s} at the deadline`, {
-        remedy: `Check it later with \`ascend builds list\`, or raise --timeout; the upload itself is safe (id ${uploadId}).`,
-      });
-    }
-    await deps.sleep(Math.min(delay, left), deps.signal);
-    delay = Math.min(15_000, Math.round(delay * 1.5));
-  }
+  return pollUntil(
+    async () => (await getBuildUpload(client, uploadId, ['build'])).data,
+    (u) => uploadState(u) === 'COMPLETE' || uploadState(u) === 'FAILED',
+    {
+      ...o,
+      onValue: (u) => {
+        if (uploadState(u) !== last) o.onState?.(uploadState(u));
+        last = uploadState(u);
+      },
+      onDeadline: (u) =>
+        new AscendError('DEADLINE_EXCEEDED', `build upload ${uploadId} is still ${uploadState(u)} at the deadline`, {
+          remedy: `Check it later with \`ascend builds list\`, or raise --timeout; the upload itself is safe (id ${uploadId}).`,
+        }),
+    },
+  );
 }

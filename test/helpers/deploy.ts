@@ -6,7 +6,7 @@ import { type AscClient, createAscClient } from '../../src/asc/http/client.js';
 import type { RateLimitTracker } from '../../src/asc/http/rate-limit.js';
 import { realSleep, type Sleep, systemClock } from '../../src/core/clock.js';
 import { MemoryStateStore, type StateStore } from '../../src/core/state.js';
-import { validatePrivateKey } from '../../src/credentials/key.js';
+import { apiKeyOf } from '../../src/credentials/key.js';
 import { createTokenProvider } from '../../src/credentials/token.js';
 import type { TokenProvider } from '../../src/credentials/types.js';
 import { buildIpa } from '../../src/ipa/builder.js';
@@ -22,15 +22,7 @@ export function clientFor(
   key: { keyId: string; issuerId: string | undefined; privateKeyPem: string },
   extra: { rateLimit?: RateLimitTracker; tokens?: TokenProvider } = {},
 ): { client: AscClient; tokens: TokenProvider } {
-  const tokens =
-    extra.tokens ??
-    createTokenProvider({
-      keyId: key.keyId,
-      issuerId: key.issuerId,
-      privateKeyPem: validatePrivateKey(key.privateKeyPem).pem,
-      inHouse: false,
-      sources: { keyId: '', issuerId: '', privateKey: '' },
-    });
+  const tokens = extra.tokens ?? createTokenProvider(apiKeyOf(key, 'test'));
   return {
     client: createAscClient({ baseUrl: sim.url, tokens, sleep: quickSleep, rateLimit: extra.rateLimit }),
     tokens,

@@ -5,7 +5,7 @@ import { createAscClient } from '../../asc/http/client.js';
 import { listApps } from '../../asc/resources/apps.js';
 import { realSleep, systemClock } from '../../core/clock.js';
 import { MemoryStateStore } from '../../core/state.js';
-import { validatePrivateKey } from '../../credentials/key.js';
+import { apiKeyOf } from '../../credentials/key.js';
 import { createTokenProvider } from '../../credentials/token.js';
 import { buildIpa } from '../../ipa/builder.js';
 import { nextBuildNumber } from '../../release/build-number.js';
@@ -29,13 +29,7 @@ export async function run(rt: Runtime): Promise<number> {
   try {
     const created = sim.createKey({ role: 'APP_MANAGER' });
     protect(rt.out, created.privateKeyPem);
-    const tokens = createTokenProvider({
-      keyId: created.keyId,
-      issuerId: created.issuerId,
-      privateKeyPem: validatePrivateKey(created.privateKeyPem).pem,
-      inHouse: false,
-      sources: { keyId: 'demo', issuerId: 'demo', privateKey: 'demo' },
-    });
+    const tokens = createTokenProvider(apiKeyOf(created, 'demo'));
     const client = createAscClient({ baseUrl: sim.url, tokens, logger: rt.out.logger });
     const progress = createProgress({
       io: rt.io,
