@@ -5,7 +5,7 @@ import { startSimulator } from '../simulator/index.js';
 import { FakeClock } from '../src/core/clock.js';
 import { apiKeyOf } from '../src/credentials/key.js';
 import { createTokenProvider } from '../src/credentials/token.js';
-import { buildIpa } from '../src/ipa/builder.js';
+import { buildIpa } from '../src/sample/builder.js';
 import { fmt, stats, timed } from './lib.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'ascend');

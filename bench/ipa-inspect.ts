@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildIpa } from '../src/ipa/builder.js';
+import { buildIpa } from '../src/sample/builder.js';
 import { fmt, probe, stats, timed } from './lib.js';
 
 const MiB = 1024 * 1024;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildIpa } from '../src/ipa/builder.js';
+import { buildIpa } from '../src/sample/builder.js';
 import { fmt } from './lib.js';
 
 const MiB = 1024 * 1024;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.js';
 import { DEFAULT_SEED } from '../simulator/seed.js';
-import { buildIpa, type IpaSpec } from '../src/ipa/builder.js';
+import { buildIpa, type IpaSpec } from '../src/sample/builder.js';
 import { runCli } from './helpers/cli.js';
 
 let sims: Simulator[] = [];

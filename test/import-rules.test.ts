@@ -18,6 +18,8 @@ const ALLOWED: Record<string, string[]> = {
   'src/asc/http': ['src/core', 'src/credentials/types.ts', 'src/asc/schema'],
   'src/asc/resources': ['src/core', 'src/asc/http', 'src/asc/schema'],
   'src/ipa': ['src/core'],
+  // Makes sample and test .ipa files; the inspector room only reads.
+  'src/sample': ['src/core'],
   'src/upload': ['src/core', 'src/asc/schema'],
   'src/signing': ['src/core', 'src/asc', 'src/credentials'],
   'src/release': ['src/core', 'src/asc', 'src/ipa', 'src/upload', 'src/signing', 'src/credentials/types.ts'],
@@ -40,6 +42,7 @@ const ALLOWED: Record<string, string[]> = {
     'src/upload',
     'src/release',
     'src/signing',
+    'src/sample',
     'simulator',
   ],
   simulator: ['src/core', 'src/asc/schema'],

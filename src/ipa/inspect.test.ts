@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBinary } from 'plist';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildIpa, makeProfile } from './builder.js';
+import { buildIpa, makeProfile } from '../sample/builder.js';
 import { inspectIpa } from './inspect.js';
 import { parsePlist } from './plist.js';
 import { parseProfile } from './profile.js';

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildIpa, type IpaSpec } from './builder.js';
+import { buildIpa, type IpaSpec } from '../sample/builder.js';
 import { inspectIpa } from './inspect.js';
 import { preflight, type RemoteState, remotePreflight } from './preflight.js';
 

@@ -9,9 +9,9 @@ import { MemoryStateStore, type StateStore } from '../../src/core/state.js';
 import { apiKeyOf } from '../../src/credentials/key.js';
 import { createTokenProvider } from '../../src/credentials/token.js';
 import type { TokenProvider } from '../../src/credentials/types.js';
-import { buildIpa } from '../../src/ipa/builder.js';
 import { deploy } from '../../src/release/deploy.js';
 import type { DeployOptions, DeployReport } from '../../src/release/deploy-types.js';
+import { buildIpa } from '../../src/sample/builder.js';
 import { httpTransport } from '../../src/upload/engine.js';
 
 /** Waits a tenth of what is asked: retries and polls keep their shape, tests stay quick. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../simulator/index.js';
 import { DEFAULT_SEED } from '../../simulator/seed.js';
-import { buildIpa } from '../../src/ipa/builder.js';
+import { buildIpa } from '../../src/sample/builder.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
 
 /**
