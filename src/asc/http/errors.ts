@@ -1,4 +1,5 @@
 import { AscendError, type ErrorCode } from '../../core/errors.js';
+import { forbiddenFamily, hasAppleCode } from '../../core/policy.js';
 
 /** One entry of Apple's `errors[]` array, kept whole. */
 export interface AppleError {
@@ -34,11 +35,7 @@ export class AscApiError extends AscendError {
   }
 
   hasCode(prefix: string): boolean {
-    const match = (e: AppleError): boolean =>
-      e.code === prefix ||
-      e.code.startsWith(`${prefix}.`) ||
-      Object.values(e.meta?.associatedErrors ?? {}).some((list) => list.some(match));
-    return this.errors.some(match);
+    return hasAppleCode(this.errors, prefix);
   }
   get isUnauthorized(): boolean {
     return this.status === 401;
@@ -52,28 +49,25 @@ export class AscApiError extends AscendError {
   get isRateLimited(): boolean {
     return this.status === 429;
   }
+  /** 403 for an agreement that needs accepting (by Apple's code; see core/policy.ts forbiddenFamily). */
   get isAgreementMissing(): boolean {
-    return (
-      this.status === 403 &&
-      (this.hasCode('FORBIDDEN.REQUIRED_AGREEMENTS_MISSING_OR_EXPIRED') || /agreement/i.test(this.detailText))
-    );
+    return this.status === 403 && forbiddenFamily(this.errors) === 'agreement';
   }
   /** Apple's 403 for a key whose role does not allow the request ("The API key in use does not allow this request"). */
   get isForbiddenRole(): boolean {
-    return this.status === 403 && !this.isAgreementMissing && /does not allow|role|permission/i.test(this.detailText);
-  }
-  private get detailText(): string {
-    return this.errors.map((e) => `${e.title} ${e.detail ?? ''}`).join(' ');
+    return this.status === 403 && forbiddenFamily(this.errors) === 'role';
   }
 }
 
 function codeFor(status: number, errors: AppleError[]): ErrorCode {
-  const text = errors.map((e) => `${e.code} ${e.title} ${e.detail ?? ''}`).join(' ');
   if (status === 401) return 'ASC_UNAUTHORIZED';
   if (status === 403) {
-    if (/REQUIRED_AGREEMENTS|agreement/i.test(text)) return 'ASC_AGREEMENT_MISSING';
-    if (/does not allow|role|permission/i.test(text)) return 'ASC_FORBIDDEN_ROLE';
-    return 'ASC_FORBIDDEN';
+    const family = forbiddenFamily(errors);
+    return family === 'agreement'
+      ? 'ASC_AGREEMENT_MISSING'
+      : family === 'role'
+        ? 'ASC_FORBIDDEN_ROLE'
+        : 'ASC_FORBIDDEN';
   }
   if (status === 404) return 'ASC_NOT_FOUND';
   if (status === 409) return 'ASC_CONFLICT';
