@@ -75,3 +75,15 @@ describe('reportError', () => {
     expect(b.err.join('')).toMatch(/\[INTERRUPTED\] — .*saved.*run the same command again/);
   });
 });
+
+describe('the streams commands write to directly', () => {
+  it('pass the redactor and the control-character guard too (a preflight line printed by a command)', () => {
+    const b = buffers();
+    const out = createOutput(b.io, { verbose: false, quiet: false });
+    out.redactor.add('MIGHAgEAMBMGByqGSM49AgEGCCqG');
+    out.io.stderr('error BUNDLE_ID_INVALID: "com.evil\u001b]0;t\u0007" key MIGHAgEAMBMGByqGSM49AgEGCCqG\n');
+    out.io.stderr('\r[####....] 50%');
+    expect(b.err[0]).toBe('error BUNDLE_ID_INVALID: "com.evil\\u001b]0;t\\u0007" key [REDACTED]\n');
+    expect(b.err[1]).toBe('\r[####....] 50%');
+  });
+});

@@ -1,6 +1,6 @@
 import { createLogger, type Logger } from '../core/logger.js';
 import { createRedactor, type Redactor } from '../core/redact.js';
-import { escapeControl, escapeJsonControl } from '../core/text.js';
+import { escapeControl, escapeJsonControl, escapeStream } from '../core/text.js';
 
 /** Where a command writes. Tests pass buffers; the process passes its streams. */
 export interface Io {
@@ -32,6 +32,11 @@ export const processIo: Io = {
 
 export interface Output {
   readonly redactor: Redactor;
+  /**
+   * The streams as commands see them (`rt.io`): what a command writes there directly passes the same
+   * redactor and a control-character guard, so no path to the terminal skips the edge.
+   */
+  readonly io: Io;
   readonly logger: Logger;
   /** The one JSON document of a command (--json or a non-TTY stdout). */
   json(doc: unknown): void;
@@ -56,8 +61,14 @@ export function createOutput(io: Io, opts: { verbose: boolean; quiet: boolean })
     redactor,
   );
   const line = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
+  const guarded: Io = {
+    stdout: (t) => io.stdout(escapeStream(redactor(t))),
+    stderr: (t) => io.stderr(escapeStream(redactor(t))),
+    readStdin: (max) => io.readStdin(max),
+  };
   return {
     redactor,
+    io: guarded,
     logger,
     json: (doc) => io.stdout(escapeJsonControl(redactor(`${JSON.stringify(doc, null, 2)}\n`))),
     print: (text) => io.stdout(human(line(text))),

@@ -57,7 +57,7 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
       const out = createOutput(io, config);
       const interrupt = onInterrupt(io === processIo);
       try {
-        const rt = createRuntime(config, io, out, interrupt.signal);
+        const rt = createRuntime(config, out.io, out, interrupt.signal);
         exit.code = (await untilInterrupted(run(rt, cmd.processedArgs, cmd.opts()), interrupt.signal)) ?? 0;
       } catch (err) {
         exit.code = reportError(err, out, { json: config.json, verbose: config.verbose, stderr: io.stderr });

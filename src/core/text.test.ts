@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeControl, escapeJsonControl } from './text.js';
+import { escapeControl, escapeJsonControl, escapeStream } from './text.js';
 
 describe('escapeControl', () => {
   it('shows ESC/OSC/CSI, BEL, CR, DEL, C1 and bidi overrides as escapes, never raw', () => {
@@ -22,5 +22,16 @@ describe('escapeControl', () => {
     const safe = escapeJsonControl(raw);
     expect(safe).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
     expect(JSON.parse(safe)).toEqual(value);
+  });
+});
+
+describe('escapeStream', () => {
+  it('escapes controls as \\uXXXX (valid in JSON), keeps newlines, tabs and a leading carriage return', () => {
+    expect(escapeStream('\r[###...] 30%')).toBe('\r[###...] 30%');
+    expect(escapeStream('error x: com.evil\u001b]0;t\u0007 \r\u009b\u202e\n\tnext')).toBe(
+      'error x: com.evil\\u001b]0;t\\u0007 \\u000d\\u009b\\u202e\n\tnext',
+    );
+    const doc = `${JSON.stringify({ name: 'a\u009bb\u202e' })}\n`;
+    expect(JSON.parse(escapeStream(doc))).toEqual({ name: 'a\u009bb\u202e' });
   });
 });

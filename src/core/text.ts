@@ -38,3 +38,20 @@ export function escapeJsonControl(json: string): string {
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }
+
+// Like CONTROL but without \t and \n (harmless in a stream); \r is handled apart.
+const STREAM_CONTROL =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * For writes straight to stdout/stderr whose content is not known here (a command's own lines, a JSON
+ * document): every control character becomes a \uXXXX escape, which is readable as text and valid inside
+ * a JSON string, so the same guard serves both. Newlines and tabs stay, and so does a carriage return at
+ * the very start of a write: that is how a progress bar redraws its line.
+ */
+export function escapeStream(s: string): string {
+  const lead = s.startsWith('\r') ? '\r' : '';
+  return (
+    lead + s.slice(lead.length).replace(STREAM_CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  );
+}
