@@ -226,6 +226,14 @@ function cases(): Case[] {
       says: /no answer from 127\.0\.0\.1:1: port 1 is on the list of ports that fetch refuses/,
     },
     {
+      // .invalid never resolves (RFC 2606), with or without a network.
+      name: '--api-url on an unknown host',
+      args: ['apps', 'list', '--api-url', 'http://nosuchhost.invalid', '--private-key', f('good.p8'), ...ids],
+      exit: 9,
+      code: 'NETWORK_ERROR',
+      says: /no answer from nosuchhost\.invalid: the host name nosuchhost\.invalid cannot be resolved/,
+    },
+    {
       name: '--api-url on a closed port',
       args: ['apps', 'list', '--api-url', 'http://127.0.0.1:CLOSED', '--private-key', f('good.p8'), ...ids],
       exit: 9,
