@@ -60,101 +60,18 @@ export function altoolKeyDirs(ctx: Pick<ResolveContext, 'env' | 'home' | 'cwd'>)
  * Key ID, AuthKey_<KEYID>.p8 in altool's folders.
  */
 export async function resolveCredentials(flags: CredentialFlags, ctx: ResolveContext): Promise<ApiKey> {
-  const env = ctx.env;
   const candidates: Candidate[] = [];
-
   if (flags.keyId || flags.issuerId || flags.privateKey) candidates.push(await flagsCandidate(flags, ctx));
   if (flags.key) {
     const name = flags.key;
     candidates.push({ source: `stored key "${name}"`, stored: () => ctx.store.get(name) });
   }
-  if (
-    env.ASC_KEY_ID ||
-    env.ASC_ISSUER_ID ||
-    env.ASC_PRIVATE_KEY ||
-    env.ASC_PRIVATE_KEY_PATH ||
-    env.ASC_PRIVATE_KEY_B64
-  ) {
-    candidates.push({
-      source: 'ASC_* environment',
-      keyId: env.ASC_KEY_ID,
-      issuerId: env.ASC_ISSUER_ID,
-      privateKey: env.ASC_PRIVATE_KEY
-        ? async () => env.ASC_PRIVATE_KEY!
-        : env.ASC_PRIVATE_KEY_B64
-          ? async () => decodeB64(env.ASC_PRIVATE_KEY_B64!, 'ASC_PRIVATE_KEY_B64')
-          : env.ASC_PRIVATE_KEY_PATH
-            ? () => readKeyFile(env.ASC_PRIVATE_KEY_PATH!, 'ASC_PRIVATE_KEY_PATH', ctx)
-            : undefined,
-      individual: flags.individual,
-    });
-  }
-  const fl = 'APP_STORE_CONNECT_API_KEY_';
-  if (env[`${fl}KEY_ID`] || env[`${fl}ISSUER_ID`] || env[`${fl}KEY`] || env[`${fl}KEY_FILEPATH`]) {
-    const b64 = /^(1|true|yes)$/i.test(env[`${fl}IS_KEY_CONTENT_BASE64`] ?? '');
-    candidates.push({
-      source: 'fastlane environment',
-      keyId: env[`${fl}KEY_ID`],
-      issuerId: env[`${fl}ISSUER_ID`],
-      privateKey: env[`${fl}KEY`]
-        ? async () => (b64 ? decodeB64(env[`${fl}KEY`]!, `${fl}KEY`) : env[`${fl}KEY`]!)
-        : env[`${fl}KEY_FILEPATH`]
-          ? () => readKeyFile(env[`${fl}KEY_FILEPATH`]!, `${fl}KEY_FILEPATH`, ctx)
-          : undefined,
-      inHouse: /^(1|true|yes)$/i.test(env[`${fl}IN_HOUSE`] ?? ''),
-      individual: flags.individual,
-    });
-  }
-  if (env.APP_STORE_CONNECT_API_KEY_PATH) {
-    candidates.push(await fastlaneJsonFile(env.APP_STORE_CONNECT_API_KEY_PATH, 'APP_STORE_CONNECT_API_KEY_PATH', ctx));
-  }
-  if (env.APP_STORE_CONNECT_ISSUER_ID || env.APP_STORE_CONNECT_KEY_IDENTIFIER || env.APP_STORE_CONNECT_PRIVATE_KEY) {
-    const pk = env.APP_STORE_CONNECT_PRIVATE_KEY;
-    candidates.push({
-      source: 'codemagic environment',
-      keyId:
-        env.APP_STORE_CONNECT_KEY_IDENTIFIER &&
-        (await deref(env.APP_STORE_CONNECT_KEY_IDENTIFIER, 'APP_STORE_CONNECT_KEY_IDENTIFIER', ctx)),
-      issuerId:
-        env.APP_STORE_CONNECT_ISSUER_ID &&
-        (await deref(env.APP_STORE_CONNECT_ISSUER_ID, 'APP_STORE_CONNECT_ISSUER_ID', ctx)),
-      privateKey: pk ? () => keyValue(pk, 'APP_STORE_CONNECT_PRIVATE_KEY', ctx) : undefined,
-      individual: flags.individual,
-    });
-  }
-  if (env.EXPO_ASC_API_KEY_PATH || env.EXPO_ASC_KEY_ID || env.EXPO_ASC_ISSUER_ID) {
-    candidates.push({
-      source: 'EAS environment',
-      keyId: env.EXPO_ASC_KEY_ID,
-      issuerId: env.EXPO_ASC_ISSUER_ID,
-      privateKey: env.EXPO_ASC_API_KEY_PATH
-        ? () => readKeyFile(env.EXPO_ASC_API_KEY_PATH!, 'EXPO_ASC_API_KEY_PATH', ctx)
-        : undefined,
-      individual: flags.individual,
-    });
-  }
+  candidates.push(...(await envCandidates(flags, ctx)));
   const def = ctx.noStoredDefault ? undefined : await ctx.store.defaultName();
   if (def && def !== flags.key)
     candidates.push({ source: `default stored key "${def}"`, stored: () => ctx.store.get(def) });
 
-  // A stored key is taken whole: expand it now so its fields join the field-by-field pick below.
-  const expanded: Candidate[] = [];
-  for (const c of candidates) {
-    if (c.stored) {
-      // The default stored key is only consulted if something is still missing.
-      if (c.source.startsWith('default') && expanded.some((e) => e.keyId) && expanded.some((e) => e.privateKey))
-        continue;
-      const k = await c.stored();
-      expanded.push({
-        source: c.source,
-        keyId: k.keyId,
-        issuerId: k.issuerId,
-        privateKey: async () => k.privateKeyPem,
-        inHouse: k.inHouse,
-        individual: k.issuerId === undefined,
-      });
-    } else expanded.push(c);
-  }
+  const expanded = await expandStored(candidates);
 
   const pick = <K extends 'keyId' | 'issuerId' | 'privateKey'>(field: K) =>
     expanded.find((c) => c[field] !== undefined && c[field] !== '');
@@ -188,17 +105,11 @@ export async function resolveCredentials(flags: CredentialFlags, ctx: ResolveCon
   let privateKeySource = pkC?.source;
   let privateKeyText: string | undefined = pkC?.privateKey ? await pkC.privateKey() : undefined;
   if (privateKeyText === undefined) {
-    for (const dir of altoolKeyDirs(ctx)) {
-      const p = join(dir, `AuthKey_${keyId}.p8`);
-      try {
-        privateKeyText = await readKeyFile(p, `AuthKey_${keyId}.p8`, ctx);
-        privateKeySource = `file ${p}`;
-        pkC = { source: privateKeySource };
-        break;
-      } catch (err) {
-        // Not in this folder: altool looks in the next one. Anything else (a FIFO, a huge file) is reported.
-        if (!(isAscendError(err) && err.code === 'KEY_FILE_NOT_FOUND')) throw err;
-      }
+    const found = await altoolKey(keyId, ctx);
+    if (found) {
+      privateKeyText = found.text;
+      privateKeySource = found.source;
+      pkC = { source: found.source };
     }
   }
   if (privateKeyText === undefined) {
@@ -288,4 +199,112 @@ async function flagsCandidate(flags: CredentialFlags, ctx: ResolveContext): Prom
   c.inHouse = k.inHouse;
   c.individual = flags.individual || (!c.issuerId && k.individual);
   return c;
+}
+
+/** The environment's sources in the documented order: ASC_*, fastlane, fastlane JSON, codemagic, EAS. */
+async function envCandidates(flags: CredentialFlags, ctx: ResolveContext): Promise<Candidate[]> {
+  const env = ctx.env;
+  const candidates: Candidate[] = [];
+  if (
+    env.ASC_KEY_ID ||
+    env.ASC_ISSUER_ID ||
+    env.ASC_PRIVATE_KEY ||
+    env.ASC_PRIVATE_KEY_PATH ||
+    env.ASC_PRIVATE_KEY_B64
+  ) {
+    candidates.push({
+      source: 'ASC_* environment',
+      keyId: env.ASC_KEY_ID,
+      issuerId: env.ASC_ISSUER_ID,
+      privateKey: env.ASC_PRIVATE_KEY
+        ? async () => env.ASC_PRIVATE_KEY!
+        : env.ASC_PRIVATE_KEY_B64
+          ? async () => decodeB64(env.ASC_PRIVATE_KEY_B64!, 'ASC_PRIVATE_KEY_B64')
+          : env.ASC_PRIVATE_KEY_PATH
+            ? () => readKeyFile(env.ASC_PRIVATE_KEY_PATH!, 'ASC_PRIVATE_KEY_PATH', ctx)
+            : undefined,
+      individual: flags.individual,
+    });
+  }
+  const fl = 'APP_STORE_CONNECT_API_KEY_';
+  if (env[`${fl}KEY_ID`] || env[`${fl}ISSUER_ID`] || env[`${fl}KEY`] || env[`${fl}KEY_FILEPATH`]) {
+    const b64 = /^(1|true|yes)$/i.test(env[`${fl}IS_KEY_CONTENT_BASE64`] ?? '');
+    candidates.push({
+      source: 'fastlane environment',
+      keyId: env[`${fl}KEY_ID`],
+      issuerId: env[`${fl}ISSUER_ID`],
+      privateKey: env[`${fl}KEY`]
+        ? async () => (b64 ? decodeB64(env[`${fl}KEY`]!, `${fl}KEY`) : env[`${fl}KEY`]!)
+        : env[`${fl}KEY_FILEPATH`]
+          ? () => readKeyFile(env[`${fl}KEY_FILEPATH`]!, `${fl}KEY_FILEPATH`, ctx)
+          : undefined,
+      inHouse: /^(1|true|yes)$/i.test(env[`${fl}IN_HOUSE`] ?? ''),
+      individual: flags.individual,
+    });
+  }
+  if (env.APP_STORE_CONNECT_API_KEY_PATH) {
+    candidates.push(await fastlaneJsonFile(env.APP_STORE_CONNECT_API_KEY_PATH, 'APP_STORE_CONNECT_API_KEY_PATH', ctx));
+  }
+  if (env.APP_STORE_CONNECT_ISSUER_ID || env.APP_STORE_CONNECT_KEY_IDENTIFIER || env.APP_STORE_CONNECT_PRIVATE_KEY) {
+    const pk = env.APP_STORE_CONNECT_PRIVATE_KEY;
+    candidates.push({
+      source: 'codemagic environment',
+      keyId:
+        env.APP_STORE_CONNECT_KEY_IDENTIFIER &&
+        (await deref(env.APP_STORE_CONNECT_KEY_IDENTIFIER, 'APP_STORE_CONNECT_KEY_IDENTIFIER', ctx)),
+      issuerId:
+        env.APP_STORE_CONNECT_ISSUER_ID &&
+        (await deref(env.APP_STORE_CONNECT_ISSUER_ID, 'APP_STORE_CONNECT_ISSUER_ID', ctx)),
+      privateKey: pk ? () => keyValue(pk, 'APP_STORE_CONNECT_PRIVATE_KEY', ctx) : undefined,
+      individual: flags.individual,
+    });
+  }
+  if (env.EXPO_ASC_API_KEY_PATH || env.EXPO_ASC_KEY_ID || env.EXPO_ASC_ISSUER_ID) {
+    candidates.push({
+      source: 'EAS environment',
+      keyId: env.EXPO_ASC_KEY_ID,
+      issuerId: env.EXPO_ASC_ISSUER_ID,
+      privateKey: env.EXPO_ASC_API_KEY_PATH
+        ? () => readKeyFile(env.EXPO_ASC_API_KEY_PATH!, 'EXPO_ASC_API_KEY_PATH', ctx)
+        : undefined,
+      individual: flags.individual,
+    });
+  }
+  return candidates;
+}
+
+/** A stored key is taken whole: expanded here so its fields join the field-by-field pick. */
+async function expandStored(candidates: Candidate[]): Promise<Candidate[]> {
+  const expanded: Candidate[] = [];
+  for (const c of candidates) {
+    if (c.stored) {
+      // The default stored key is only consulted if something is still missing.
+      if (c.source.startsWith('default') && expanded.some((e) => e.keyId) && expanded.some((e) => e.privateKey))
+        continue;
+      const k = await c.stored();
+      expanded.push({
+        source: c.source,
+        keyId: k.keyId,
+        issuerId: k.issuerId,
+        privateKey: async () => k.privateKeyPem,
+        inHouse: k.inHouse,
+        individual: k.issuerId === undefined,
+      });
+    } else expanded.push(c);
+  }
+
+  return expanded;
+}
+
+/** altool's search for AuthKey_<KEYID>.p8; a missing file moves on, anything else (a FIFO, a huge file) is reported. */
+async function altoolKey(keyId: string, ctx: ResolveContext): Promise<{ text: string; source: string } | undefined> {
+  for (const dir of altoolKeyDirs(ctx)) {
+    const p = join(dir, `AuthKey_${keyId}.p8`);
+    try {
+      return { text: await readKeyFile(p, `AuthKey_${keyId}.p8`, ctx), source: `file ${p}` };
+    } catch (err) {
+      if (!(isAscendError(err) && err.code === 'KEY_FILE_NOT_FOUND')) throw err;
+    }
+  }
+  return undefined;
 }
