@@ -16,6 +16,8 @@ export const EXIT = {
   deadline: 8,
   network: 9,
   rateLimit: 10,
+  /** Ctrl-C (SIGINT) or SIGTERM: 128 + SIGINT, as shells report it; the state is saved. */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -224,6 +226,22 @@ export const CATALOGUE = {
       'Wait for the review in progress to finish, or cancel it in App Store Connect, then run the same command again.',
   },
   INTERNAL: { exit: EXIT.bug, remedy: 'This is a bug in ascend; please report it with the output of --verbose.' },
+  KEY_FILE_NOT_REGULAR: {
+    exit: EXIT.validation,
+    remedy: 'Point to the .p8 (or key JSON) file itself, or pass the key on standard input with `--private-key -`.',
+  },
+  KEY_FILE_TOO_LARGE: {
+    exit: EXIT.validation,
+    remedy: 'An App Store Connect .p8 is about 250 bytes; point to the AuthKey_<KEYID>.p8 file, not another file.',
+  },
+  HOME_PERMISSIONS: {
+    exit: EXIT.validation,
+    remedy: 'Make the folder private to you, e.g. `chmod 700 <folder>`, or point ASCEND_HOME at another folder.',
+  },
+  INTERRUPTED: {
+    exit: EXIT.interrupted,
+    remedy: 'What was done is saved; run the same command again to continue where it stopped.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

@@ -93,12 +93,43 @@ export function parseAppleErrors(status: number, text: string): AppleError[] {
   return [{ status: String(status), code: `HTTP_${status}`, title: text.slice(0, 200) || `HTTP ${status}` }];
 }
 
+/**
+ * Why a request got no answer, in words: Node's fetch says "fetch failed" and hides the reason in `cause`;
+ * it also refuses the WHATWG "bad ports" (1, 7, 9, …, 6000) outright with the bare text "bad port".
+ */
+function whyNoAnswer(cause: unknown, url: URL | undefined): string {
+  const inner =
+    cause instanceof Error ? ((cause.cause as (Error & { code?: string }) | undefined) ?? cause) : undefined;
+  const code = (inner as { code?: string } | undefined)?.code;
+  const port = url ? url.port || (url.protocol === 'https:' ? '443' : '80') : undefined;
+  if (inner?.message === 'bad port')
+    return `port ${port} is on the list of ports that fetch refuses to use (WHATWG "bad ports"); use another port`;
+  if (code === 'ECONNREFUSED') return `connection refused: nothing listens on port ${port}`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host name ${url?.hostname ?? ''} cannot be resolved`;
+  return inner?.message ?? String(cause);
+}
+
+function urlOf(s: string | undefined): URL | undefined {
+  try {
+    return s === undefined ? undefined : new URL(s);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A network failure (no HTTP answer). `ambiguous` marks a write whose effect is unknown. */
 export class AscNetworkError extends AscendError {
   readonly ambiguous: boolean;
-  constructor(method: string, path: string, cause: unknown, ambiguous: boolean) {
-    const why = cause instanceof Error ? ((cause.cause as Error | undefined)?.message ?? cause.message) : String(cause);
-    super('NETWORK_ERROR', `${method} ${path} failed without an answer from Apple: ${why}`, { cause });
+  /** `url` names the host that did not answer: Apple's, or a simulator's given with --api-url. */
+  constructor(method: string, path: string, cause: unknown, ambiguous: boolean, url?: string) {
+    const u = urlOf(url);
+    super(
+      'NETWORK_ERROR',
+      `${method} ${path} got no answer from ${u?.host ?? 'App Store Connect'}: ${whyNoAnswer(cause, u)}`,
+      {
+        cause,
+      },
+    );
     this.name = 'AscNetworkError';
     this.ambiguous = ambiguous;
   }

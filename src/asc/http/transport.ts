@@ -16,7 +16,7 @@ export function fetchTransport(fetchImpl: FetchLike, timeoutMs: number): Handler
     } catch (cause) {
       if (req.signal?.aborted) throw req.signal.reason ?? cause;
       // A write that got no answer may or may not have been applied: the caller must reconcile by reading.
-      throw new AscNetworkError(req.method, req.path, cause, !SAFE_METHODS.has(req.method));
+      throw new AscNetworkError(req.method, req.path, cause, !SAFE_METHODS.has(req.method), req.url);
     }
   };
 }
