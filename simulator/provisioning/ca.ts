@@ -69,8 +69,10 @@ function makeCert(opts: {
   const cert = forge.pki.createCertificate();
   cert.publicKey = opts.publicKey;
   cert.serialNumber = serial();
-  cert.validity.notBefore = new Date(opts.now - 60_000);
-  cert.validity.notAfter = new Date(opts.now + opts.days * DAY_MS);
+  // X.509 times have whole seconds; rounding here keeps the API's expirationDate equal to the certificate's.
+  const now = Math.floor(opts.now / 1000) * 1000;
+  cert.validity.notBefore = new Date(now - 60_000);
+  cert.validity.notAfter = new Date(now + opts.days * DAY_MS);
   cert.setSubject(opts.subject);
   cert.setIssuer(opts.issuer ? opts.issuer.subject.attributes : opts.subject);
   const exts: object[] = [

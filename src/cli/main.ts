@@ -200,6 +200,27 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
     lazy(() => import('./commands/keys.js').then((m) => ({ run: m.check }))),
   );
 
+  const signing = program.command('signing').description('distribution certificate, key and App Store profile');
+  wire(
+    signing
+      .command('ensure')
+      .description('reuse or make the bundle ID, certificate (+ key) and profile; write .p12, profile, summary')
+      .requiredOption('--app <bundle-id>', "the app's exact bundle ID")
+      .addOption(new Option('--type <type>', 'profile type').choices(['app-store']).default('app-store'))
+      .requiredOption('--out <dir>', 'folder for distribution.p12, the .mobileprovision and signing.json')
+      .option('--p12-password-file <file>', 'the .p12 password (file must be owner-only); default: generated')
+      .option('--renew-within-days <n>', 'replace what expires within this many days', '30'),
+    lazy(() => import('./commands/signing.js').then((m) => ({ run: m.ensure }))),
+  );
+  wire(
+    signing.command('list').description('certificates (and whose keys are held here) and profiles, with expiry'),
+    lazy(() => import('./commands/signing.js').then((m) => ({ run: m.list }))),
+  );
+  wire(
+    signing.command('revoke').description('revoke a certificate and forget its key').argument('<cert-id>'),
+    lazy(() => import('./commands/signing.js').then((m) => ({ run: m.revoke }))),
+  );
+
   const sim = program.command('simulator').description('a local App Store Connect for tests and demos');
   wire(
     sim

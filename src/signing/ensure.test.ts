@@ -160,6 +160,7 @@ describe('signing ensure against the simulator', () => {
     expect(msg).toContain('ascend signing revoke');
     expect(env.sim.store.list('certificates')).toHaveLength(3);
     expect(env.sim.store.list('profiles')).toHaveLength(0);
+    expect(env.sim.store.list('bundleIds')).toHaveLength(0);
   });
 
   it('revokes a certificate again when its key cannot be saved', async () => {
@@ -222,7 +223,7 @@ describe('signing ensure against the simulator', () => {
     };
     const env = await setup({ seed: adminOnly });
     const msg = await codeOf(env.run());
-    expect(msg).toMatch(/^SIGNING_FORBIDDEN: Apple refused GET \/v1\/bundleIds with 403 .*role may not manage/);
+    expect(msg).toMatch(/^SIGNING_FORBIDDEN: Apple refused GET \/v1\/certificates with 403 .*role may not manage/);
     expect(msg).toContain('Admin role');
     expect(await codeOf(env.run({ individualKey: true }))).toMatch(/^SIGNING_FORBIDDEN: an individual API key/);
     const before = [...env.sim.stats.values()].reduce((a, b) => a + b, 0);

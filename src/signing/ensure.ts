@@ -32,8 +32,9 @@ export async function ensureSigning(
   const changes: string[] = [];
   const full: SigningContext = { ...ctx, onWrite: (w) => changes.push(w) };
   try {
-    const { bundle, created: bundleCreated } = await ensureBundleId(full);
+    // The certificate first: when the team's cap or a role stops it, nothing at all has been created.
     const cert = await ensureCertificate(full);
+    const { bundle, created: bundleCreated } = await ensureBundleId(full);
     const prof = await ensureProfile(full, bundle, cert.held);
     return {
       bundleId: { id: bundle.id, identifier: ctx.bundleIdentifier, created: bundleCreated },
@@ -47,7 +48,7 @@ export async function ensureSigning(
         id: prof.profile.id,
         name: prof.facts.name ?? '',
         uuid: prof.facts.uuid ?? '',
-        expirationDate: prof.facts.expirationDate?.toISOString() ?? '',
+        expirationDate: prof.profile.attributes?.expirationDate ?? prof.facts.expirationDate?.toISOString() ?? '',
         created: prof.created,
       },
       changes,
