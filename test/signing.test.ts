@@ -1,8 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import forge from 'node-forge';
 import { parse as parsePlist } from 'plist';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator, writeKeyFile } from '../simulator/index.js';
@@ -131,6 +132,32 @@ describe('ascend signing (CLI end to end)', () => {
     );
     expect(v.status, v.stderr).toBe(0);
     expect(ca.rootSha256Fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  });
+
+  it('with --p12-password-file the .p12 takes that password, creates nothing, and the generated password file goes', async () => {
+    const out = join(dir, 'out');
+    const pw = join(dir, 'my-password');
+    writeFileSync(pw, 'my own p12 password\n', { mode: 0o600 });
+    const before = writes();
+    const r = await ensure(out, ['--p12-password-file', pw]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(writes()).toBe(before);
+    expect(JSON.parse(r.stdout).files.passwordFile).toBeNull();
+    expect(existsSync(join(out, 'distribution.p12.password'))).toBe(false);
+    expect(r.stdout + r.stderr).not.toContain('my own p12 password');
+    const asn1 = forge.asn1.fromDer(readFileSync(join(out, 'distribution.p12')).toString('binary'));
+    expect(() => forge.pkcs12.pkcs12FromAsn1(asn1, 'my own p12 password')).not.toThrow();
+    if (hasOpenssl) {
+      const ok = spawnSync('openssl', [
+        'pkcs12',
+        '-in',
+        join(out, 'distribution.p12'),
+        '-nokeys',
+        '-passin',
+        `file:${pw}`,
+      ]);
+      expect(ok.status, String(ok.stderr)).toBe(0);
+    }
   });
 
   it('list shows the certificate with its key held and the profile; revoke revokes and forgets the key', async () => {

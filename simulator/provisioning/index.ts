@@ -40,8 +40,9 @@ export function registerProvisioning(
     certificateWrites(getCa, { distribution: 3, ...options.limits }, teamName),
     profileWrites(getCa, teamName),
   );
-  app.addHook('onRequest', async () => {
-    if (refreshProfileStates(deps.store, deps.clock.now())) deps.store.save();
+  app.addHook('onRequest', async (req) => {
+    // Only API requests read profiles; upload part PUTs and /__sim routes skip the walk.
+    if (req.url.startsWith('/v1/') && refreshProfileStates(deps.store, deps.clock.now())) deps.store.save();
   });
   app.get('/__sim/provisioning/ca', async () => {
     const c = getCa();

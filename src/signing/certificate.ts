@@ -9,6 +9,7 @@ import {
 import { AscendError } from '../core/errors.js';
 import { certificateMatchesKey, makeCsr, newRsaKey, spkiOfCertificate, spkiOfKey } from './crypto.js';
 import type { HeldCertificate } from './key-store.js';
+import { printable } from './text.js';
 import type { SigningContext } from './types.js';
 import { createOnce } from './write-once.js';
 
@@ -119,14 +120,18 @@ function explainCreateFailure(err: unknown, listed: Certificate[], heldIds: Set<
   if (!(err instanceof AscApiError) || err.status !== 409) return err;
   const pointer = err.errors.map((e) => e.source?.pointer ?? '').join(' ');
   if (pointer.includes('csrContent'))
-    return new AscendError('SIGNING_CSR_REJECTED', `Apple refused the certificate request: ${err.errors[0]?.detail}`, {
-      cause: err,
-    });
+    return new AscendError(
+      'SIGNING_CSR_REJECTED',
+      `Apple refused the certificate request: ${printable(err.errors[0]?.detail)}`,
+      {
+        cause: err,
+      },
+    );
   const inUse = listed
     .filter((c) => expiryOf(c) > ctx.clock.now())
     .map(
       (c) =>
-        `${c.id} "${c.attributes?.name ?? ''}" expires ${c.attributes?.expirationDate?.slice(0, 10) ?? '?'}${heldIds.has(c.id) ? ' (key held here, expiring soon)' : ''}`,
+        `${printable(c.id, 64)} "${printable(c.attributes?.name)}" expires ${printable(c.attributes?.expirationDate?.slice(0, 10) ?? '?')}${heldIds.has(c.id) ? ' (key held here, expiring soon)' : ''}`,
     );
   const oldest = [...listed].sort((a, b) => expiryOf(a) - expiryOf(b))[0];
   return new AscendError(

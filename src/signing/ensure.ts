@@ -4,6 +4,7 @@ import { ensureBundleId, validateBundleIdentifier } from './bundle-id.js';
 import { ensureCertificate } from './certificate.js';
 import type { HeldCertificate } from './key-store.js';
 import { ensureProfile } from './profile.js';
+import { printable } from './text.js';
 import type { SigningContext } from './types.js';
 
 export interface EnsureResult {
@@ -70,7 +71,7 @@ export function explainForbidden(err: unknown): unknown {
   if (!(err instanceof AscApiError) || err.status !== 403 || err.isAgreementMissing) return err;
   return new AscendError(
     'SIGNING_FORBIDDEN',
-    `Apple refused ${err.method} ${err.path} with 403 (${err.errors[0]?.detail ?? err.errors[0]?.title ?? 'forbidden'}): this key's role may not manage certificates and profiles on this team`,
+    `Apple refused ${err.method} ${err.path} with 403 (${printable(err.errors[0]?.detail ?? err.errors[0]?.title ?? 'forbidden')}): this key's role may not manage certificates and profiles on this team`,
     { cause: err },
   );
 }

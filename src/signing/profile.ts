@@ -11,6 +11,7 @@ import {
 import { AscendError } from '../core/errors.js';
 import type { HeldCertificate } from './key-store.js';
 import { type ProfileContent, readProfileContent } from './profile-content.js';
+import { printable } from './text.js';
 import type { SigningContext } from './types.js';
 import { createOnce } from './write-once.js';
 
@@ -73,7 +74,7 @@ export async function ensureProfile(
     if (err instanceof AscApiError && err.status === 409)
       throw new AscendError(
         'SIGNING_PROFILE_MISMATCH',
-        `Apple refused the profile "${name}": ${err.errors[0]?.detail}`,
+        `Apple refused the profile "${name}": ${printable(err.errors[0]?.detail)}`,
         {
           cause: err,
         },
@@ -116,7 +117,7 @@ async function checked(
   const problems: string[] = [];
   if (!expected || facts.applicationIdentifier !== expected)
     problems.push(
-      `it is for ${facts.applicationIdentifier ?? 'no application identifier'}, not ${ctx.bundleIdentifier}`,
+      `it is for ${printable(facts.applicationIdentifier ?? 'no application identifier')}, not ${ctx.bundleIdentifier}`,
     );
   const ours = Buffer.from(cert.certificateContent, 'base64');
   if (!facts.certificatesDer.some((d) => d.equals(ours)))

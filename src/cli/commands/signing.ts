@@ -33,9 +33,8 @@ export async function ensure(rt: Runtime, _args: unknown[], opts: Record<string,
   const bundleIdentifier = validateBundleIdentifier(String(opts.app));
   const out = resolve(rt.config.cwd, String(opts.out));
   const days = renewDays(opts.renewWithinDays);
-  const password = opts.p12PasswordFile
-    ? await readPasswordFile(resolve(rt.config.cwd, String(opts.p12PasswordFile)))
-    : undefined;
+  const passwordPath = opts.p12PasswordFile ? resolve(rt.config.cwd, String(opts.p12PasswordFile)) : undefined;
+  const password = passwordPath ? await readPasswordFile(passwordPath) : undefined;
   if (password) rt.out.redactor.add(password);
   await checkOutDir(out);
   const key = await rt.key();
@@ -49,7 +48,8 @@ export async function ensure(rt: Runtime, _args: unknown[], opts: Record<string,
     onWarning: (w) => rt.out.logger.warn(w),
   });
   protect(rt.out, result.held.privateKeyPem);
-  const { files, summary } = await writeOutputs(out, result, password);
+  const { files, summary, password: used } = await writeOutputs(out, result, password, passwordPath);
+  rt.out.redactor.add(used);
   if (rt.config.json) {
     rt.out.json(summary);
     return 0;
@@ -58,7 +58,7 @@ export async function ensure(rt: Runtime, _args: unknown[], opts: Record<string,
   rt.out.print(
     [
       `bundle ID ${bundleIdentifier} (${result.bundleId.id}) ${result.bundleId.created ? 'registered' : 'reused'}`,
-      `certificate ${result.certificate.id} (serial ${result.certificate.serialNumber}) ${how(result.certificate.created)}, expires ${result.certificate.expirationDate}`,
+      `certificate ${sanitize(result.certificate.id)} (serial ${sanitize(result.certificate.serialNumber)}) ${how(result.certificate.created)}, expires ${sanitize(result.certificate.expirationDate)}`,
       `profile "${sanitize(result.profile.name)}" (${result.profile.uuid}) ${how(result.profile.created)}, expires ${result.profile.expirationDate}`,
       `wrote ${files.p12}${files.passwordFile ? ` (password in ${files.passwordFile})` : ''}, ${files.profile}, ${files.summary}`,
       ...result.revokedHeld.map(
