@@ -139,12 +139,15 @@ describe('ascend signing (CLI end to end)', () => {
     const pw = join(dir, 'my-password');
     writeFileSync(pw, 'my own p12 password\n', { mode: 0o600 });
     const before = writes();
-    const r = await ensure(out, ['--p12-password-file', pw]);
+    const r = await ensure(out, ['--p12-password-file', pw, '--verbose']);
     expect(r.code, r.stderr).toBe(0);
     expect(writes()).toBe(before);
     expect(JSON.parse(r.stdout).files.passwordFile).toBeNull();
     expect(existsSync(join(out, 'distribution.p12.password'))).toBe(false);
+    // --verbose logs every request, and still nothing secret.
+    expect(r.stderr).toMatch(/POST|GET/);
     expect(r.stdout + r.stderr).not.toContain('my own p12 password');
+    expect(r.stdout + r.stderr).not.toMatch(/PRIVATE KEY|Bearer\s+[A-Za-z0-9]|eyJ[A-Za-z0-9_-]{5,}\./);
     const asn1 = forge.asn1.fromDer(readFileSync(join(out, 'distribution.p12')).toString('binary'));
     expect(() => forge.pkcs12.pkcs12FromAsn1(asn1, 'my own p12 password')).not.toThrow();
     if (hasOpenssl) {

@@ -1,4 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import forge from 'node-forge';
 import { parse as parsePlist } from 'plist';
 import { describe, expect, it } from 'vitest';
@@ -128,6 +131,47 @@ describe('simulator provisioning: bundle IDs and capabilities', () => {
     expect(
       caps.json().data.map((c: { attributes: { capabilityType: string } }) => c.attributes.capabilityType),
     ).toEqual(['PUSH_NOTIFICATIONS']);
+  });
+});
+
+describe('simulator provisioning: deletions and persistence', () => {
+  it('refuses to delete a bundle ID an app uses; deleting another removes its capabilities and profiles', async () => {
+    const { req } = setup();
+    const { bundleId: used } = await bundleAndCert(req);
+    expect((await req('DELETE', `/v1/bundleIds/${used}`)).statusCode).toBe(409);
+    const free = (await req('POST', '/v1/bundleIds', bundleBody('com.example.unused', 'Unused'))).json().data.id;
+    const cap = await req('POST', '/v1/bundleIdCapabilities', {
+      data: {
+        type: 'bundleIdCapabilities',
+        attributes: { capabilityType: 'GAME_CENTER' },
+        relationships: { bundleId: { data: { type: 'bundleIds', id: free } } },
+      },
+    });
+    const certId = (await req('GET', '/v1/certificates')).json().data[0].id;
+    const prof = await req('POST', '/v1/profiles', profileBody('U', free, [certId]));
+    expect((await req('DELETE', `/v1/bundleIdCapabilities/${cap.json().data.id}`)).statusCode).toBe(204);
+    expect((await req('GET', `/v1/profiles/${prof.json().data.id}`)).json().data.attributes.profileState).toBe(
+      'INVALID',
+    );
+    expect((await req('DELETE', `/v1/bundleIds/${free}`)).statusCode).toBe(204);
+    expect((await req('GET', `/v1/profiles/${prof.json().data.id}`)).statusCode).toBe(404);
+    expect((await req('GET', `/v1/bundleIds/${free}`)).statusCode).toBe(404);
+  });
+
+  it('keeps its CA in the state file, so a restarted simulator publishes the same root', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ascend-sim-ca-'));
+    try {
+      const stateFile = join(dir, 'state.json');
+      const first = createSimulator({ stateFile });
+      const a = (await first.app.inject({ method: 'GET', url: '/__sim/provisioning/ca' })).json();
+      await first.close();
+      const second = createSimulator({ stateFile });
+      const b = (await second.app.inject({ method: 'GET', url: '/__sim/provisioning/ca' })).json();
+      await second.close();
+      expect(b.rootSha256Fingerprint).toBe(a.rootSha256Fingerprint);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
