@@ -122,6 +122,18 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
     lazy(() => import('./commands/keys.js').then((m) => ({ run: m.check }))),
   );
   wire(
+    c.signingEnsure,
+    lazy(() => import('./commands/signing.js').then((m) => ({ run: m.ensure }))),
+  );
+  wire(
+    c.signingList,
+    lazy(() => import('./commands/signing.js').then((m) => ({ run: m.list }))),
+  );
+  wire(
+    c.signingRevoke,
+    lazy(() => import('./commands/signing.js').then((m) => ({ run: m.revoke }))),
+  );
+  wire(
     c.simulatorStart,
     lazy(() => import('./commands/simulator.js')),
   );

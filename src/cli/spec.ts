@@ -136,6 +136,23 @@ export function defineCommands() {
     .description('check a key against App Store Connect: role and visible apps')
     .argument('[name]');
 
+  const signing = program.command('signing').description('distribution certificate, key and App Store profile');
+  const signingEnsure = signing
+    .command('ensure')
+    .description('reuse or make the bundle ID, certificate (+ key) and profile; write .p12, profile, summary')
+    .requiredOption('--app <bundle-id>', "the app's exact bundle ID")
+    .addOption(new Option('--type <type>', 'profile type').choices(['app-store'] as const).default('app-store'))
+    .requiredOption('--out <dir>', 'folder for distribution.p12, the .mobileprovision and signing.json')
+    .option('--p12-password-file <file>', 'the .p12 password (file must be owner-only); default: generated')
+    .option('--renew-within-days <n>', 'replace what expires within this many days', '30');
+  const signingList = signing
+    .command('list')
+    .description('certificates (and whose keys are held here) and profiles, with expiry');
+  const signingRevoke = signing
+    .command('revoke')
+    .description('revoke a certificate and forget its key')
+    .argument('<cert-id>');
+
   const sim = program.command('simulator').description('a local App Store Connect for tests and demos');
   const simulatorStart = sim
     .command('start')
@@ -169,6 +186,9 @@ export function defineCommands() {
     keysList,
     keysRemove,
     keysCheck,
+    signingEnsure,
+    signingList,
+    signingRevoke,
     simulatorStart,
   };
 }
