@@ -62,6 +62,7 @@ describe('ascend deploy against the simulator', () => {
       'groups:done',
       'betaReview:skipped',
       'appStore:skipped',
+      'submitReview:skipped',
     ]);
     const build = sim.store.get('builds', doc.build.id)!;
     expect(build.attributes).toMatchObject({ processingState: 'VALID', usesNonExemptEncryption: false });
@@ -193,7 +194,7 @@ describe('ascend deploy against the simulator', () => {
     expect(count(sim, 'buildUploads')).toBe(0);
   });
 
-  it('a review in progress is reused on re-run and blocks a second version (exit 5), never duplicated', async () => {
+  it('a review in progress is reused on re-run; a second version is stopped before its upload, naming the version in review (exit 5)', async () => {
     const { sim, ipa, deployCli } = await setup({ reviewSeconds: 600 });
     const first = await ipa('r1.ipa', { version: '4.0.0', build: '1' });
     const r1 = await deployCli(first, '--app-store', '--submit-review');
@@ -203,13 +204,19 @@ describe('ascend deploy against the simulator', () => {
     expect(JSON.parse(again.stdout).steps.find((s: { step: string }) => s.step === 'submitReview')).toMatchObject({
       status: 'already',
     });
+    const uploadsBefore = count(sim, 'buildUploads');
+    const writesBefore = writes(sim);
     const second = await deployCli(
       await ipa('r2.ipa', { version: '4.0.1', build: '1' }),
       '--app-store',
       '--submit-review',
     );
     expect(second.code).toBe(5);
-    expect(second.stderr).toMatch(/another version is being prepared or reviewed/);
+    expect(second.stderr).toMatch(
+      /App Store version 4\.0\.0 is WAITING_FOR_REVIEW.*4\.0\.1 cannot be created \[APP_STORE_VERSION_OPEN\] — Wait until App Review is done with 4\.0\.0/,
+    );
+    expect(count(sim, 'buildUploads')).toBe(uploadsBefore);
+    expect(writes(sim)).toBe(writesBefore);
     expect(count(sim, 'reviewSubmissions')).toBe(1);
     expect(count(sim, 'reviewSubmissionItems')).toBe(1);
   });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from '@commander-js/extra-typings';
 import { type GlobalOptions, loadConfig, type Surroundings } from '../config/index.js';
+import { deployCommand, uploadCommand } from './commands/release-flags.js';
 import { reportError } from './exit.js';
 import { createOutput, type Io, processIo } from './io.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -12,12 +13,12 @@ function version(): string {
   return pkg.version;
 }
 
-type Action = (rt: Runtime, args: unknown[], opts: Record<string, unknown>) => Promise<number | undefined>;
+type Action<O = Record<string, unknown>> = (rt: Runtime, args: unknown[], opts: O) => Promise<number | undefined>;
 
 /** Commands load their code only when they run, so `ascend --version` costs little more than Node itself. */
 const lazy =
-  (load: () => Promise<{ run: Action }>) =>
-  async (rt: Runtime, args: unknown[], opts: Record<string, unknown>): Promise<number | undefined> =>
+  <O>(load: () => Promise<{ run: Action<O> }>) =>
+  async (rt: Runtime, args: unknown[], opts: O): Promise<number | undefined> =>
     (await load()).run(rt, args, opts);
 
 export function buildProgram(io: Io, exit: { code: number }, surroundings: () => Surroundings): Command {
@@ -43,11 +44,12 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
     .exitOverride();
 
   // biome-ignore lint/suspicious/noExplicitAny: commander's typed command generics vary per command.
-  const wire = <C extends Command<any, any, any>>(cmd: C, action: Action): C => {
+  const wire = <C extends Command<any, any, any>>(cmd: C, action: Action<ReturnType<C['opts']>>): C => {
     cmd.exitOverride();
     cmd.action(async (...params: unknown[]) => {
       const command = params.at(-1) as Command;
-      const opts = command.opts() as Record<string, unknown>;
+      // commander's inferred option types reach the command (DeployFlags, UploadFlags, …) unchanged.
+      const opts: ReturnType<C['opts']> = cmd.opts();
       const globals = command.optsWithGlobals() as GlobalOptions;
       let config: ReturnType<typeof loadConfig>;
       try {
@@ -114,44 +116,17 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
     lazy(() => import('./commands/ipa-inspect.js')),
   );
 
+  const upload = uploadCommand();
+  program.addCommand(upload);
   wire(
-    program
-      .command('upload')
-      .description('check, upload and wait for one build (Build Upload API; resumable)')
-      .argument('<file>', '.ipa to upload')
-      .option('--concurrency <n>', 'parts sent in parallel', '12')
-      .option('--no-wait', 'return once the file is committed, without waiting for processing')
-      .option('--timeout <duration>', 'deadline for the whole command, e.g. 30m', '60m'),
+    upload,
     lazy(() => import('./commands/upload.js')),
   );
 
+  const deploy = deployCommand();
+  program.addCommand(deploy);
   wire(
-    program
-      .command('deploy')
-      .description('upload a build and take it to TestFlight groups and, if asked, App Review (idempotent, resumable)')
-      .argument('<file>', '.ipa to deploy')
-      .option('--testflight', 'distribute in TestFlight (the default)')
-      .option('--group <name>', 'beta group to add the build to (repeatable)', (v: string, prev: string[] = []) => [
-        ...prev,
-        v,
-      ])
-      .option('--whats-new <text>', '"What to Test" text')
-      .option('--whats-new-file <file>', '"What to Test" text from a file')
-      .option('--locale <locale>', 'locale of the "What to Test" text', 'en-US')
-      .addOption(
-        new Option('--encryption <answer>', 'export compliance answer when Info.plist lacks one').choices([
-          'exempt',
-          'non-exempt',
-        ]),
-      )
-      .option('--beta-review', 'submit for external beta review (automatic for an external group)')
-      .option('--app-store', 'create or reuse the App Store version and attach the build')
-      .option('--submit-review', 'submit the App Store version for App Review (with --app-store)')
-      .option('--release <type>', 'manual | after-approval | scheduled:ISO-DATE', 'after-approval')
-      .option('--phased', 'phased release over 7 days')
-      .option('--dry-run', 'check everything and print the plan; change nothing')
-      .option('--concurrency <n>', 'upload parts sent in parallel', '12')
-      .option('--timeout <duration>', 'deadline for the whole deploy, e.g. 90m', '90m'),
+    deploy,
     lazy(() => import('./commands/deploy.js')),
   );
 

@@ -1,0 +1,44 @@
+import type { DeployReport } from '../../release/deploy-types.js';
+import type { RunEvent } from '../../release/pipeline.js';
+import { sanitize } from '../io.js';
+import type { Runtime } from '../runtime.js';
+import type { Progress } from '../session.js';
+
+/** Live lines for a pipeline's events: each step once, when it ends, with its status and detail. */
+export function renderEvents(progress: Progress): (e: RunEvent) => void {
+  return (e) => {
+    if (e.type === 'progress') progress.progress(e.sent, e.total);
+    else if (e.type === 'step') progress.note(`${e.step} ${e.status}`, sanitize(e.detail));
+    else if (e.type === 'note') progress.note(sanitize(e.text));
+  };
+}
+
+/**
+ * The closing summary. The steps were already shown live on stderr as they ended, so they are repeated
+ * only with --quiet (a terminal showed each step twice before).
+ */
+export function summary(r: DeployReport, withSteps: boolean): string {
+  const lines = [
+    `${r.dryRun ? 'Plan for' : 'Deployed'} ${r.app.bundleId} ${r.version} (${r.buildNumber}) ${r.platform}${r.dryRun ? ' — dry run, nothing was changed' : r.changed ? '' : ' — already up to date, nothing changed'}`,
+    ...(withSteps ? r.steps.map((s) => `  ${s.status.padEnd(8)} ${s.step.padEnd(13)} ${sanitize(s.detail)}`) : []),
+  ];
+  if (r.awaiting) lines.push(`waiting for approval before ${r.awaiting}`);
+  if (r.build) lines.push(`build ${r.build.id} ${r.build.processingState}`);
+  if (r.betaGroups.length)
+    lines.push(
+      `TestFlight groups ${r.betaGroups.map((g) => `${g.name}${g.isInternalGroup ? ' (internal)' : ''}`).join(', ')}`,
+    );
+  if (r.betaAppReviewSubmission)
+    lines.push(`TestFlight beta review ${r.betaAppReviewSubmission.id} ${r.betaAppReviewSubmission.betaReviewState}`);
+  if (r.appStoreVersion)
+    lines.push(
+      `App Store version ${r.appStoreVersion.versionString} ${r.appStoreVersion.id} (${r.appStoreVersion.releaseType})`,
+    );
+  if (r.reviewSubmission) lines.push(`App Review submission ${r.reviewSubmission.id} ${r.reviewSubmission.state}`);
+  return lines.join('\n');
+}
+
+export function renderReport(rt: Runtime, report: DeployReport): void {
+  if (rt.config.json) rt.out.json(report);
+  else rt.out.print(summary(report, rt.config.quiet));
+}
