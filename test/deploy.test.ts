@@ -39,6 +39,21 @@ async function setup(opts: SimulatorOptions = {}) {
   return { sim, dir, env, ipa, deployCli };
 }
 
+/** Output of an in-process run, with a terminal on both streams. */
+function captureIo() {
+  const text = { stdout: '', stderr: '' };
+  const io = {
+    stdout: (t: string) => {
+      text.stdout += t;
+    },
+    stderr: (t: string) => {
+      text.stderr += t;
+    },
+    readStdin: async () => '',
+  };
+  return { io, text };
+}
+
 const count = (sim: Simulator, type: string) => sim.store.list(type).length;
 const snapshot = (sim: Simulator) => JSON.stringify(sim.store.snapshot().resources);
 const writes = (sim: Simulator) =>
@@ -278,28 +293,22 @@ describe('ascend deploy against the simulator', () => {
   it('on a terminal each step is printed once (live, on stderr); the summary does not repeat them', async () => {
     const { sim, dir, env, ipa } = await setup();
     const file = await ipa('t.ipa', { version: '1.9.0', build: '1' });
-    let stdout = '';
-    let stderr = '';
-    const io = {
-      stdout: (t: string) => void (stdout += t),
-      stderr: (t: string) => void (stderr += t),
-      readStdin: async () => '',
-    };
+    const { io, text } = captureIo();
     const code = await main(['deploy', file, '--api-url', sim.url, '--group', 'Internal Testers'], io, () => ({
       env: { ...env, HOME: dir },
       cwd: dir,
       stdoutIsTTY: true,
       stderrIsTTY: true,
     }));
-    expect(code, stderr).toBe(0);
-    const all = `${stdout}\n${stderr}`;
+    expect(code, text.stderr).toBe(0);
+    const all = `${text.stdout}\n${text.stderr}`;
     for (const step of ['upload done', 'process done', 'compliance done', 'groups done', 'betaReview skipped'])
       expect(
         all.split('\n').filter((l) => l.startsWith(step)),
         `${step}\n${all}`,
       ).toHaveLength(1);
-    expect(stdout).toMatch(/^Deployed com\.example\.sandbox\.one 1\.9\.0 \(1\) IOS\n/);
-    expect(stdout).toMatch(/TestFlight groups Internal Testers \(internal\)/);
+    expect(text.stdout).toMatch(/^Deployed com\.example\.sandbox\.one 1\.9\.0 \(1\) IOS\n/);
+    expect(text.stdout).toMatch(/TestFlight groups Internal Testers \(internal\)/);
   });
 
   it('ascend demo runs the same deploy pipeline, says TestFlight, and names ./bin/ascend in its hints', async () => {
@@ -312,25 +321,19 @@ describe('ascend deploy against the simulator', () => {
     });
     const home = mkdtempSync(join(tmpdir(), 'ascend-demo-test-'));
     dirs.push(home);
-    let stdout = '';
-    let stderr = '';
-    const io = {
-      stdout: (t: string) => void (stdout += t),
-      stderr: (t: string) => void (stderr += t),
-      readStdin: async () => '',
-    };
+    const { io, text } = captureIo();
     const code = await main(['demo'], io, () => ({
       env: { HOME: home },
       cwd: home,
       stdoutIsTTY: true,
       stderrIsTTY: true,
     }));
-    expect(code, stderr).toBe(0);
-    expect(stderr).toMatch(/deploying it to TestFlight and App Review/);
-    expect(stderr).toMatch(/^betaReview done: submitted for external beta review$/m);
-    expect(stderr).toMatch(/^submitReview done: .*submitted version 1\.0\.0 for App Review$/m);
-    expect(stdout).toMatch(/^TestFlight groups Internal Testers \(internal\), External Testers$/m);
-    expect(stdout).toMatch(/^ {2}\.\/bin\/ascend keys add /m);
-    expect(stdout.split('\n').filter((l) => /^\s*ascend /.test(l))).toEqual([]);
+    expect(code, text.stderr).toBe(0);
+    expect(text.stderr).toMatch(/deploying it to TestFlight and App Review/);
+    expect(text.stderr).toMatch(/^betaReview done: submitted for external beta review$/m);
+    expect(text.stderr).toMatch(/^submitReview done: .*submitted version 1\.0\.0 for App Review$/m);
+    expect(text.stdout).toMatch(/^TestFlight groups Internal Testers \(internal\), External Testers$/m);
+    expect(text.stdout).toMatch(/^ {2}\.\/bin\/ascend keys add /m);
+    expect(text.stdout.split('\n').filter((l) => /^\s*ascend /.test(l))).toEqual([]);
   }, 60_000);
 });

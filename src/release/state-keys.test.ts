@@ -19,7 +19,9 @@ describe('stateKey', () => {
     const huge = '9'.repeat(10_000);
     const key = uploadStateKey({ appId: '1000000001', platform: 'IOS', version: huge, buildNumber: '1' });
     expect(key).toMatch(/^upload-1000000001-IOS-h[0-9a-f]{16}-1$/);
-    expect(key).not.toBe(uploadStateKey({ appId: '1000000001', platform: 'IOS', version: `${huge}8`, buildNumber: '1' }));
+    expect(key).not.toBe(
+      uploadStateKey({ appId: '1000000001', platform: 'IOS', version: `${huge}8`, buildNumber: '1' }),
+    );
     const store = new JsonFileStateStore(dir);
     await store.put(key, { uploadId: 'u1' });
     expect(await store.get(key)).toEqual({ uploadId: 'u1' });

@@ -78,12 +78,12 @@ describe('upload step', () => {
 });
 
 describe('process step', () => {
-  const after = (b: StepOutputs['process']): Partial<StepOutputs> => ({ upload: { build: b, upload: null } });
+  const uploaded = (b: StepOutputs['process']): Partial<StepOutputs> => ({ upload: { build: b, upload: null } });
   const ref = { id: 'b1', processingState: 'PROCESSING', usesNonExemptEncryption: null };
 
   it('a VALID build needs nothing', async () => {
     const { fetch, env } = scriptedEnv([{ expect: 'GET /v1/builds/b1', body: one(build('VALID')) }]);
-    const r = await stepOnce(processStep, env, after(ref));
+    const r = await stepOnce(processStep, env, uploaded(ref));
     expect(r.plan).toMatchObject({ actions: [], output: { id: 'b1', processingState: 'VALID' } });
     assertScriptDone(fetch);
   });
@@ -94,7 +94,7 @@ describe('process step', () => {
       { expect: 'GET /v1/builds/b1', body: one(build('PROCESSING')) },
       { expect: 'GET /v1/builds/b1', body: one(build('VALID')) },
     ]);
-    const r = await stepOnce(processStep, env, after(ref));
+    const r = await stepOnce(processStep, env, uploaded(ref));
     expect(r.output).toMatchObject({ id: 'b1', processingState: 'VALID' });
     expect(clock.sleeps).toEqual([1000]);
     assertScriptDone(fetch);
@@ -102,7 +102,7 @@ describe('process step', () => {
 
   it('UPLOAD_REJECTED for a build Apple processed as INVALID, before any wait', async () => {
     const { fetch, env } = scriptedEnv([{ expect: 'GET /v1/builds/b1', body: one(build('INVALID')) }]);
-    await expect(stepOnce(processStep, env, after(ref))).rejects.toMatchObject({
+    await expect(stepOnce(processStep, env, uploaded(ref))).rejects.toMatchObject({
       code: 'UPLOAD_REJECTED',
       exitCode: 7,
     });
@@ -113,7 +113,7 @@ describe('process step', () => {
     const polls = Array.from({ length: 6 }, () => ({ expect: 'GET /v1/builds/b1', body: one(build('PROCESSING')) }));
     const { fetch, env, clock } = scriptedEnv(polls);
     env.deadline = clock.now() + 5_000;
-    await expect(stepOnce(processStep, env, after(ref))).rejects.toMatchObject({
+    await expect(stepOnce(processStep, env, uploaded(ref))).rejects.toMatchObject({
       code: 'DEADLINE_EXCEEDED',
       exitCode: 8,
     });
@@ -122,7 +122,7 @@ describe('process step', () => {
 
   it('in a dry run before the upload, plans the wait without a request', async () => {
     const { fetch, env } = scriptedEnv([]);
-    const r = await stepOnce(processStep, env, after(null), { dryRun: true });
+    const r = await stepOnce(processStep, env, uploaded(null), { dryRun: true });
     expect(r.plan?.actions).toEqual([{ kind: 'waitProcessing', buildId: null }]);
     assertScriptDone(fetch);
   });
