@@ -85,8 +85,21 @@ const WRITE_STEPS: StepName[] = [
 describe('the pipeline runner', () => {
   it('a dry run reads and plans every step, and writes nothing: not at Apple, not in the state store', async () => {
     const { sim, state, run } = await setup('5.0.0');
-    const r = await run({ dryRun: true });
+    const events: RunEvent[] = [];
+    const r = await run({ dryRun: true }, { onEvent: (e) => events.push(e) });
     expect(r.steps.map((s) => s.status)).toEqual(Array(8).fill('planned'));
+    // Every step is announced when it starts and reported, with its duration, when it ends.
+    const started = events.flatMap((e) => (e.type === 'step-started' ? [e.step] : []));
+    const ended = events.flatMap((e) => (e.type === 'step' ? [`${e.step}:${e.status}`] : []));
+    expect(started).toEqual(['inspect', 'preflight', 'resolveApp', 'remotePreflight', ...WRITE_STEPS]);
+    expect(ended.slice(0, 4)).toEqual([
+      'inspect:checked',
+      'preflight:checked',
+      'resolveApp:checked',
+      'remotePreflight:checked',
+    ]);
+    expect(ended.slice(4)).toEqual(WRITE_STEPS.map((s) => `${s}:planned`));
+    for (const e of events) if (e.type === 'step') expect(e.durationMs).toBe(e.endedAt - e.startedAt);
     expect(r.steps.find((s) => s.step === 'appStore')?.detail).toBe(
       'would create App Store version 5.0.0 (MANUAL), attach the build, create a phased release',
     );

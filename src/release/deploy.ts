@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import type { DeployOptions, DeployReport } from './deploy-types.js';
 import { type AnyStep, type RunEvent, type RunOptions, type RunReport, runPipeline, type StepEnv } from './pipeline.js';
-import { stateKey } from './state-keys.js';
 import { appStoreStep } from './steps/app-store.js';
 import { inspectStep, preflightStep } from './steps/local.js';
 import { remotePreflightStep, resolveAppStep } from './steps/remote.js';
@@ -43,7 +42,7 @@ export interface DeployDeps extends Omit<StepEnv, 'emit' | 'deadline'> {
 export async function runRelease(steps: readonly AnyStep[], opts: DeployOptions, deps: DeployDeps): Promise<RunReport> {
   const { onEvent, beforeApply, id, ...env } = deps;
   return runPipeline(steps, opts, {
-    id: id ?? stateKey('deploy', resolve(opts.file)),
+    id: id ?? resolve(opts.file),
     env: { ...env, deadline: opts.deadline },
     onEvent,
     beforeApply,
