@@ -136,7 +136,11 @@ async function ownBuild(input: RemoteInput, env: StepEnv, builds: Build[], uploa
   const same = (n?: string | null) => compareDotted(n ?? '', local.buildNumber) === 0;
   const taken = builds.find((b) => same(b.attributes?.version));
   if (taken && taken.id === input.previousBuildId) return { buildId: taken.id, uploadId: null };
-  const live = uploads.filter((u) => same(u.attributes?.cfBundleVersion) && u.attributes?.state?.state !== 'FAILED');
+  // Only uploads past their commit hold the number; one still AWAITING_UPLOAD is resumed or cleaned up.
+  const live = uploads.filter(
+    (u) =>
+      same(u.attributes?.cfBundleVersion) && ['PROCESSING', 'COMPLETE'].includes(String(u.attributes?.state?.state)),
+  );
   if (!taken && !live.length) return { buildId: null, uploadId: null };
   const key = uploadStateKey({ appId: input.app!.id, ...local });
   // Our own interrupted upload: upload-build.ts resumes it from its saved state.
