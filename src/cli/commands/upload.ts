@@ -3,7 +3,7 @@ import { runRelease, UPLOAD_STEPS } from '../../release/deploy.js';
 import type { Runtime } from '../runtime.js';
 import { progressFor, withTransfer } from '../session.js';
 import { type UploadFlags, uploadOptions } from './release-flags.js';
-import { renderEvents } from './release-render.js';
+import { renderEvents, renderUpload } from './release-render.js';
 
 /** `ascend upload FILE`: the deploy pipeline's checks and upload step, nothing after. */
 export async function run(rt: Runtime, args: unknown[], flags: UploadFlags): Promise<number> {
@@ -22,25 +22,6 @@ export async function run(rt: Runtime, args: unknown[], flags: UploadFlags): Pro
       onEvent,
     }),
   );
-  const [local, up] = [out.preflight!, out.upload!];
-  const doc = {
-    app: { id: out.resolveApp?.id, bundleId: local.bundleId },
-    version: local.version,
-    buildNumber: local.buildNumber,
-    platform: local.platform,
-    buildUpload: up.upload && {
-      id: up.upload.id,
-      state: up.upload.state,
-      resumed: up.upload.resumed,
-      warnings: up.upload.warnings,
-    },
-    file: up.upload && { id: up.upload.fileId, md5: up.upload.md5 },
-    build: up.build && { id: up.build.id },
-  };
-  const what = `${local.bundleId} ${local.version} (${local.buildNumber})`;
-  if (rt.config.json) rt.out.json(doc);
-  else if (!up.upload) rt.out.print(`${what} is already on App Store Connect: build ${up.build?.id}`);
-  else if (up.build) rt.out.print(`uploaded ${what}: build ${up.build.id}, upload ${up.upload.id} ${up.upload.state}`);
-  else rt.out.print(`uploaded ${what}: upload ${up.upload.id} is processing (not waiting)`);
+  renderUpload(rt, out);
   return 0;
 }
