@@ -108,7 +108,7 @@ describe('the pipeline runner', () => {
   });
 
   it('killed after each step in turn, every next run continues where the last stopped and no write is ever sent twice', async () => {
-    const { sim, run } = await setup('5.1.0');
+    const { sim, state, run } = await setup('5.1.0');
     const crash = new Error('killed');
     for (const [i, stop] of WRITE_STEPS.entries()) {
       const onEvent = (e: RunEvent) => {
@@ -151,6 +151,10 @@ describe('the pipeline runner', () => {
     const again = await run();
     expect(again.changed).toBe(false);
     expect(again.steps.every((s) => s.status === 'already')).toBe(true);
+    // What stays saved holds no secret: no pre-signed part URL, no token, no key.
+    const saved = [...state.data.values()].join('\n');
+    expect(saved).toContain('"submitReview"');
+    expect(saved).not.toMatch(/__upload|signature=|eyJ|PRIVATE KEY/);
   }, 60_000);
 
   it('holds before an irreversible step when approval says wait, and goes on once it says go', async () => {
