@@ -30,8 +30,8 @@ describe('stateKey', () => {
 
   it('hashes components with path separators, control characters or other unsafe text', () => {
     for (const bad of ['/tmp/a b/app.ipa', '../../etc/passwd', 'a\u0000b', 'ver\nsion', 'x'.repeat(41)]) {
-      expect(stateKey('deploy', bad)).toMatch(/^deploy-h[0-9a-f]{16}$/);
+      expect(stateKey('run', bad)).toMatch(/^run-h[0-9a-f]{16}$/);
     }
-    expect(stateKey('deploy', '/a/app.ipa')).not.toBe(stateKey('deploy', '/b/app.ipa'));
+    expect(stateKey('run', '/a/app.ipa')).not.toBe(stateKey('run', '/b/app.ipa'));
   });
 });

@@ -10,7 +10,7 @@ const SAFE = /^[A-Za-z0-9._]{1,40}$/;
  * key is always short and safe as a file name (a long one failed with ENAMETOOLONG after the upload had
  * been created) and never shows remote- or file-controlled text verbatim.
  */
-export function stateKey(kind: 'deploy' | 'upload' | 'run', ...parts: string[]): string {
+export function stateKey(kind: 'run' | 'upload' | 'lock', ...parts: string[]): string {
   return [
     kind,
     ...parts.map((p) => (SAFE.test(p) ? p : `h${createHash('sha256').update(p).digest('hex').slice(0, 16)}`)),
