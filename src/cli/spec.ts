@@ -1,4 +1,5 @@
 import { Command, Option } from '@commander-js/extra-typings';
+import { deployCommand, uploadCommand } from './commands/release-flags.js';
 
 /**
  * Every command, its arguments and options, and nothing else: no command code loads from here, so `--help`
@@ -76,40 +77,12 @@ export function defineCommands() {
     .argument('<file>')
     .option('--checksums', 'also compute MD5 and SHA-256 (reads the whole file)');
 
-  const upload = program
-    .command('upload')
-    .description('check, upload and wait for one build (Build Upload API; resumable)')
-    .argument('<file>', '.ipa to upload')
-    .option('--concurrency <n>', 'parts sent in parallel', '12')
-    .option('--no-wait', 'return once the file is committed, without waiting for processing')
-    .option('--timeout <duration>', 'deadline for the whole command, e.g. 30m', '60m');
-
-  const deploy = program
-    .command('deploy')
-    .description('upload a build and take it to TestFlight groups and, if asked, App Review (idempotent, resumable)')
-    .argument('<file>', '.ipa to deploy')
-    .option('--testflight', 'distribute in TestFlight (the default)')
-    .option('--group <name>', 'beta group to add the build to (repeatable)', (v: string, prev: string[] = []) => [
-      ...prev,
-      v,
-    ])
-    .option('--whats-new <text>', '"What to Test" text')
-    .option('--whats-new-file <file>', '"What to Test" text from a file')
-    .option('--locale <locale>', 'locale of the "What to Test" text', 'en-US')
-    .addOption(
-      new Option('--encryption <answer>', 'export compliance answer when Info.plist lacks one').choices([
-        'exempt',
-        'non-exempt',
-      ] as const),
-    )
-    .option('--beta-review', 'submit for external beta review (automatic for an external group)')
-    .option('--app-store', 'create or reuse the App Store version and attach the build')
-    .option('--submit-review', 'submit the App Store version for App Review (with --app-store)')
-    .option('--release <type>', 'manual | after-approval | scheduled:ISO-DATE', 'after-approval')
-    .option('--phased', 'phased release over 7 days')
-    .option('--dry-run', 'check everything and print the plan; change nothing')
-    .option('--concurrency <n>', 'upload parts sent in parallel', '12')
-    .option('--timeout <duration>', 'deadline for the whole deploy, e.g. 90m', '90m');
+  // Declared beside their option parsing (release-flags.ts), which also loads only commander and core.
+  // Added commands do not inherit help settings as `.command()` children do.
+  const upload = uploadCommand().configureHelp({ showGlobalOptions: true });
+  program.addCommand(upload);
+  const deploy = deployCommand().configureHelp({ showGlobalOptions: true });
+  program.addCommand(deploy);
 
   const testflight = program.command('testflight').description('TestFlight distribution');
   const testflightGroups = testflight

@@ -225,6 +225,11 @@ export const CATALOGUE = {
     remedy:
       'Wait for the review in progress to finish, or cancel it in App Store Connect, then run the same command again.',
   },
+  APP_STORE_VERSION_OPEN: {
+    exit: EXIT.conflict,
+    remedy:
+      'Apple keeps one App Store version open per platform: deploy the build as that version, or remove it (or its review) in App Store Connect, then run again.',
+  },
   INTERNAL: { exit: EXIT.bug, remedy: 'This is a bug in ascend; please report it with the output of --verbose.' },
   KEY_FILE_NOT_REGULAR: {
     exit: EXIT.validation,
