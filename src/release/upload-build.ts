@@ -8,8 +8,8 @@ import { pollUntil } from '../core/poll.js';
 import { JsonFileStateStore } from '../core/state.js';
 import { FileLock, holdLock } from '../upload/lock.js';
 import { parseSavedUpload } from '../upload/state.js';
-import { settleOthers } from './upload-others.js';
-import { dropUpload, readUpload, reservedFile, uploadState } from './upload-remote.js';
+import { outranked, settleOthers } from './upload-others.js';
+import { assertNotFailed, dropUpload, outcomeOf, readUpload, reservedFile, uploadState } from './upload-remote.js';
 import {
   createUpload,
   forget,
@@ -55,24 +55,42 @@ export async function uploadBuild(input: UploadInput, deps: UploadDeps): Promise
 }
 
 async function runUpload(run: Run): Promise<UploadResult> {
-  let upload = await resumeSaved(run);
-  if (!upload) {
-    const { deps, input } = run;
-    const others = await settleOthers(deps.client, input, {
-      ownSince: run.ownSince,
-      fileSize: run.file.size,
-      wait: input.wait,
-      deadline: input.deadline,
-      clock: deps.clock,
-      sleep: deps.sleep,
-      signal: deps.signal,
-      note: (text) => run.emit({ type: 'step', step: 'other', detail: text }),
-    });
-    if (others.kind === 'theirs') return theirResult(run, others.upload);
-    upload = others.kind === 'own' ? await adoptOwn(run, others.upload) : await createUpload(run);
+  for (;;) {
+    let upload = await resumeSaved(run);
+    if (!upload) {
+      const others = await settleOthers(run.deps.client, run.input, othersOptions(run));
+      if (others.kind === 'theirs') return theirResult(run, others.upload);
+      upload = others.kind === 'own' ? await adoptOwn(run, others.upload) : await createUpload(run);
+      if (others.kind === 'none' && (await yieldTo(run, upload))) continue;
+    }
+    if (uploadState(upload) === 'AWAITING_UPLOAD' && !run.saved!.committed) await sendAndCommit(run);
+    return finish(run);
   }
-  if (uploadState(upload) === 'AWAITING_UPLOAD' && !run.saved!.committed) await sendAndCommit(run);
-  return finish(run);
+}
+
+function othersOptions(run: Run) {
+  const { deps, input } = run;
+  return {
+    ownSince: run.ownSince,
+    fileSize: run.file.size,
+    wait: input.wait,
+    deadline: input.deadline,
+    clock: deps.clock,
+    sleep: deps.sleep,
+    signal: deps.signal,
+    note: (text: string) => run.emit({ type: 'step', step: 'other', detail: text }),
+  };
+}
+
+/** After creating: if another client created one for the same build first, remove ours (nothing sent yet). */
+async function yieldTo(run: Run, mine: BuildUpload): Promise<boolean> {
+  const rival = await outranked(run.deps.client, run.input, mine);
+  if (!rival) return false;
+  run.emit({ type: 'step', step: 'other', detail: `another client created upload ${rival.id} first; using it` });
+  await dropUpload(run.deps.client, mine.id);
+  await forget(run);
+  run.saved = undefined;
+  return true;
 }
 
 /** Reads the file's facts and the saved state; a damaged state is dropped and healed from Apple's side. */
@@ -160,31 +178,6 @@ async function theirResult(run: Run, upload: BuildUpload): Promise<UploadResult>
     ...outcomeOf(upload),
     peakBufferedBytes: 0,
   };
-}
-
-function outcomeOf(u: BuildUpload) {
-  const s = u.attributes?.state;
-  return {
-    state: uploadState(u),
-    buildId: (u.relationships?.build as { data?: { id: string } } | undefined)?.data?.id ?? null,
-    warnings: (s?.warnings ?? []).map((w) => ({ code: String(w.code), description: String(w.description) })),
-  };
-}
-
-/** Apple's processing failure, by its numeric code: used build number, closed train, or anything else. */
-function assertNotFailed(u: BuildUpload, input: UploadInput): void {
-  if (uploadState(u) !== 'FAILED') return;
-  const errors = u.attributes?.state?.errors ?? [];
-  const text = errors.map((e) => `${e.code}: ${e.description}`).join('; ');
-  const has = (...codes: string[]) => errors.some((e) => codes.includes(String(e.code)));
-  const code = has('90189') ? 'BUILD_NUMBER_USED' : has('90186', '90062') ? 'VERSION_TRAIN_CLOSED' : 'UPLOAD_REJECTED';
-  throw new AscendError(
-    code,
-    `Apple rejected build ${input.version} (${input.buildNumber}): ${text || 'no reason given'}`,
-    {
-      details: { uploadId: u.id, errors },
-    },
-  );
 }
 
 /** Watches a build upload until COMPLETE or FAILED; a failure is reported the moment Apple records it. */

@@ -89,6 +89,20 @@ async function judgeAwaiting(client: AscClient, uploads: BuildUpload[], o: Other
   return someoneElse ? undefined : { kind: 'none' };
 }
 
+/**
+ * Two clients that found nothing and created at the same moment both hold an upload of one build: the later
+ * one (by creation time, then id) yields, so exactly one sends its bytes. Returns the upload `mine` yields to, if any.
+ */
+export async function outranked(client: AscClient, b: BuildRef, mine: BuildUpload): Promise<BuildUpload | undefined> {
+  const rank = (u: BuildUpload) => [createdAt(u), u.id] as const;
+  const [t, id] = rank(mine);
+  return (await uploadsFor(client, b)).find((u) => {
+    if (u.id === mine.id || uploadState(u) === 'FAILED') return false;
+    const [ut, uid] = rank(u);
+    return uploadState(u) !== 'AWAITING_UPLOAD' || ut < t || (ut === t && uid < id);
+  });
+}
+
 function stillBusy(u: BuildUpload): AscendError {
   const created = createdAt(u);
   const abandonedAt = created ? new Date(created + AWAITING_ABANDONED_MS).toISOString() : 'three hours after creation';

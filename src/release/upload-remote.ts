@@ -14,6 +14,7 @@ import {
   listBuildUploads,
 } from '../asc/resources/build-uploads.js';
 import type { Platform } from '../asc/resources/common.js';
+import { AscendError } from '../core/errors.js';
 import { compareDotted } from '../core/versions.js';
 import type { SavedFile } from '../upload/state.js';
 import { idempotentWrite, writeOnce } from './reconcile.js';
@@ -175,6 +176,31 @@ export function partNumbers(detail: string): number[] | undefined {
     } else if (/\d+/.test(piece)) out.add(Number(/\d+/.exec(piece)![0]));
   }
   return out.size ? [...out].sort((x, y) => x - y) : undefined;
+}
+
+export function outcomeOf(u: BuildUpload) {
+  const s = u.attributes?.state;
+  return {
+    state: uploadState(u),
+    buildId: (u.relationships?.build as { data?: { id: string } } | undefined)?.data?.id ?? null,
+    warnings: (s?.warnings ?? []).map((w) => ({ code: String(w.code), description: String(w.description) })),
+  };
+}
+
+/** Apple's processing failure, by its numeric code: used build number, closed train, or anything else. */
+export function assertNotFailed(u: BuildUpload, input: BuildRef): void {
+  if (uploadState(u) !== 'FAILED') return;
+  const errors = u.attributes?.state?.errors ?? [];
+  const text = errors.map((e) => `${e.code}: ${e.description}`).join('; ');
+  const has = (...codes: string[]) => errors.some((e) => codes.includes(String(e.code)));
+  const code = has('90189') ? 'BUILD_NUMBER_USED' : has('90186', '90062') ? 'VERSION_TRAIN_CLOSED' : 'UPLOAD_REJECTED';
+  throw new AscendError(
+    code,
+    `Apple rejected build ${input.version} (${input.buildNumber}): ${text || 'no reason given'}`,
+    {
+      details: { uploadId: u.id, errors },
+    },
+  );
 }
 
 export { getBuildUploadFile };

@@ -208,6 +208,7 @@ describe('planParts', () => {
     expect(() => planParts(overlap, 200)).toThrow(/overlap/);
     expect(() => planParts(ops(200, 100), 250)).toThrow(/cover 200 bytes but the file has 250/);
     expect(() => planParts([], 1)).toThrow(/no upload operations/);
+    expect(() => planParts(gap, 300)).toThrow(expect.objectContaining({ code: 'UPLOAD_OPERATIONS_INVALID' }));
   });
 });
 
@@ -334,5 +335,27 @@ describe('upload engine: listeners, progress and backoff', () => {
     });
     // random() = 1 gives the ceiling of each full-jitter delay: min(cap, base·2^attempt).
     expect(fake.sleeps).toEqual([40, 80, 100]);
+  });
+
+  it('a part refused with 403 after its operation expired stops with UPLOAD_EXPIRED (exit 5), not a retry', async () => {
+    const { path, bytes } = file(20_000);
+    const fake = new FakeClock();
+    const expired = new Date(fake.now() - 1000).toISOString();
+    const server = fakeServer({ 1: [403] });
+    await expect(
+      uploadParts({
+        file: path,
+        parts: planParts(
+          ops(bytes.length, 20_000).map((o) => ({ ...o, expiration: expired })),
+          bytes.length,
+        ),
+        concurrency: 1,
+        transport: server.transport,
+        sleep: fake.sleep,
+        random: () => 0.5,
+        now: () => fake.now(),
+      }),
+    ).rejects.toMatchObject({ code: 'UPLOAD_EXPIRED', exitCode: 5 });
+    expect(server.calls).toEqual([1]);
   });
 });
