@@ -9,9 +9,18 @@ import { JsonFileStateStore } from '../core/state.js';
 import { FileLock, holdLock } from '../upload/lock.js';
 import { parseSavedUpload } from '../upload/state.js';
 import { outranked, settleOthers } from './upload-others.js';
-import { assertNotFailed, dropUpload, outcomeOf, readUpload, reservedFile, uploadState } from './upload-remote.js';
+import {
+  assertNotFailed,
+  dropUpload,
+  getBuildUploadFile,
+  outcomeOf,
+  readUpload,
+  reservedFile,
+  uploadState,
+} from './upload-remote.js';
 import {
   createUpload,
+  ensureReserved,
   forget,
   type Run,
   readState,
@@ -61,7 +70,13 @@ async function runUpload(run: Run): Promise<UploadResult> {
       const others = await settleOthers(run.deps.client, run.input, othersOptions(run));
       if (others.kind === 'theirs') return theirResult(run, others.upload);
       upload = others.kind === 'own' ? await adoptOwn(run, others.upload) : await createUpload(run);
-      if (others.kind === 'none' && (await yieldTo(run, upload))) continue;
+      // Checked after creating and again after reserving: a rival created in the same instant is seen by one
+      // of the two checks, so exactly one of two simultaneous clients goes on to send.
+      if (others.kind === 'none') {
+        if (await yieldTo(run, upload)) continue;
+        await ensureReserved(run);
+        if (await yieldTo(run, upload)) continue;
+      }
     }
     if (uploadState(upload) === 'AWAITING_UPLOAD' && !run.saved!.committed) await sendAndCommit(run);
     return finish(run);
@@ -165,9 +180,13 @@ async function finish(run: Run): Promise<UploadResult> {
 }
 
 /** Another client's upload of this build went through: its build is this run's result. */
-async function theirResult(run: Run, upload: BuildUpload): Promise<UploadResult> {
+async function theirResult(run: Run, listed: BuildUpload): Promise<UploadResult> {
+  const { client } = run.deps;
+  // The list carries no linkage; the build and file are read with `include`.
+  const upload = (await readUpload(client, listed.id)) ?? listed;
   assertNotFailed(upload, run.input);
-  const file = await reservedFile(run.deps.client, upload.id);
+  const fileId = upload.relationships?.assetFile?.data?.id;
+  const file = fileId ? await getBuildUploadFile(client, fileId) : undefined;
   run.emit({ type: 'step', step: 'done', detail: `used upload ${upload.id} made by another client` });
   return {
     uploadId: upload.id,

@@ -153,7 +153,7 @@ async function replaceUpload(run: Run, detail: string): Promise<void> {
   await createUpload(run);
 }
 
-async function ensureReserved(run: Run): Promise<void> {
+export async function ensureReserved(run: Run): Promise<void> {
   const saved = run.saved!;
   if (saved.fileId) return;
   run.emit({ type: 'step', step: 'reserve' });
