@@ -44,16 +44,19 @@ async function setup(build: string) {
     wait: true,
     deadline: systemClock.now() + 60_000,
   };
-  const run = (stateDir: string, onEvent?: (e: UploadEvent) => void) =>
-    uploadBuild(input, {
-      client,
-      state: new JsonFileStateStore(join(dir, stateDir)),
-      clock: systemClock,
-      sleep: quickSleep,
-      random: Math.random,
-      transport,
-      onEvent,
-    });
+  const run = (stateDir: string, onEvent?: (e: UploadEvent) => void, file = ipa) =>
+    uploadBuild(
+      { ...input, file },
+      {
+        client,
+        state: new JsonFileStateStore(join(dir, stateDir)),
+        clock: systemClock,
+        sleep: quickSleep,
+        random: Math.random,
+        transport,
+        onEvent,
+      },
+    );
   const parts = () => sim.stats.get('PUT /__upload') ?? 0;
   const live = () => sim.store.list('buildUploads');
   /** Parts of the one file left reserved: what sending every part exactly once costs. */
@@ -108,5 +111,19 @@ describe('two uploads of the same build at once', () => {
     expect(a.buildId).toBeTruthy();
     expect(live().map((u) => (u.attributes.state as { state: string }).state)).toEqual(['COMPLETE']);
     expect(parts()).toBe(planned());
+  }, 60_000);
+
+  it('a finished upload of the build from a different file is not taken as ours: BUILD_NUMBER_USED', async () => {
+    const { sim, dir, run, transport } = await setup('24');
+    const first = await run('machine-a');
+    const other = join(dir, 'other.ipa');
+    await buildIpa(other, { version: '3.0.0', build: '24', payloadBytes: 2 * MiB });
+    await expect(run('machine-b', undefined, other)).rejects.toMatchObject({
+      code: 'BUILD_NUMBER_USED',
+      exitCode: 5,
+      message: expect.stringContaining(`different file (upload ${first.uploadId})`),
+    });
+    await transport.close();
+    expect(sim.stats.get('POST /v1/buildUploads')).toBe(1);
   }, 60_000);
 });

@@ -1,11 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { AscClient } from '../asc/http/client.js';
+import type { BuildUploadFile } from '../asc/resources/build-upload-files.js';
 import { type BuildUpload, getBuildUpload } from '../asc/resources/build-uploads.js';
 import type { Clock, Sleep } from '../core/clock.js';
 import { AscendError } from '../core/errors.js';
 import { pollUntil } from '../core/poll.js';
 import { JsonFileStateStore } from '../core/state.js';
+import { fileChecksums } from '../ipa/inspect.js';
 import { FileLock, holdLock } from '../upload/lock.js';
 import { parseSavedUpload } from '../upload/state.js';
 import { outranked, settleOthers } from './upload-others.js';
@@ -105,6 +107,7 @@ async function yieldTo(run: Run, mine: BuildUpload): Promise<boolean> {
   await dropUpload(run.deps.client, mine.id);
   await forget(run);
   run.saved = undefined;
+  run.ownSince = undefined; // the rival is someone else's, whatever this folder's state said at the start
   return true;
 }
 
@@ -187,6 +190,7 @@ async function theirResult(run: Run, listed: BuildUpload): Promise<UploadResult>
   assertNotFailed(upload, run.input);
   const fileId = upload.relationships?.assetFile?.data?.id;
   const file = fileId ? await getBuildUploadFile(client, fileId) : undefined;
+  await assertSameBinary(run, upload.id, file);
   run.emit({ type: 'step', step: 'done', detail: `used upload ${upload.id} made by another client` });
   return {
     uploadId: upload.id,
@@ -197,6 +201,25 @@ async function theirResult(run: Run, listed: BuildUpload): Promise<UploadResult>
     ...outcomeOf(upload),
     peakBufferedBytes: 0,
   };
+}
+
+/**
+ * Another client's build is this run's result only if it came from the same file: its size, and its checksum
+ * when Apple kept one. Otherwise the build number is simply taken.
+ */
+async function assertSameBinary(run: Run, uploadId: string, file: BuildUploadFile | undefined): Promise<void> {
+  const sum = file?.attributes?.sourceFileChecksums?.file;
+  let same = file?.attributes?.fileSize === undefined || file.attributes.fileSize === run.file.size;
+  if (same && sum?.hash) {
+    const mine = await fileChecksums(run.input.file);
+    same = sum.hash.toLowerCase() === (sum.algorithm === 'SHA_256' ? mine.sha256 : mine.md5);
+  }
+  if (same) return;
+  const { version, buildNumber } = run.input;
+  throw new AscendError(
+    'BUILD_NUMBER_USED',
+    `build ${buildNumber} of version ${version} was uploaded from a different file (upload ${uploadId})`,
+  );
 }
 
 /** Watches a build upload until COMPLETE or FAILED; a failure is reported the moment Apple records it. */
