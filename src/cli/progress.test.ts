@@ -63,6 +63,14 @@ describe('upload progress', () => {
     expect(w.rate()).toBeCloseTo(MB, -3);
   });
 
+  it('keeps a bounded number of samples when progress arrives thousands of times a second', () => {
+    const w = new RateWindow(20_000, 3_000);
+    // 100 MB/s reported per 64 KiB read: about 1,500 readings a second for 30 s.
+    for (let t = 0, bytes = 0; t <= 30_000; t += 0.64, bytes += 65_536) w.add(t, bytes);
+    expect(w.size).toBeLessThanOrEqual(210);
+    expect(w.rate()! / MB).toBeCloseTo(102.4, 0);
+  });
+
   it('on a terminal redraws one line and ends it when done', () => {
     const { clock, lines, progress } = harness({ tty: true });
     progress.progress(0, 10 * MB);

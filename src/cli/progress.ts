@@ -34,9 +34,22 @@ export class RateWindow {
   ) {}
 
   add(t: number, bytes: number): void {
+    // Progress arrives per 64 KiB read (thousands a second): readings closer than 100 ms share one sample, so
+    // the window holds a few hundred samples at most and trimming it stays cheap.
+    const last = this.samples.at(-1);
+    if (last && this.samples.length > 1 && t - this.samples.at(-2)!.t < 100) {
+      last.t = t;
+      last.bytes = bytes;
+      return;
+    }
     this.samples.push({ t, bytes });
     // Keep one reading older than the window so the window is always fully covered.
     while (this.samples.length > 2 && this.samples[1]!.t <= t - this.windowMs) this.samples.shift();
+  }
+
+  /** Samples kept (bounded by the window at ten a second, however often progress arrives). */
+  get size(): number {
+    return this.samples.length;
   }
 
   /** Bytes per second, or undefined until the readings span `minSpanMs`. */
