@@ -66,6 +66,21 @@ describe('ascend upload against the simulator', () => {
     expect(r.stderr).toMatch(/"event":"progress","sent":\d+/);
   });
 
+  it('a 40-part upload at 16 at a time prints no MaxListenersExceededWarning into the JSON-lines stream', async () => {
+    const { sim, dir, env } = await setup({ partSizeBytes: 128 * 1024 });
+    const ipa = join(dir, 'many.ipa');
+    await buildIpa(ipa, { version: '1.1.1', build: '40', payloadBytes: 5 * MiB });
+    const r = await runCli(['upload', ipa, '--api-url', sim.url, '--json', '--concurrency', '16', '--no-wait'], {
+      env,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const file = sim.store.get('buildUploadFiles', JSON.parse(r.stdout).file.id)!;
+    expect((file.attributes.uploadOperations as unknown[]).length).toBeGreaterThanOrEqual(40);
+    expect(r.stderr).not.toMatch(/MaxListenersExceededWarning|memory leak/);
+    // Every stderr line is one JSON event.
+    for (const line of r.stderr.trim().split('\n')) expect(() => JSON.parse(line), line).not.toThrow();
+  });
+
   it('stops before creating anything: used build number (exit 5), missing app (exit 4), broken IPA (exit 6)', async () => {
     const { sim, dir, env } = await setup();
     const used = join(dir, 'used.ipa');
