@@ -31,6 +31,11 @@ export class JsonFileStateStore implements StateStore {
     return join(this.dir, `${key.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
   }
 
+  /** The file that holds `key`, for remedies that ask a person to look at or remove it. */
+  pathOf(key: string): string {
+    return this.path(key);
+  }
+
   async get<T>(key: string): Promise<T | undefined> {
     let text: string;
     try {
