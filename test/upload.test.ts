@@ -139,7 +139,7 @@ describe('ascend upload against the simulator', () => {
     expect(sim.store.list('buildUploadFiles')).toHaveLength(1);
     expect(sim.stats.get('POST /v1/buildUploads')).toBe(1);
     // The second run says how many parts it still had to send: fewer than all, since a third was acknowledged.
-    const toSend = /"event":"parts","detail":"(\d+) of (\d+) parts to send/.exec(r.stderr);
+    const toSend = /"event":"upload: parts \((\d+) of (\d+) parts to send/.exec(r.stderr);
     expect(toSend, r.stderr).not.toBeNull();
     expect(Number(toSend![2])).toBe(parts);
     expect(Number(toSend![1])).toBeGreaterThan(0);

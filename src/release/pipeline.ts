@@ -33,7 +33,7 @@ export interface StepEnv {
   signal?: AbortSignal;
   /** Epoch ms by which every wait must be over. */
   deadline: number;
-  emit(e: { type: 'progress'; sent: number; total: number } | { type: 'note'; text: string }): void;
+  emit(e: { type: 'progress'; sent: number; total: number; sending?: number } | { type: 'note'; text: string }): void;
 }
 
 export interface StepInput {
@@ -79,7 +79,8 @@ export interface StepReport {
 export type RunEvent =
   | { type: 'step-started'; step: StepName; at: number }
   | ({ type: 'step'; durationMs: number } & StepReport)
-  | { type: 'progress'; sent: number; total: number }
+  /** `sent`: bytes Apple acknowledged; `sending`: bytes on the way, not yet acknowledged. */
+  | { type: 'progress'; sent: number; total: number; sending?: number }
   | { type: 'note'; text: string };
 
 export interface RunOptions {

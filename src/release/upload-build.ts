@@ -36,9 +36,10 @@ import {
 
 export type { UploadDeps, UploadEvent, UploadInput, UploadResult } from './upload-run.js';
 
-/** The state keys of an upload, in one place (the pipeline's one key function replaces this at merge). */
-export const uploadStateKey = (i: Pick<UploadInput, 'appId' | 'platform' | 'version' | 'buildNumber'>) =>
-  `upload-${i.appId}-${i.platform}-${i.version}-${i.buildNumber}`;
+// The upload's state key comes from the one key function, which bounds file-controlled parts (versions).
+import { uploadStateKey } from './state-keys.js';
+
+export { uploadStateKey };
 
 /**
  * Uploads one build through the Build Upload API (create → reserve → parts → commit → processing) so that

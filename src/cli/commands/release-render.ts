@@ -7,7 +7,7 @@ import type { Progress } from '../session.js';
 /** Live lines for a pipeline's events: each step once, when it ends, with its status and detail. */
 export function renderEvents(progress: Progress): (e: RunEvent) => void {
   return (e) => {
-    if (e.type === 'progress') progress.progress(e.sent, e.total);
+    if (e.type === 'progress') progress.progress(e.sent, e.total, { sending: e.sending });
     else if (e.type === 'step') progress.note(`${e.step} ${e.status}`, sanitize(e.detail));
     else if (e.type === 'note') progress.note(sanitize(e.text));
   };
