@@ -9,12 +9,16 @@ const [url, keyFile, appId] = process.argv.slice(2);
 const k = JSON.parse(readFileSync(keyFile, 'utf8'));
 const tokens = createTokenProvider(apiKeyOf({ keyId: k.key_id, issuerId: k.issuer_id, privateKeyPem: k.key }, 'bench'));
 const client = createAscClient({ baseUrl: url, tokens });
+const cpu0 = process.cpuUsage();
 const start = process.hrtime.bigint();
 const { builds } = await listBuilds(client, { appId });
 const ms = Number(process.hrtime.bigint() - start) / 1e6;
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000;
 console.log(
   JSON.stringify({
     ms,
+    cpuMs,
     requests: client.sent,
     count: builds.length,
     tokens: tokens.minted,

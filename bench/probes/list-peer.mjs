@@ -9,6 +9,7 @@ const [url, keyFile, appId] = process.argv.slice(2);
 const k = JSON.parse(readFileSync(keyFile, 'utf8'));
 let requests = 0;
 const client = sdk.createClient({ issuerId: k.issuer_id, privateKeyId: k.key_id, privateKey: k.key, baseUrl: url });
+const cpu0 = process.cpuUsage();
 const start = process.hrtime.bigint();
 let count = 0;
 let cursor;
@@ -31,4 +32,6 @@ for (;;) {
   cursor = new URL(next).searchParams.get('cursor');
 }
 const ms = Number(process.hrtime.bigint() - start) / 1e6;
-console.log(JSON.stringify({ ms, requests, count, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000;
+console.log(JSON.stringify({ ms, cpuMs, requests, count, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
