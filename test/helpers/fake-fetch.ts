@@ -2,7 +2,7 @@ import { afterEach } from 'vitest';
 import type { FetchLike } from '../../src/asc/http/transport.js';
 
 export interface Scripted {
-  /** Expected "METHOD /path" (query compared too when given). */
+  /** Expected "METHOD /path", or "METHOD /path?query" to compare the query too (decoded, in order; "METHOD /path?" for none). */
   expect: string;
   status?: number;
   body?: unknown;
@@ -53,6 +53,11 @@ afterEach(() => {
   for (const t of all) assertScriptDone(t.fetch, { partial: t.partial });
 });
 
+function decodeQuery(expect: string): string {
+  const i = expect.indexOf('?');
+  return `${expect.slice(0, i)}${decodeURIComponent(expect.slice(i))}`;
+}
+
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }
@@ -82,9 +87,12 @@ export function scriptedFetch(script: Scripted[], opts: ScriptOptions = {}): Scr
     calls.push({ method, url, headers, body });
     const next = queue.shift();
     const u = new URL(url);
-    const got = `${method} ${u.pathname}${next?.expect.includes('?') ? u.search : ''}`;
+    // The query is compared decoded (`filter[app]=1,2`), in the order sent, when the script names one.
+    const withQuery = next?.expect.includes('?');
+    const got = `${method} ${u.pathname}${withQuery ? `?${decodeURIComponent(u.search.slice(1))}` : ''}`;
     if (!next) return violation(`beyond the script: ${got}`);
-    if (next.expect !== got) return violation(`got ${got}, expected ${next.expect}`);
+    const want = withQuery ? decodeQuery(next.expect) : next.expect;
+    if (want !== got) return violation(`got ${got}, expected ${want}`);
     if (next.json !== undefined && !sameJson(body === undefined ? undefined : JSON.parse(body), next.json))
       return violation(`${got} sent ${body}, expected ${JSON.stringify(next.json)}`);
     if (next.networkError) throw new TypeError('fetch failed', { cause: new Error('ECONNRESET') });
