@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SEED } from '../simulator/seed.js';
-import { fmt, probe, stats } from './lib.js';
+import { fmt, machine, probe, stats } from './lib.js';
 import { startSimProcess } from './upload.js';
 
 interface ListResult {
@@ -24,6 +25,7 @@ export async function benchApiClient(tmp: string, havePeers: boolean, runs = 9):
     uploadedDate: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString(),
   }));
   writeFileSync(join(dir, 'seed.json'), JSON.stringify({ ...DEFAULT_SEED, builds }));
+  const load = loadavg()[0]!;
   const sim = await startSimProcess(['--seed', 'seed.json', '--write-key', 'k.json'], dir);
   try {
     const subjects: [string, string][] = [['ascend (createAscClient + listBuilds)', 'list-ascend.mjs']];
@@ -55,6 +57,8 @@ export async function benchApiClient(tmp: string, havePeers: boolean, runs = 9):
       'carries no links to the thirteen other relationships (about a fifth of the bytes). The peer probe sends no',
       '`fields`, so it gets every field. "Client CPU" is the CPU time of the client process during the listing, its own',
       'work whatever else the machine is doing; the wall time includes the simulator building each page.',
+      '',
+      `Measured on ${new Date().toISOString().slice(0, 10)} on ${machine()}; load average ${fmt(load, 1)} when it began.`,
       '',
       '| client | time median (min–max) | client CPU median (min–max) | requests | peak RSS of the process |',
       '|---|---|---|---|---|',

@@ -17,7 +17,7 @@ export interface BuildFilter {
 
 /**
  * Every attribute of a build, and of its relationships only the pre-release version. Without `fields`, Apple
- * sends two links for each of a build's fourteen relationships: nine tenths of every page, and of the time to
+ * sends two links for each of a build's fourteen relationships: four fifths of every page, and of the time to
  * send, receive and parse it.
  */
 export const BUILD_FIELDS = [
