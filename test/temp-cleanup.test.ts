@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runCli, tempEnv } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
 
 /**
  * A test run leaves nothing in the temporary directory (test/setup/temp-root.ts and per-file-temp.ts), even
@@ -25,7 +26,7 @@ describe('temporary files of a test run', () => {
   });
 
   it('running test files that create temp folders and keys without removing them leaves nothing behind', async () => {
-    const outer = mkdtempSync(join(tmpdir(), 'nested-'));
+    const outer = tempDir('nested-');
     // Two files that today make folders (one with private keys) and never remove them.
     const files = ['src/ipa/preflight.test.ts', 'src/credentials/sources.test.ts'];
     const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');

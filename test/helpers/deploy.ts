@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Simulator } from '../../simulator/index.js';
 import { type AscClient, createAscClient } from '../../src/asc/http/client.js';
@@ -13,6 +11,7 @@ import { deploy } from '../../src/release/deploy.js';
 import type { DeployOptions, DeployReport } from '../../src/release/deploy-types.js';
 import { buildIpa } from '../../src/sample/builder.js';
 import { httpTransport } from '../../src/upload/engine.js';
+import { tempDir } from './temp.js';
 
 /** Waits a tenth of what is asked: retries and polls keep their shape, tests stay quick. */
 export const quickSleep: Sleep = (ms, signal) => realSleep(ms / 10, signal);
@@ -49,7 +48,7 @@ export async function sampleIpa(
   bytes = 300 * 1024,
   bundleId?: string,
 ): Promise<string> {
-  const p = join(mkdtempSync(join(tmpdir(), 'ascend-rel-')), `app-${version}-${build}.ipa`);
+  const p = join(tempDir('ascend-rel-'), `app-${version}-${build}.ipa`);
   await buildIpa(p, { version, build, payloadBytes: bytes, bundleId });
   return p;
 }

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../simulator/index.js';
 import { seededRandom } from '../../src/core/clock.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { sampleIpa } from '../helpers/deploy.js';
+import { tempDir } from '../helpers/temp.js';
 
 /**
  * Crash soak: the deploy process is killed (SIGKILL) at seeded points, then run again until it finishes. A
@@ -34,7 +34,7 @@ describe('crash soak: deploys killed at random points converge', () => {
       v.child.kill('SIGKILL');
     });
     await sim.listen();
-    const dir = mkdtempSync(join(tmpdir(), 'ascend-crash-'));
+    const dir = tempDir('ascend-crash-');
     const key = sim.createKey();
     writeFileSync(
       join(dir, 'k.json'),
