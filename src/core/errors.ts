@@ -224,6 +224,11 @@ export const CATALOGUE = {
       'Wait for the review in progress to finish, or cancel it in App Store Connect, then run the same command again.',
   },
   INTERNAL: { exit: EXIT.bug, remedy: 'This is a bug in ascend; please report it with the output of --verbose.' },
+  ASC_RESPONSE_TOO_LARGE: {
+    exit: EXIT.network,
+    remedy:
+      'The server at --api-url sent an answer far larger than App Store Connect ever does; check --api-url, then retry.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof CATALOGUE;
