@@ -15,7 +15,7 @@ interface ListResult {
 }
 
 /** Listing 1,000 builds through the simulator (five pages of 200), ascend's client beside a published one. */
-export async function benchApiClient(tmp: string, havePeers: boolean, runs = 9): Promise<string> {
+export async function benchApiClient(tmp: string, havePeers: boolean, runs = 15): Promise<string> {
   const dir = join(tmp, 'api');
   mkdirSync(dir, { recursive: true });
   const builds = Array.from({ length: 1000 }, (_, i) => ({
