@@ -117,7 +117,7 @@ describe('retry layer: what is sent again', () => {
   });
 
   it('an unexpected request fails the test at once: the fake’s error is neither a network error nor retried', async () => {
-    // Untracked: this test provokes the violation that would otherwise fail it in the helper's afterEach.
+    // Untracked: this test provokes the violation that fake-fetch.ts's afterEach would otherwise fail it on.
     const { fetch, clock, client } = setup([{ expect: 'GET /v1/apps', body: { data: [] } }], 5, true);
     const e = await client.request({ method: 'GET', path: '/v1/builds' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ScriptViolation);
