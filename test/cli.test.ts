@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../simulator/index.js';
 import { BIN, runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
 
 let sim: Simulator;
 let dir: string;
@@ -13,7 +13,7 @@ let keyPem: string;
 
 beforeAll(async () => {
   sim = await startSimulator();
-  dir = mkdtempSync(join(tmpdir(), 'ascend-e2e-'));
+  dir = tempDir('ascend-e2e-');
   const key = sim.createKey({ role: 'APP_MANAGER' });
   keyPem = key.privateKeyPem;
   keyFile = join(dir, 'k.json');
@@ -39,7 +39,7 @@ function assertNoSecrets(text: string, pems: string[]): void {
 
 describe('ascend CLI against the simulator', () => {
   it('`ascend simulator start --port 0 --write-key k.json` prints its URL and answers without a token with Apple’s 401', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'ascend-simproc-'));
+    const d = tempDir('ascend-simproc-');
     const child = spawn(process.execPath, [BIN, 'simulator', 'start', '--port', '0', '--write-key', 'k.json'], {
       cwd: d,
       env: { ...process.env, HOME: d },
@@ -208,7 +208,7 @@ describe('ascend CLI against the simulator', () => {
 
   it('keys add / list / remove through the CLI, with the key read from stdin', async () => {
     const k = sim.createKey();
-    const home = mkdtempSync(join(tmpdir(), 'ascend-keys-'));
+    const home = tempDir('ascend-keys-');
     const env = { ASCEND_HOME: home };
     const add = await runCli(
       ['keys', 'add', '--name', 'ci', '--key-id', k.keyId, '--issuer-id', k.issuerId!, '--private-key', '-', '--json'],

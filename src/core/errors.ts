@@ -296,6 +296,11 @@ export const CATALOGUE = {
     exit: EXIT.notFound,
     remedy: "List the team's certificates with `ascend signing list`; a revoked certificate is gone for good.",
   },
+  ASC_RESPONSE_TOO_LARGE: {
+    exit: EXIT.network,
+    remedy:
+      'The server at --api-url sent an answer far larger than App Store Connect ever does; check --api-url, then retry.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

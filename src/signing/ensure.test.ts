@@ -213,6 +213,28 @@ describe('signing ensure against the simulator', () => {
     expect(r.certificate.id).toBe(env.sim.store.list('certificates')[0]!.id);
   });
 
+  it('revokes a certificate Apple issued for another key and says so (SIGNING_CERTIFICATE_MISMATCH)', async () => {
+    // The request is changed on the way: Apple signs a CSR of another key, as a broken proxy or server might.
+    const otherCsr = makeCsr(newRsaKey(), 'someone else');
+    const env = await setup({
+      fetch: (inner) => async (u, i) => {
+        if (i.method === 'POST' && u.endsWith('/v1/certificates')) {
+          const body = JSON.parse(String(i.body)) as { data: { attributes: { csrContent: string } } };
+          body.data.attributes.csrContent = otherCsr;
+          return inner(u, { ...i, body: JSON.stringify(body) });
+        }
+        return inner(u, i);
+      },
+    });
+    expect(await codeOf(env.run())).toMatch(
+      /^SIGNING_CERTIFICATE_MISMATCH: certificate \S+ from Apple is not for the key made here/,
+    );
+    // Nothing is left half-made: the certificate was revoked again, and no key was kept for it.
+    expect(env.writes().filter((w) => w.startsWith('DELETE'))).toHaveLength(1);
+    expect(env.sim.store.list('certificates')).toHaveLength(0);
+    expect(await env.keys.ids()).toEqual([]);
+  });
+
   it('explains a 403 for a role that may not provision, and refuses individual keys and wildcards up front', async () => {
     const adminOnly: SeedInput = {
       ...DEFAULT_SEED,

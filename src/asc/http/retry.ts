@@ -7,10 +7,12 @@ import type { Layer, RawResponse } from './types.js';
 export type RetryOptions = RetryPolicy;
 export const DEFAULT_RETRY: RetryOptions = DEFAULT_RETRY_POLICY;
 
+/** Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3); anything else is ignored, not guessed at. */
 export function retryAfterMs(res: RawResponse, nowMs: number): number | undefined {
-  const h = res.headers.get('retry-after');
+  const h = res.headers.get('retry-after')?.trim();
   if (!h) return undefined;
-  if (/^\d+$/.test(h.trim())) return Number(h) * 1000;
+  if (/^\d+$/.test(h)) return Number(h) * 1000;
+  if (!/GMT$/.test(h)) return undefined;
   const at = Date.parse(h);
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
