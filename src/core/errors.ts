@@ -170,6 +170,22 @@ export const CATALOGUE = {
     exit: EXIT.validation,
     remedy: 'The archive is damaged (sizes or data do not match); copy or export it again.',
   },
+  IPA_TOO_MANY_ENTRIES: {
+    exit: EXIT.validation,
+    remedy: 'No real app holds that many files (ascend reads at most 200,000 entries); export the app again.',
+  },
+  IPA_DUPLICATE_ENTRY: {
+    exit: EXIT.validation,
+    remedy: 'The archive holds the same path twice, which Apple refuses; export the app again with Xcode.',
+  },
+  IPA_OVERLAPPING_ENTRIES: {
+    exit: EXIT.validation,
+    remedy: 'Entries of the archive share bytes (a zip bomb or a damaged file); do not use it, export the app again.',
+  },
+  IPA_NAME_MISMATCH: {
+    exit: EXIT.validation,
+    remedy: "An entry's local name differs from its directory name (a tampered archive); export the app again.",
+  },
   PLIST_INVALID: {
     exit: EXIT.validation,
     remedy: 'The property list is damaged; rebuild the app so Xcode writes it again.',

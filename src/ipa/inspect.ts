@@ -138,10 +138,8 @@ export async function inspectIpa(file: string, options: { checksums?: boolean } 
   }
   const zip = await ZipReader.open(file);
   try {
-    const names = zip
-      .list()
-      .map((e) => e.name)
-      .filter((n) => !n.startsWith('__MACOSX/') && !n.includes('/__MACOSX/'));
+    const names: string[] = [];
+    for (const n of zip.names()) if (!n.startsWith('__MACOSX/') && !n.includes('/__MACOSX/')) names.push(n);
     const apps = new Set<string>();
     let wrapper: string | null = null;
     for (const n of names) {
@@ -192,6 +190,6 @@ export async function inspectIpa(file: string, options: { checksums?: boolean } 
       ...(checksums ? { checksums } : {}),
     };
   } finally {
-    zip.close();
+    await zip.close();
   }
 }

@@ -1,3 +1,5 @@
+import { crc32 } from '../core/crc32.js';
+
 /**
  * Hand-made hostile inputs for the inspector's tests and the bad-input corpus: each one reproduces an attack
  * from the issue tracker in a few hundred bytes to a few megabytes, generated on demand (never committed).
@@ -72,4 +74,79 @@ export function xmlHiddenNesting(depth = 20_000): Buffer {
   return Buffer.from(
     `<?xml version="1.0"?><plist version="1.0">${'<array><!-- </array> -->'.repeat(depth)}${'</array>'.repeat(depth)}</plist>`,
   );
+}
+
+export interface RawZipEntry {
+  name: string;
+  data: Buffer;
+  /** The name written in the local header, when it should differ from the central directory's. */
+  localName?: string;
+  /** Point this central-directory record at the local header of entry number `sharesLocalOf`. */
+  sharesLocalOf?: number;
+}
+
+/**
+ * A stored (uncompressed) zip written by hand, so tests can make archives no zip library would: duplicate
+ * names, central-directory records sharing one local header, local names that differ from central ones.
+ */
+export function zipOf(entries: RawZipEntry[]): Buffer {
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  const offsets: number[] = [];
+  let at = 0;
+  for (const e of entries) {
+    const crc = crc32(e.data);
+    if (e.sharesLocalOf !== undefined) {
+      offsets.push(offsets[e.sharesLocalOf]!);
+    } else {
+      const name = Buffer.from(e.localName ?? e.name);
+      const h = Buffer.alloc(30);
+      h.writeUInt32LE(0x04034b50, 0);
+      h.writeUInt16LE(20, 4);
+      h.writeUInt32LE(crc, 14);
+      h.writeUInt32LE(e.data.length, 18);
+      h.writeUInt32LE(e.data.length, 22);
+      h.writeUInt16LE(name.length, 26);
+      locals.push(h, name, e.data);
+      offsets.push(at);
+      at += 30 + name.length + e.data.length;
+    }
+    const name = Buffer.from(e.name);
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0);
+    c.writeUInt16LE(20, 4);
+    c.writeUInt16LE(20, 6);
+    c.writeUInt32LE(crc, 16);
+    c.writeUInt32LE(e.data.length, 20);
+    c.writeUInt32LE(e.data.length, 24);
+    c.writeUInt16LE(name.length, 28);
+    c.writeUInt32LE(offsets.at(-1)!, 42);
+    central.push(c, name);
+  }
+  const cd = Buffer.concat(central);
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  const n = Math.min(entries.length, 0xffff);
+  eocd.writeUInt16LE(n, 8);
+  eocd.writeUInt16LE(n, 10);
+  eocd.writeUInt32LE(cd.length, 12);
+  eocd.writeUInt32LE(at, 16);
+  if (entries.length < 0xffff) return Buffer.concat([...locals, cd, eocd]);
+  // More entries than the classic record can count: a zip64 end record and its locator say how many.
+  const z64 = Buffer.alloc(56);
+  z64.writeUInt32LE(0x06064b50, 0);
+  z64.writeBigUInt64LE(44n, 4);
+  z64.writeUInt16LE(45, 12);
+  z64.writeUInt16LE(45, 14);
+  z64.writeBigUInt64LE(BigInt(entries.length), 24);
+  z64.writeBigUInt64LE(BigInt(entries.length), 32);
+  z64.writeBigUInt64LE(BigInt(cd.length), 40);
+  z64.writeBigUInt64LE(BigInt(at), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(at + cd.length), 8);
+  locator.writeUInt32LE(1, 16);
+  eocd.writeUInt16LE(0xffff, 8);
+  eocd.writeUInt16LE(0xffff, 10);
+  return Buffer.concat([...locals, cd, z64, locator, eocd]);
 }
