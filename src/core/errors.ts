@@ -150,6 +150,10 @@ export const CATALOGUE = {
   STATE_FILE_INVALID: { exit: EXIT.validation, remedy: 'Remove or fix the damaged state file named in the message.' },
   SIMULATOR_SEED_INVALID: { exit: EXIT.validation, remedy: 'Fix the seed file; its format is in docs/SIMULATOR.md.' },
   FILE_NOT_FOUND: { exit: EXIT.validation, remedy: 'Check the path to the .ipa or .pkg file.' },
+  FILE_IS_DIRECTORY: {
+    exit: EXIT.validation,
+    remedy: 'Give the path of the .ipa file itself (Xcode → Organizer → Distribute App exports one), not a folder.',
+  },
   IPA_NOT_ZIP: {
     exit: EXIT.validation,
     remedy: "An .ipa is a zip archive made by Xcode's export (Product → Archive → Distribute App); export it again.",

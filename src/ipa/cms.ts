@@ -93,6 +93,10 @@ export interface SignedContent {
   /** The content digest matches and the signer's signature over the signed attributes verifies. */
   signatureValid: boolean;
   encoding: 'der' | 'ber-indefinite';
+  /** The certificate whose key verified the signature, when it verified. */
+  signerCert: Buffer | null;
+  /** Every certificate the SignedData carries, to build the signer's chain from. */
+  certs: Buffer[];
 }
 
 /** Parses CMS SignedData, returns the encapsulated content and whether its signature checks out. */
@@ -116,38 +120,49 @@ export function readSignedData(der: Uint8Array): SignedContent {
     .flatMap((p) => children(der, p).map((c) => Buffer.from(der.subarray(c.at, c.next))));
   const signerSet = parts.at(-1);
   const signer = signerSet && signerSet.tag === 0x31 ? children(der, signerSet)[0] : undefined;
+  if (certs.length > MAX_CERTS)
+    throw new CmsError(`carries ${certs.length} certificates; at most ${MAX_CERTS} are read`);
+  const signerCert = signer ? verifySigner(der, signer, content, certs) : null;
   return {
     content,
-    signatureValid: signer ? verifySigner(der, signer, content, certs) : false,
+    signatureValid: signerCert !== null,
     encoding: der[1] === 0x80 ? 'ber-indefinite' : 'der',
+    signerCert,
+    certs,
   };
 }
 
-function verifySigner(b: Uint8Array, signer: Tlv, content: Buffer, certs: Buffer[]): boolean {
+/** Apple's profiles carry three; a hostile one could carry thousands for the chain builder to try. */
+const MAX_CERTS = 16;
+
+/** The certificate that verifies the signer's signature, or null when none does. */
+function verifySigner(b: Uint8Array, signer: Tlv, content: Buffer, certs: Buffer[]): Buffer | null {
   const fields = children(b, signer);
   const digestAlg = fields[2] && children(b, fields[2])[0];
   const hash = digestAlg ? DIGESTS[oid(b, digestAlg)] : undefined;
-  if (!hash) return false;
+  if (!hash) return null;
   const signedAttrs = fields.find((f) => f.tag === 0xa0);
   const signature = fields.find((f, i) => i > 3 && f.tag === 0x04);
-  if (!signature) return false;
+  if (!signature) return null;
   let signedBytes: Buffer = content;
   if (signedAttrs) {
     const md = children(b, signedAttrs)
       .map((attr) => children(b, attr))
       .find(([type]) => type !== undefined && oid(b, type) === MESSAGE_DIGEST);
     const value = md?.[1] && children(b, md[1])[0];
-    if (!value || !createHash(hash).update(content).digest().equals(octets(b, value))) return false;
+    if (!value || !createHash(hash).update(content).digest().equals(octets(b, value))) return null;
     // The signature covers the attributes re-tagged as a SET (RFC 5652 §5.4).
     signedBytes = Buffer.from(b.subarray(signedAttrs.at, signedAttrs.next));
     signedBytes[0] = 0x31;
   }
   const sig = octets(b, signature);
-  return certs.some((der) => {
-    try {
-      return verify(hash, signedBytes, new X509Certificate(der).publicKey, sig);
-    } catch {
-      return false;
-    }
-  });
+  return (
+    certs.find((der) => {
+      try {
+        return verify(hash, signedBytes, new X509Certificate(der).publicKey, sig);
+      } catch {
+        return false;
+      }
+    }) ?? null
+  );
 }

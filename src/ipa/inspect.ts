@@ -4,6 +4,7 @@ import { open, stat } from 'node:fs/promises';
 import { AscendError } from '../core/errors.js';
 import { type PlistDict, parsePlistDict } from './plist.js';
 import { MAX_PROFILE_BYTES, parseProfile } from './profile.js';
+import { type TrustAnchors, trustAnchors } from './trust.js';
 import type { BundleFacts, IpaFacts, Platform } from './types.js';
 import { ZipReader } from './zip.js';
 
@@ -41,6 +42,7 @@ async function readBundle(
   zip: ZipReader,
   path: string,
   role: BundleFacts['role'],
+  anchors: TrustAnchors,
 ): Promise<{ facts: BundleFacts; platform: Platform | null }> {
   let platform: Platform | null = null;
   const facts: BundleFacts = {
@@ -91,7 +93,7 @@ async function readBundle(
   const profilePath = `${path}/embedded.mobileprovision`;
   if (zip.has(profilePath)) {
     try {
-      facts.profile = await parseProfile(await zip.read(profilePath, MAX_PROFILE_BYTES), profilePath);
+      facts.profile = await parseProfile(await zip.read(profilePath, MAX_PROFILE_BYTES), profilePath, { anchors });
     } catch (err) {
       if (!(err instanceof AscendError)) throw err;
       facts.profileError = err.message;
@@ -100,20 +102,44 @@ async function readBundle(
   return { facts, platform };
 }
 
+/** The file's size; a clear error when it is missing, a folder (an .xcarchive wants exporting) or a device. */
+async function regularFileSize(file: string): Promise<number> {
+  const st = await stat(file).catch(() => null);
+  if (!st) throw new AscendError('FILE_NOT_FOUND', `${file} does not exist`);
+  if (st.isDirectory()) {
+    const archive = /\.xcarchive\/?$/i.test(file);
+    throw new AscendError(
+      'FILE_IS_DIRECTORY',
+      archive ? `${file} is an Xcode archive (a folder), not an .ipa` : `${file} is a directory, not an .ipa file`,
+      archive
+        ? {
+            remedy:
+              'Export the archive to an .ipa first: `xcodebuild -exportArchive -archivePath <App>.xcarchive -exportPath <dir> -exportOptionsPlist <ExportOptions.plist>` (or Xcode → Organizer → Distribute App).',
+          }
+        : {},
+    );
+  }
+  if (!st.isFile()) throw new AscendError('FILE_NOT_FOUND', `${file} is not a regular file`);
+  return st.size;
+}
+
 /**
  * Reads what ascend needs from an .ipa without extracting it: the zip directory, the app's Info.plist,
  * its embedded.mobileprovision, extensions under PlugIns/ and watch apps under Watch/. A macOS .pkg (xar)
  * is recognised and reported as such.
  */
-export async function inspectIpa(file: string, options: { checksums?: boolean } = {}): Promise<IpaFacts> {
-  let size: number;
-  try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new Error('not a file');
-    size = st.size;
-  } catch {
-    throw new AscendError('FILE_NOT_FOUND', `${file} does not exist or is not a file`);
-  }
+export interface InspectOptions {
+  checksums?: boolean;
+  /**
+   * SHA-256 fingerprints of roots to trust for profile signatures besides Apple's (e.g. the sample
+   * builder's SAMPLE_ROOT_SHA256 in tests and the demo). The CLI reads them from ASCEND_EXTRA_TRUSTED_ROOTS.
+   */
+  extraTrustedRoots?: readonly string[];
+}
+
+export async function inspectIpa(file: string, options: InspectOptions = {}): Promise<IpaFacts> {
+  const anchors = trustAnchors(options.extraTrustedRoots);
+  const size = await regularFileSize(file);
   const head = Buffer.alloc(4);
   const fh = await open(file, 'r');
   try {
@@ -163,18 +189,18 @@ export async function inspectIpa(file: string, options: { checksums?: boolean } 
         `${file} holds ${apps.size} app bundles in Payload/ (${[...apps].join(', ')}); Apple accepts exactly one`,
       );
     const appPath = [...apps][0]!;
-    const { facts: app, platform } = await readBundle(zip, appPath, 'app');
+    const { facts: app, platform } = await readBundle(zip, appPath, 'app', anchors);
     const nested = (re: RegExp) =>
       [...new Set(names.map((n) => re.exec(n)?.[1]).filter((x): x is string => Boolean(x)))].sort();
     const esc = appPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const extensions = await Promise.all(
       nested(new RegExp(`^(${esc}/(?:Watch/[^/]+\\.app/)?PlugIns/[^/]+\\.appex)/`)).map(
-        async (p) => (await readBundle(zip, p, 'extension')).facts,
+        async (p) => (await readBundle(zip, p, 'extension', anchors)).facts,
       ),
     );
     const watchApps = await Promise.all(
       nested(new RegExp(`^(${esc}/Watch/[^/]+\\.app)/`)).map(
-        async (p) => (await readBundle(zip, p, 'watch-app')).facts,
+        async (p) => (await readBundle(zip, p, 'watch-app', anchors)).facts,
       ),
     );
     return {

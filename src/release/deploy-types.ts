@@ -16,6 +16,8 @@ export interface DeployOptions {
   concurrency: number;
   /** Epoch ms by which the whole deploy must be done. */
   deadline: number;
+  /** SHA-256 fingerprints of roots trusted for profile signatures besides Apple's (src/ipa/trust.ts). */
+  extraTrustedRoots?: readonly string[];
 }
 
 export type StepStatus = 'done' | 'already' | 'skipped' | 'planned';

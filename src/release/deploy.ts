@@ -56,7 +56,7 @@ interface SavedDeploy {
  * continues; `dryRun` performs every check and reports the plan without a single write.
  */
 export async function deploy(opts: DeployOptions, deps: DeployDeps): Promise<DeployReport> {
-  const facts = await inspectIpa(opts.file);
+  const facts = await inspectIpa(opts.file, { extraTrustedRoots: opts.extraTrustedRoots });
   const errors = preflight(facts, { now: new Date(deps.clock.now()), target: 'app-store' }).filter(
     (f) => f.severity === 'error',
   );

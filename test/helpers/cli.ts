@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SAMPLE_ROOT_SHA256 } from '../../src/sample/test-root.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 export const BIN = join(ROOT, 'bin', 'ascend');
@@ -19,7 +20,14 @@ export function runCli(
   opts: { env?: Record<string, string>; cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
   const home = mkdtempSync(join(tmpdir(), 'ascend-cli-'));
-  const env = { PATH: process.env.PATH ?? '', HOME: home, ASCEND_HOME: join(home, 'ascend'), ...opts.env };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    ASCEND_HOME: join(home, 'ascend'),
+    // Sample IPAs' profiles are signed by the sample root; tests that want Apple's roots only override it.
+    ASCEND_EXTRA_TRUSTED_ROOTS: SAMPLE_ROOT_SHA256,
+    ...opts.env,
+  };
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env,

@@ -11,7 +11,7 @@ import { createTokenProvider } from '../../src/credentials/token.js';
 import type { TokenProvider } from '../../src/credentials/types.js';
 import { deploy } from '../../src/release/deploy.js';
 import type { DeployOptions, DeployReport } from '../../src/release/deploy-types.js';
-import { buildIpa } from '../../src/sample/builder.js';
+import { buildIpa, SAMPLE_ROOT_SHA256 } from '../../src/sample/builder.js';
 import { httpTransport } from '../../src/upload/engine.js';
 
 /** Waits a tenth of what is asked: retries and polls keep their shape, tests stay quick. */
@@ -62,6 +62,7 @@ export async function runDeploy(
         dryRun: false,
         concurrency: 4,
         deadline: Date.now() + 120_000,
+        extraTrustedRoots: [SAMPLE_ROOT_SHA256],
         ...over,
       },
       { client, state, clock: systemClock, sleep: quickSleep, random: Math.random, transport },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../simulator/index.js';
 import { seededRandom } from '../../src/core/clock.js';
+import { SAMPLE_ROOT_SHA256 } from '../../src/sample/builder.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { sampleIpa } from '../helpers/deploy.js';
 
@@ -57,7 +58,10 @@ describe('crash soak: deploys killed at random points converge', () => {
   /** Starts the deploy and kills it after `ms`; resolves with whether it had already finished. */
   function killAfter(cliArgs: string[], ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [BIN, ...cliArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      const child = spawn(process.execPath, [BIN, ...cliArgs], {
+        env: { ...process.env, ASCEND_EXTRA_TRUSTED_ROOTS: SAMPLE_ROOT_SHA256, ...env },
+        stdio: 'ignore',
+      });
       const timer = setTimeout(() => child.kill('SIGKILL'), ms);
       child.on('exit', (code) => {
         clearTimeout(timer);

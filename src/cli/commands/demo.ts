@@ -9,7 +9,7 @@ import { apiKeyOf } from '../../credentials/key.js';
 import { createTokenProvider } from '../../credentials/token.js';
 import { nextBuildNumber } from '../../release/build-number.js';
 import { deploy } from '../../release/deploy.js';
-import { buildIpa } from '../../sample/builder.js';
+import { buildIpa, SAMPLE_ROOT_SHA256 } from '../../sample/builder.js';
 import { httpTransport } from '../../upload/engine.js';
 import { createProgress } from '../progress.js';
 import { protect, type Runtime } from '../runtime.js';
@@ -52,6 +52,8 @@ export async function run(rt: Runtime): Promise<number> {
     const report = await deploy(
       {
         file,
+        // The sample IPA's profile is signed by the sample root, not Apple: trusted for this deploy only.
+        extraTrustedRoots: [SAMPLE_ROOT_SHA256],
         groups: ['Internal Testers', 'External Testers'],
         whatsNew: 'Try the new onboarding flow.',
         locale: 'en-US',

@@ -80,21 +80,24 @@ export async function run(rt: Runtime, args: unknown[], opts: Record<string, unk
   const individualKey = (await rt.key()).issuerId === undefined;
   const progress = progressFor(rt);
   const report = await withTransfer(rt, options.concurrency, ({ transport, signal, state }) =>
-    deploy(options, {
-      client,
-      individualKey,
-      state,
-      clock: systemClock,
-      sleep: realSleep,
-      random: Math.random,
-      transport,
-      signal,
-      onEvent: (e) => {
-        if (e.type === 'progress') progress.progress(e.sent, e.total);
-        else if (e.type === 'step') progress.note(`${e.step} ${e.status}`, e.detail);
-        else progress.note(e.text);
+    deploy(
+      { ...options, extraTrustedRoots: rt.config.extraTrustedRoots },
+      {
+        client,
+        individualKey,
+        state,
+        clock: systemClock,
+        sleep: realSleep,
+        random: Math.random,
+        transport,
+        signal,
+        onEvent: (e) => {
+          if (e.type === 'progress') progress.progress(e.sent, e.total);
+          else if (e.type === 'step') progress.note(`${e.step} ${e.status}`, e.detail);
+          else progress.note(e.text);
+        },
       },
-    }),
+    ),
   );
   if (rt.config.json) rt.out.json(report);
   else rt.out.print(summary(report));

@@ -28,7 +28,10 @@ function describeFinding(f: Finding): string {
 /** `ascend ipa inspect FILE [--checksums]`: facts and preflight; exit 6 when a preflight error is found. */
 export async function run(rt: Runtime, args: unknown[], opts: Record<string, unknown>): Promise<number> {
   const file = String(args[0]);
-  const facts = await inspectIpa(file, { checksums: Boolean(opts.checksums) });
+  const facts = await inspectIpa(file, {
+    checksums: Boolean(opts.checksums),
+    extraTrustedRoots: rt.config.extraTrustedRoots,
+  });
   const findings = preflight(facts, { now: new Date(), target: 'app-store' });
   const errors = findings.filter((f) => f.severity === 'error');
   if (rt.config.json) {

@@ -24,7 +24,7 @@ export async function run(rt: Runtime, args: unknown[], opts: Record<string, unk
   const deadline = systemClock.now() + timeoutMs;
 
   // Local checks first: a broken IPA stops here, before anything exists on Apple's side.
-  const facts = await inspectIpa(file);
+  const facts = await inspectIpa(file, { extraTrustedRoots: rt.config.extraTrustedRoots });
   const local = preflight(facts, { now: new Date(), target: 'app-store' });
   const errors = local.filter((f) => f.severity === 'error');
   const progress = progressFor(rt);
