@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { AscendError } from '../core/errors.js';
+import { escapeControl } from '../core/text.js';
 import { type PlistDict, parsePlistDict } from './plist.js';
 import { MAX_PROFILE_BYTES, parseProfile } from './profile.js';
 import { type TrustAnchors, trustAnchors } from './trust.js';
@@ -70,7 +71,7 @@ async function readBundle(
   if (!zip.has(plistPath)) {
     facts.plistError = `${plistPath} is missing`;
   } else {
-    const { value: p, format } = parsePlistDict(await zip.read(plistPath, MAX_INFO_PLIST), plistPath);
+    const { value: p, format } = parsePlistDict(await zip.read(plistPath, MAX_INFO_PLIST), escapeControl(plistPath));
     facts.plistFormat = format;
     facts.bundleId = str(p.CFBundleIdentifier);
     facts.shortVersion = str(p.CFBundleShortVersionString);
@@ -93,7 +94,9 @@ async function readBundle(
   const profilePath = `${path}/embedded.mobileprovision`;
   if (zip.has(profilePath)) {
     try {
-      facts.profile = await parseProfile(await zip.read(profilePath, MAX_PROFILE_BYTES), profilePath, { anchors });
+      facts.profile = await parseProfile(await zip.read(profilePath, MAX_PROFILE_BYTES), escapeControl(profilePath), {
+        anchors,
+      });
     } catch (err) {
       if (!(err instanceof AscendError)) throw err;
       facts.profileError = err.message;
@@ -186,7 +189,7 @@ export async function inspectIpa(file: string, options: InspectOptions = {}): Pr
     if (apps.size > 1)
       throw new AscendError(
         'IPA_NO_APP',
-        `${file} holds ${apps.size} app bundles in Payload/ (${[...apps].join(', ')}); Apple accepts exactly one`,
+        `${file} holds ${apps.size} app bundles in Payload/ (${escapeControl([...apps].slice(0, 5).join(', '))}); Apple accepts exactly one`,
       );
     const appPath = [...apps][0]!;
     const { facts: app, platform } = await readBundle(zip, appPath, 'app', anchors);

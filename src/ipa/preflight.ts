@@ -1,3 +1,4 @@
+import { escapeControl, quoteForLine } from '../core/text.js';
 import { compareDotted } from '../core/versions.js';
 import type { ProfileFacts } from './profile.js';
 import { profileCovers } from './profile.js';
@@ -46,7 +47,8 @@ export const CHECKS = {
 export type CheckCode = keyof typeof CHECKS;
 
 function finding(code: CheckCode, severity: Finding['severity'], message: string, bundle?: string): Finding {
-  return { code, severity, message, fix: CHECKS[code], ...(bundle ? { bundle } : {}) };
+  // Messages quote names and versions from the file: no terminal control sequence may pass through.
+  return { code, severity, message: escapeControl(message), fix: CHECKS[code], ...(bundle ? { bundle } : {}) };
 }
 
 const BUNDLE_ID = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/;
@@ -74,7 +76,7 @@ export function versionProblem(v: string | null): string | null {
 
 /** A value from the file, cut short for a one-line message: it may be megabytes long. */
 export function shown(v: string, max = 40): string {
-  return v.length <= max ? `"${v}"` : `"${v.slice(0, max)}…" (${v.length} characters)`;
+  return quoteForLine(v, max);
 }
 
 export interface PreflightOptions {

@@ -1,4 +1,5 @@
 import { AscendError } from '../core/errors.js';
+import { quoteForLine } from '../core/text.js';
 
 /**
  * The most entries ascend reads in one .ipa. Large real apps hold tens of thousands of files (asset
@@ -111,7 +112,7 @@ function applyZip64(e: ZipEntry, extra: Buffer, path: string): void {
     if (id === 0x0001) {
       let q = p + 4;
       const next = (): number => {
-        if (q + 8 > p + 4 + len) throw corrupt(path, `entry ${e.name} has a short zip64 field`);
+        if (q + 8 > p + 4 + len) throw corrupt(path, `entry ${quoteForLine(e.name)} has a short zip64 field`);
         const v = Number(extra.readBigUInt64LE(q));
         q += 8;
         return v;
@@ -166,10 +167,10 @@ export function parseCentralDirectory(dir: Buffer, declared: number, dirOffset: 
     const { entry, next, flags } = record(dir, p, path);
     p = next;
     if (unsafe(entry.name))
-      throw new AscendError('IPA_UNSAFE_PATH', `${path} holds an unsafe entry path ${JSON.stringify(entry.name)}`);
-    if (flags & 1) throw corrupt(path, `entry ${entry.name} is encrypted`);
+      throw new AscendError('IPA_UNSAFE_PATH', `${path} holds an unsafe entry path ${quoteForLine(entry.name)}`);
+    if (flags & 1) throw corrupt(path, `entry ${quoteForLine(entry.name)} is encrypted`);
     if (entries.index.has(entry.name))
-      throw new AscendError('IPA_DUPLICATE_ENTRY', `${path} holds ${JSON.stringify(entry.name)} more than once`);
+      throw new AscendError('IPA_DUPLICATE_ENTRY', `${path} holds ${quoteForLine(entry.name)} more than once`);
     entries.add(entry);
   }
   if (entries.size !== declared)
@@ -189,13 +190,13 @@ function checkOverlaps(dir: ZipDirectory, dirOffset: number, path: string): void
     if (next && next.offset < end) {
       throw new AscendError(
         'IPA_OVERLAPPING_ENTRIES',
-        `${path} has entries sharing bytes: ${JSON.stringify(next.name)} starts inside ${JSON.stringify(e.name)}`,
+        `${path} has entries sharing bytes: ${quoteForLine(next.name)} starts inside ${quoteForLine(e.name)}`,
       );
     }
     if (!next && end > dirOffset)
       throw new AscendError(
         'IPA_OVERLAPPING_ENTRIES',
-        `${path} has entry ${JSON.stringify(e.name)} running into its directory`,
+        `${path} has entry ${quoteForLine(e.name)} running into its directory`,
       );
   }
 }

@@ -2,6 +2,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { inflateRawSync } from 'node:zlib';
 import { crc32 } from '../core/crc32.js';
 import { AscendError } from '../core/errors.js';
+import { quoteForLine } from '../core/text.js';
 import { parseCentralDirectory, type ZipDirectory, type ZipEntry } from './zip-directory.js';
 
 export type { ZipEntry } from './zip-directory.js';
@@ -92,11 +93,11 @@ export class ZipReader {
    */
   async read(name: string, maxBytes: number): Promise<Buffer> {
     const e = this.entries.get(name);
-    if (!e) throw new AscendError('IPA_CORRUPT', `${name} is not in ${this.path}`);
+    if (!e) throw new AscendError('IPA_CORRUPT', `${quoteForLine(name)} is not in ${this.path}`);
     if (e.uncompressedSize > maxBytes || e.compressedSize > maxBytes + 1024 * 1024) {
       throw new AscendError(
         'IPA_ENTRY_TOO_LARGE',
-        `${name} declares ${e.uncompressedSize} bytes; at most ${maxBytes} are read`,
+        `${quoteForLine(name)} declares ${e.uncompressedSize} bytes; at most ${maxBytes} are read`,
       );
     }
     const head = await readAt(this.fh, e.offset, 30, this.path);
@@ -107,7 +108,7 @@ export class ZipReader {
     if (!localName.equals(e.rawName ?? Buffer.from(e.name))) {
       throw new AscendError(
         'IPA_NAME_MISMATCH',
-        `${this.path} names an entry ${JSON.stringify(name)} in its directory but ${JSON.stringify(localName.toString('utf8'))} in its local header`,
+        `${this.path} names an entry ${quoteForLine(name)} in its directory but ${quoteForLine(localName.toString('utf8'))} in its local header`,
       );
     }
     const start = e.offset + 30 + nameLen + extraLen;
@@ -139,7 +140,7 @@ export class ZipReader {
 }
 
 function corrupt(path: string, entry: string, why: string): AscendError {
-  return new AscendError('IPA_CORRUPT', `${path} is damaged (entry ${entry}): ${why}`);
+  return new AscendError('IPA_CORRUPT', `${path} is damaged (entry ${quoteForLine(entry)}): ${why}`);
 }
 
 async function readAt(fh: FileHandle, position: number, length: number, path: string): Promise<Buffer> {
