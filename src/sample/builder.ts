@@ -28,6 +28,8 @@ export interface ProfileSpec {
   platforms?: string[];
   /** Who signs: the sample root (default) or a self-signed certificate no one trusts. */
   signer?: 'sample' | 'foreign';
+  /** Sign these bytes instead of the profile plist (hostile-input tests). */
+  rawContent?: Buffer;
 }
 
 export interface BundleSpec {
@@ -124,7 +126,9 @@ export function makeProfile(bundleId: string, spec: ProfileSpec = {}, tamper = f
   const xml = buildXml(body as Parameters<typeof buildXml>[0]);
   const { key, cert } = spec.signer === 'foreign' ? foreignSigner() : sampleSigner();
   const p7 = forge.pkcs7.createSignedData();
-  p7.content = forge.util.createBuffer(xml, 'utf8');
+  p7.content = spec.rawContent
+    ? forge.util.createBuffer(spec.rawContent.toString('binary'), 'raw')
+    : forge.util.createBuffer(xml, 'utf8');
   p7.addCertificate(cert);
   p7.addSigner({
     key,
