@@ -10,6 +10,30 @@ import type { BundleFacts, IpaFacts, Platform } from './types.js';
 import { ZipReader } from './zip.js';
 
 const MAX_INFO_PLIST = 8 * 1024 * 1024;
+/**
+ * All Info.plists and profiles of one IPA together: a real app's are well under 1 MiB in total, and each
+ * parsed plist may expand to twice its size, so this keeps inspection inside its memory budget even for
+ * an archive of many bundles with oversized metadata.
+ */
+export const MAX_METADATA_BYTES = 48 * 1024 * 1024;
+/** Extensions and watch apps read per IPA; real apps carry a handful, rarely a few dozen. */
+export const MAX_NESTED_BUNDLES = 100;
+
+/** Counts the declared sizes of the metadata files read from one archive against MAX_METADATA_BYTES. */
+class MetadataBudget {
+  private left = MAX_METADATA_BYTES;
+  constructor(private readonly zip: ZipReader) {}
+
+  take(name: string): void {
+    const size = this.zip.entries.get(name)?.uncompressedSize ?? 0;
+    if (size > this.left)
+      throw new AscendError(
+        'IPA_ENTRY_TOO_LARGE',
+        `${this.zip.path} holds more than ${MAX_METADATA_BYTES} bytes of Info.plists and profiles (at ${escapeControl(name)})`,
+      );
+    this.left -= size;
+  }
+}
 
 /** Streams the file once for MD5 and SHA-256 together. */
 export async function fileChecksums(path: string): Promise<{ md5: string; sha256: string }> {
@@ -44,6 +68,7 @@ async function readBundle(
   path: string,
   role: BundleFacts['role'],
   anchors: TrustAnchors,
+  budget: MetadataBudget,
 ): Promise<{ facts: BundleFacts; platform: Platform | null }> {
   let platform: Platform | null = null;
   const facts: BundleFacts = {
@@ -71,6 +96,7 @@ async function readBundle(
   if (!zip.has(plistPath)) {
     facts.plistError = `${plistPath} is missing`;
   } else {
+    budget.take(plistPath);
     const { value: p, format } = parsePlistDict(await zip.read(plistPath, MAX_INFO_PLIST), escapeControl(plistPath));
     facts.plistFormat = format;
     facts.bundleId = str(p.CFBundleIdentifier);
@@ -93,6 +119,7 @@ async function readBundle(
   }
   const profilePath = `${path}/embedded.mobileprovision`;
   if (zip.has(profilePath)) {
+    budget.take(profilePath);
     try {
       facts.profile = await parseProfile(await zip.read(profilePath, MAX_PROFILE_BYTES), escapeControl(profilePath), {
         anchors,
@@ -192,20 +219,23 @@ export async function inspectIpa(file: string, options: InspectOptions = {}): Pr
         `${file} holds ${apps.size} app bundles in Payload/ (${escapeControl([...apps].slice(0, 5).join(', '))}); Apple accepts exactly one`,
       );
     const appPath = [...apps][0]!;
-    const { facts: app, platform } = await readBundle(zip, appPath, 'app', anchors);
+    const budget = new MetadataBudget(zip);
+    const { facts: app, platform } = await readBundle(zip, appPath, 'app', anchors, budget);
     const nested = (re: RegExp) =>
       [...new Set(names.map((n) => re.exec(n)?.[1]).filter((x): x is string => Boolean(x)))].sort();
     const esc = appPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const extensions = await Promise.all(
-      nested(new RegExp(`^(${esc}/(?:Watch/[^/]+\\.app/)?PlugIns/[^/]+\\.appex)/`)).map(
-        async (p) => (await readBundle(zip, p, 'extension', anchors)).facts,
-      ),
-    );
-    const watchApps = await Promise.all(
-      nested(new RegExp(`^(${esc}/Watch/[^/]+\\.app)/`)).map(
-        async (p) => (await readBundle(zip, p, 'watch-app', anchors)).facts,
-      ),
-    );
+    const extensionPaths = nested(new RegExp(`^(${esc}/(?:Watch/[^/]+\\.app/)?PlugIns/[^/]+\\.appex)/`));
+    const watchPaths = nested(new RegExp(`^(${esc}/Watch/[^/]+\\.app)/`));
+    if (extensionPaths.length + watchPaths.length > MAX_NESTED_BUNDLES)
+      throw new AscendError(
+        'IPA_TOO_MANY_ENTRIES',
+        `${file} holds ${extensionPaths.length + watchPaths.length} extensions and watch apps; ascend reads at most ${MAX_NESTED_BUNDLES}`,
+      );
+    // One bundle at a time: only one parsed plist is alive at once, whatever the archive holds.
+    const extensions: BundleFacts[] = [];
+    for (const p of extensionPaths) extensions.push((await readBundle(zip, p, 'extension', anchors, budget)).facts);
+    const watchApps: BundleFacts[] = [];
+    for (const p of watchPaths) watchApps.push((await readBundle(zip, p, 'watch-app', anchors, budget)).facts);
     return {
       file,
       size,

@@ -1,7 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildIpa, type IpaSpec, SAMPLE_ROOT_SHA256 } from '../sample/builder.js';
 import { inspectIpa } from './inspect.js';
 import {
@@ -13,6 +13,7 @@ import {
 } from './preflight.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ascend-pre-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const NOW = new Date(Date.UTC(2026, 10, 26));
 let n = 0;
 

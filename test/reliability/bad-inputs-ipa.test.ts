@@ -99,6 +99,14 @@ beforeAll(async () => {
       { name: 'Payload/X.app/X', data: Buffer.from('x') },
     ]),
   );
+  // Seven extensions, each Info.plist valid and 7.5 MB: over the 48 MiB total for one archive's metadata.
+  const padded = (i: number) =>
+    Buffer.from(
+      `<plist><dict><key>CFBundleIdentifier</key><string>com.example.sandbox.one.e${i}</string><!--${' '.repeat(7_500_000)}--></dict></plist>`,
+    );
+  await buildIpa(f('fat-extensions.ipa'), {
+    extensions: Array.from({ length: 7 }, (_, i) => ({ name: `E${i}`, profile: null, rawPlist: padded(i) })),
+  });
   mkdirSync(f('a-folder'));
   mkdirSync(f('MyApp.xcarchive'));
 }, 120_000);
@@ -153,6 +161,7 @@ function cases(): Case[] {
     upload('overlapping.ipa', 6, 'IPA_OVERLAPPING_ENTRIES'),
     inspect('two-info-plists.ipa', 6, 'IPA_DUPLICATE_ENTRY', 'Info.plist'),
     inspect('name-mismatch.ipa', 6, 'IPA_NAME_MISMATCH', 'Other.plist'),
+    inspect('fat-extensions.ipa', 6, 'IPA_ENTRY_TOO_LARGE', 'bytes of Info.plists and profiles'),
     // item 6: versions Apple refuses, refused before anything is created (a real deploy, not a dry run)
     inspect('long-version.ipa', 6, 'PREFLIGHT_FAILED', 'SHORT_VERSION_INVALID'),
     deploy('long-version.ipa', 6, 'PREFLIGHT_FAILED', 'SHORT_VERSION_INVALID', false),
@@ -240,6 +249,7 @@ describe('bad-input corpus: hostile IPAs, plists and profiles', () => {
       'two-info-plists.ipa',
       'name-mismatch.ipa',
       'long-version.ipa',
+      'fat-extensions.ipa',
     ];
     const peaks: Record<string, number> = {};
     for (const file of files) peaks[file] = await peakRssKiB(['ipa', 'inspect', f(file), '--json']);
