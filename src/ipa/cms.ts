@@ -21,7 +21,11 @@ interface Tlv {
 
 export class CmsError extends Error {}
 
-function readTlv(b: Uint8Array, at: number, limit: number): Tlv {
+/** Apple's profiles nest about a dozen levels; a hostile one could nest until the stack overflows. */
+const MAX_NESTING = 64;
+
+function readTlv(b: Uint8Array, at: number, limit: number, depth = 0): Tlv {
+  if (depth > MAX_NESTING) throw new CmsError(`nests deeper than ${MAX_NESTING} levels`);
   if (at + 2 > limit) throw new CmsError('truncated element');
   const first = b[at]!;
   if ((first & 0x1f) === 0x1f) throw new CmsError('multi-byte tags are not used by CMS');
@@ -34,7 +38,7 @@ function readTlv(b: Uint8Array, at: number, limit: number): Tlv {
     for (;;) {
       if (q + 2 > limit) throw new CmsError('missing end-of-contents');
       if (b[q] === 0 && b[q + 1] === 0) return { tag: first, at, constructed, start: p, end: q, next: q + 2 };
-      q = readTlv(b, q, limit).next;
+      q = readTlv(b, q, limit, depth + 1).next;
     }
   }
   let len = lenByte;
@@ -74,9 +78,10 @@ function oid(b: Uint8Array, node: Tlv): string {
 }
 
 /** An OCTET STRING's bytes; a constructed one (BER streaming) is the concatenation of its pieces. */
-function octets(b: Uint8Array, node: Tlv): Buffer {
+function octets(b: Uint8Array, node: Tlv, depth = 0): Buffer {
   if (!node.constructed) return Buffer.from(b.subarray(node.start, node.end));
-  return Buffer.concat(children(b, node).map((c) => octets(b, c)));
+  if (depth > MAX_NESTING) throw new CmsError(`nests deeper than ${MAX_NESTING} levels`);
+  return Buffer.concat(children(b, node).map((c) => octets(b, c, depth + 1)));
 }
 
 const SIGNED_DATA = '1.2.840.113549.1.7.2';

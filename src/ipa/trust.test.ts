@@ -67,3 +67,15 @@ describe('profile signature trust', () => {
     expect(() => trustAnchors(['not-a-fingerprint'])).toThrow(expect.objectContaining({ code: 'USAGE' }));
   });
 });
+
+describe('CMS reader bounds', () => {
+  it('refuses nesting deeper than 64 levels with a clear message, not a stack overflow', async () => {
+    const n = 100_000;
+    const b = Buffer.alloc(n * 2);
+    for (let i = 0; i < n; i++) b.set([0x30, 0x80], i * 2);
+    await expect(parseProfile(b, 'p')).rejects.toMatchObject({
+      code: 'PROFILE_INVALID',
+      message: 'p is not a readable CMS SignedData structure (nests deeper than 64 levels)',
+    });
+  });
+});
