@@ -21,8 +21,8 @@ const LOCATOR_SIG = 0x07064b50;
 const LOCAL_SIG = 0x04034b50;
 /** The end record (22 bytes) plus the longest comment it can carry, plus the zip64 record and locator. */
 const TAIL = 22 + 0xffff + 20 + 56;
-/** A central directory of 200,000 entries with long names is ~25 MiB; past 64 MiB it is not an app. */
-const MAX_DIRECTORY_BYTES = 64 * 1024 * 1024;
+/** 200,000 entries with typical names make ~25 MiB of directory; past 32 MiB it is not an app. */
+const MAX_DIRECTORY_BYTES = 32 * 1024 * 1024;
 
 interface EndRecord {
   entries: number;
