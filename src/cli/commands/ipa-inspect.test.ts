@@ -10,7 +10,10 @@ const dir = mkdtempSync(join(tmpdir(), 'ascend-inspect-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `ascend` in process with a terminal on stdout, so the human output is what is printed. */
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(
+  args: string[],
+  env: Record<string, string> = { ASCEND_EXTRA_TRUSTED_ROOTS: SAMPLE_ROOT_SHA256 },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const io = {
@@ -23,7 +26,7 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
     readStdin: async () => '',
   };
   const code = await main(args, io, () => ({
-    env: { HOME: dir, ASCEND_HOME: join(dir, 'home'), ASCEND_EXTRA_TRUSTED_ROOTS: SAMPLE_ROOT_SHA256 },
+    env: { HOME: dir, ASCEND_HOME: join(dir, 'home'), ...env },
     cwd: dir,
     stdoutIsTTY: true,
     stderrIsTTY: false,
@@ -46,6 +49,11 @@ describe('ascend ipa inspect (human output)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')[0]).toMatch(/small\.ipa {2}\d+\.\d KiB {2}ipa {2}IOS$/);
     expect(r.stdout).not.toContain('0.0 MiB');
+    // Without the sample root among the trusted ones, the profile line says who signed it.
+    const untrusted = await run(['ipa', 'inspect', file], { ASCEND_EXTRA_TRUSTED_ROOTS: '' });
+    expect(untrusted.code).toBe(6);
+    expect(untrusted.stdout).toMatch(/NOT signed by Apple: ascend sample profile signing root/);
+    expect(untrusted.stdout).toContain('PROFILE_UNTRUSTED_SIGNER');
   });
 
   it('escapes terminal control sequences from the file (ESC, OSC, C1) instead of printing them', async () => {
@@ -61,6 +69,7 @@ describe('ascend ipa inspect (human output)', () => {
     expect(printed).not.toMatch(/[\u001b\u0007\u009b\u009d]/);
     expect(r.stdout).toContain('com.example.\\x1b]0;pwned\\x07app');
     expect(r.stdout).toContain('Evil \\x9b2J\\x9d profile');
+    expect(r.stdout).not.toContain('NOT signed by Apple');
     expect(r.stdout).toContain(
       'SHORT_VERSION_INVALID: The app’s CFBundleShortVersionString "1.0\\x9b2J"'.replace('’', "'"),
     );

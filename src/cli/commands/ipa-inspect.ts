@@ -25,7 +25,7 @@ function describeBundle(b: BundleFacts): string[] {
           `  encryption  ${b.usesNonExemptEncryption === null ? 'not declared' : b.usesNonExemptEncryption ? 'non-exempt' : 'exempt'}`,
         ]
       : []),
-    `  profile     ${p ? `${p.kind} "${p.name}" (team ${p.teamId}, expires ${p.expirationDate?.slice(0, 10) ?? '—'})` : (b.profileError ?? 'none')}`,
+    `  profile     ${p ? `${p.kind} "${p.name}" (team ${p.teamId}, expires ${p.expirationDate?.slice(0, 10) ?? '—'}${p.signerTrusted ? '' : `, NOT signed by Apple: ${p.signer ?? 'unknown signer'}`})` : (b.profileError ?? 'none')}`,
   ].map(escapeControl);
 }
 
