@@ -163,8 +163,25 @@ describe('XML plists (own strict reader)', () => {
 
   it('counts the nesting the parser sees, not what a regex sees: comments cannot hide depth', () => {
     fails(xmlHiddenNesting(), /nests deeper than 64 levels/);
-    fails(xmlHiddenNesting(65), /nests deeper than 64 levels/);
-    expect(() => parsePlist(xmlHiddenNesting(60), 'x')).not.toThrow();
+    fails(xmlHiddenNesting(66), /nests deeper than 64 levels/);
+    expect(() => parsePlist(xmlHiddenNesting(65), 'x')).not.toThrow();
+    // Binary and XML count depth alike: 64 nested dictionaries holding a value are fine in both, 65 are not.
+    const nestedDicts = (n: number) => {
+      let v: unknown = true;
+      for (let i = 0; i < n; i++) v = { k: v };
+      return v as never;
+    };
+    for (const [n, ok] of [
+      [64, true],
+      [65, false],
+    ] as const) {
+      const xml = Buffer.from(`<plist>${'<dict><key>k</key>'.repeat(n)}<true/>${'</dict>'.repeat(n)}</plist>`);
+      const bin = Buffer.from(buildBinary(nestedDicts(n)));
+      for (const b of [xml, bin]) {
+        if (ok) expect(() => parsePlist(b, 'x')).not.toThrow();
+        else fails(b, /nests deeper than 64 levels/);
+      }
+    }
   });
 
   it('refuses entity declarations, unknown entities and elements, and malformed structure', () => {

@@ -23,6 +23,12 @@ interface Frame {
   textBytes?: number;
 }
 
+/**
+ * A start tag at a given offset (sticky): its name, then attributes up to ">", where a ">" inside a quoted
+ * value does not end the tag. The alternatives start with different characters, so matching is linear.
+ */
+const START_TAG = /<([A-Za-z_][A-Za-z0-9_.:-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>/y;
+
 const ENTITY = /&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|lt|gt|amp|quot|apos);|&/g;
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
@@ -121,31 +127,23 @@ class XmlReader {
   }
 
   private startTag(): void {
-    const s = this.s;
-    const m = /^<([A-Za-z_][A-Za-z0-9_.:-]*)/.exec(s.slice(this.i, this.i + 64));
-    if (!m) throw new XmlPlistError(`has a stray "<" at offset ${this.i}`);
-    const name = m[1]!;
-    // Skip attributes; a ">" inside a quoted value does not end the tag.
-    let p = this.i + m[0].length;
-    let quote = '';
-    for (; p < s.length; p++) {
-      const c = s[p];
-      if (quote) {
-        if (c === quote) quote = '';
-      } else if (c === '"' || c === "'") quote = c;
-      else if (c === '>') break;
+    START_TAG.lastIndex = this.i;
+    const m = START_TAG.exec(this.s);
+    if (!m) {
+      const name = /^<([A-Za-z_][A-Za-z0-9_.:-]*)/.exec(this.s.slice(this.i, this.i + 64))?.[1];
+      throw new XmlPlistError(name ? `has an unterminated <${name}> tag` : `has a stray "<" at offset ${this.i}`);
     }
-    if (p >= s.length) throw new XmlPlistError(`has an unterminated <${name}> tag`);
-    const selfClosing = s[p - 1] === '/';
-    this.i = p + 1;
+    const name = m[1]!;
+    this.i = START_TAG.lastIndex;
     this.open(name);
-    if (selfClosing) this.close(name);
+    if (m[2]!.endsWith('/')) this.close(name);
   }
 
   private open(tag: string): void {
     if (++this.elements > this.limits.maxNodes)
       throw new PlistLimitError(`has more than ${this.limits.maxNodes} elements`);
-    if (this.stack.length > this.limits.maxDepth)
+    // The <plist> element is not a level: its value is at depth 0, as a binary plist's top object is.
+    if (this.stack.length - 1 > this.limits.maxDepth)
       throw new PlistLimitError(`nests deeper than ${this.limits.maxDepth} levels`);
     const parent = this.stack.at(-1);
     if (!parent) {
