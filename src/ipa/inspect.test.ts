@@ -184,7 +184,7 @@ describe('inspectIpa: bounded work whatever the archive holds', () => {
       Buffer.from(
         `<plist><dict><key>CFBundleIdentifier</key><string>${id}</string><!--${' '.repeat(7_500_000)}--></dict></plist>`,
       );
-    const extensions = Array.from({ length: 7 }, (_, i) => ({
+    const extensions = Array.from({ length: 4 }, (_, i) => ({
       name: `E${i}`,
       profile: null,
       rawPlist: padded(`com.example.sandbox.one.e${i}`),
@@ -193,11 +193,11 @@ describe('inspectIpa: bounded work whatever the archive holds', () => {
     await expect(inspectIpa(path('fat-ext.ipa'))).rejects.toMatchObject({
       code: 'IPA_ENTRY_TOO_LARGE',
       message: expect.stringMatching(
-        /more than 50331648 bytes of Info.plists and profiles \(at .*E6\.appex\/Info\.plist\)/,
+        /more than 25165824 bytes of Info.plists and profiles \(at .*E3\.appex\/Info\.plist\)/,
       ),
     });
-    // Six of them fit: the budget is a total, not a per-file cap.
-    await buildIpa(path('fat-ok.ipa'), { extensions: extensions.slice(0, 6) });
-    expect((await inspectIpa(path('fat-ok.ipa'))).extensions).toHaveLength(6);
+    // Three of them fit: the budget is a total, not a per-file cap.
+    await buildIpa(path('fat-ok.ipa'), { extensions: extensions.slice(0, 3) });
+    expect((await inspectIpa(path('fat-ok.ipa'))).extensions).toHaveLength(3);
   });
 });

@@ -15,7 +15,7 @@ const MAX_INFO_PLIST = 8 * 1024 * 1024;
  * parsed plist may expand to twice its size, so this keeps inspection inside its memory budget even for
  * an archive of many bundles with oversized metadata.
  */
-export const MAX_METADATA_BYTES = 48 * 1024 * 1024;
+export const MAX_METADATA_BYTES = 24 * 1024 * 1024;
 /** Extensions and watch apps read per IPA; real apps carry a handful, rarely a few dozen. */
 export const MAX_NESTED_BUNDLES = 100;
 
