@@ -8,7 +8,7 @@ import { MemoryStateStore } from '../src/core/state.js';
 import { type DeployDeps, deploy } from '../src/release/deploy.js';
 import type { DeployOptions } from '../src/release/deploy-types.js';
 import type { RunEvent, StepName } from '../src/release/pipeline.js';
-import { buildIpa } from '../src/sample/builder.js';
+import { buildIpa, SAMPLE_ROOT_SHA256 } from '../src/sample/builder.js';
 import { httpTransport } from '../src/upload/engine.js';
 import { clientFor, quickSleep } from './helpers/deploy.js';
 
@@ -45,6 +45,7 @@ async function setup(version: string) {
     dryRun: false,
     concurrency: 2,
     deadline: Date.now() + 120_000,
+    extraTrustedRoots: [SAMPLE_ROOT_SHA256],
   };
   const state = new MemoryStateStore();
   const run = async (over: Partial<DeployOptions> = {}, extra: Partial<DeployDeps> = {}) => {

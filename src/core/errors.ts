@@ -152,6 +152,10 @@ export const CATALOGUE = {
   STATE_FILE_INVALID: { exit: EXIT.validation, remedy: 'Remove or fix the damaged state file named in the message.' },
   SIMULATOR_SEED_INVALID: { exit: EXIT.validation, remedy: 'Fix the seed file; its format is in docs/SIMULATOR.md.' },
   FILE_NOT_FOUND: { exit: EXIT.validation, remedy: 'Check the path to the .ipa or .pkg file.' },
+  FILE_IS_DIRECTORY: {
+    exit: EXIT.validation,
+    remedy: 'Give the path of the .ipa file itself (Xcode → Organizer → Distribute App exports one), not a folder.',
+  },
   IPA_NOT_ZIP: {
     exit: EXIT.validation,
     remedy: "An .ipa is a zip archive made by Xcode's export (Product → Archive → Distribute App); export it again.",
@@ -171,6 +175,22 @@ export const CATALOGUE = {
   IPA_CORRUPT: {
     exit: EXIT.validation,
     remedy: 'The archive is damaged (sizes or data do not match); copy or export it again.',
+  },
+  IPA_TOO_MANY_ENTRIES: {
+    exit: EXIT.validation,
+    remedy: 'No real app holds that many files (ascend reads at most 200,000 entries); export the app again.',
+  },
+  IPA_DUPLICATE_ENTRY: {
+    exit: EXIT.validation,
+    remedy: 'The archive holds the same path twice, which Apple refuses; export the app again with Xcode.',
+  },
+  IPA_OVERLAPPING_ENTRIES: {
+    exit: EXIT.validation,
+    remedy: 'Entries of the archive share bytes (a zip bomb or a damaged file); do not use it, export the app again.',
+  },
+  IPA_NAME_MISMATCH: {
+    exit: EXIT.validation,
+    remedy: "An entry's local name differs from its directory name (a tampered archive); export the app again.",
   },
   PLIST_INVALID: {
     exit: EXIT.validation,
