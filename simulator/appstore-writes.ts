@@ -1,13 +1,22 @@
 import { conflict } from './errors.js';
 import { mustGet } from './reads.js';
-import { created, EDITABLE, now, OPEN_SUBMISSION, ok, visibleRel } from './write-helpers.js';
-import type { WriteHandler } from './writes.js';
+import {
+  created,
+  EDITABLE,
+  now,
+  OPEN_SUBMISSION,
+  ok,
+  type Schemas,
+  visibleRel,
+  type WriteHandler,
+  write,
+} from './write-helpers.js';
 
 /** App Store writes: versions, build attachment, phased release, review submissions. */
 export function appStoreWrites(reviewMs: number): Record<string, WriteHandler> {
   return {
     /** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-appstoreversions */
-    'POST /v1/appStoreVersions': (ctx) => {
+    'POST /v1/appStoreVersions': write<Schemas['AppStoreVersionCreateRequest']>((ctx) => {
       const app = visibleRel(ctx, 'apps', 'app');
       const a = ctx.body.data.attributes as {
         platform: string;
@@ -59,8 +68,8 @@ export function appStoreWrites(reviewMs: number): Record<string, WriteHandler> {
         rels: { app: app.id, build: null, appStoreVersionPhasedRelease: null },
       });
       return created(ctx, rec);
-    },
-    'PATCH /v1/appStoreVersions/{id}': (ctx) => {
+    }),
+    'PATCH /v1/appStoreVersions/{id}': write<Schemas['AppStoreVersionUpdateRequest']>((ctx) => {
       const v = mustGet(ctx, 'appStoreVersions', ctx.pathParams[0]!);
       if (!EDITABLE.has(String(v.attributes.appVersionState)))
         throw conflict('STATE_ERROR', `The version is ${String(v.attributes.appVersionState)} and cannot be edited`);
@@ -75,36 +84,38 @@ export function appStoreWrites(reviewMs: number): Record<string, WriteHandler> {
         );
       }
       return ok(ctx, v);
-    },
+    }),
     /** https://developer.apple.com/documentation/appstoreconnectapi/patch-v1-appstoreversions-_id_-relationships-build */
-    'PATCH /v1/appStoreVersions/{id}/relationships/build': (ctx) => {
-      const v = mustGet(ctx, 'appStoreVersions', ctx.pathParams[0]!);
-      const buildId = ctx.body.data?.id as string;
-      const build = ctx.store.get('builds', buildId);
-      if (!build || !ctx.visible(build))
-        throw conflict('ENTITY_ERROR.RELATIONSHIP.INVALID', `There is no build with id '${buildId}'`, '/data/id');
-      if (!EDITABLE.has(String(v.attributes.appVersionState)))
-        throw conflict('STATE_ERROR', 'The build of a version in review or released cannot change');
-      if (build.rels.app !== v.rels.app)
-        throw conflict('ENTITY_ERROR.RELATIONSHIP.INVALID', 'The build belongs to another app', '/data/id');
-      if (build.attributes.processingState !== 'VALID')
-        throw conflict('STATE_ERROR', 'Only processed (VALID) builds can be attached');
-      const train = ctx.store.get('preReleaseVersions', build.rels.preReleaseVersion as string);
-      if (
-        train?.attributes.platform !== v.attributes.platform ||
-        train?.attributes.version !== v.attributes.versionString
-      ) {
-        throw conflict(
-          'ENTITY_ERROR.RELATIONSHIP.INVALID',
-          `The build is from ${String(train?.attributes.version)} (${String(train?.attributes.platform)}), not ${String(v.attributes.versionString)}`,
-          '/data/id',
-        );
-      }
-      v.rels.build = build.id;
-      build.rels.appStoreVersion = v.id;
-      return { status: 204 };
-    },
-    'POST /v1/appStoreVersionPhasedReleases': (ctx) => {
+    'PATCH /v1/appStoreVersions/{id}/relationships/build': write<Schemas['AppStoreVersionBuildLinkageRequest']>(
+      (ctx) => {
+        const v = mustGet(ctx, 'appStoreVersions', ctx.pathParams[0]!);
+        const buildId = ctx.body.data?.id as string;
+        const build = ctx.store.get('builds', buildId);
+        if (!build || !ctx.visible(build))
+          throw conflict('ENTITY_ERROR.RELATIONSHIP.INVALID', `There is no build with id '${buildId}'`, '/data/id');
+        if (!EDITABLE.has(String(v.attributes.appVersionState)))
+          throw conflict('STATE_ERROR', 'The build of a version in review or released cannot change');
+        if (build.rels.app !== v.rels.app)
+          throw conflict('ENTITY_ERROR.RELATIONSHIP.INVALID', 'The build belongs to another app', '/data/id');
+        if (build.attributes.processingState !== 'VALID')
+          throw conflict('STATE_ERROR', 'Only processed (VALID) builds can be attached');
+        const train = ctx.store.get('preReleaseVersions', build.rels.preReleaseVersion as string);
+        if (
+          train?.attributes.platform !== v.attributes.platform ||
+          train?.attributes.version !== v.attributes.versionString
+        ) {
+          throw conflict(
+            'ENTITY_ERROR.RELATIONSHIP.INVALID',
+            `The build is from ${String(train?.attributes.version)} (${String(train?.attributes.platform)}), not ${String(v.attributes.versionString)}`,
+            '/data/id',
+          );
+        }
+        v.rels.build = build.id;
+        build.rels.appStoreVersion = v.id;
+        return { status: 204 };
+      },
+    ),
+    'POST /v1/appStoreVersionPhasedReleases': write<Schemas['AppStoreVersionPhasedReleaseCreateRequest']>((ctx) => {
       const v = visibleRel(ctx, 'appStoreVersions', 'appStoreVersion');
       if (v.rels.appStoreVersionPhasedRelease)
         throw conflict('ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE', 'This version already has a phased release');
@@ -117,15 +128,17 @@ export function appStoreWrites(reviewMs: number): Record<string, WriteHandler> {
       });
       v.rels.appStoreVersionPhasedRelease = rec.id;
       return created(ctx, rec);
-    },
-    'PATCH /v1/appStoreVersionPhasedReleases/{id}': (ctx) => {
-      const rec = mustGet(ctx, 'appStoreVersionPhasedReleases', ctx.pathParams[0]!);
-      const state = ctx.body.data.attributes?.phasedReleaseState;
-      if (state) rec.attributes.phasedReleaseState = state;
-      return ok(ctx, rec);
-    },
+    }),
+    'PATCH /v1/appStoreVersionPhasedReleases/{id}': write<Schemas['AppStoreVersionPhasedReleaseUpdateRequest']>(
+      (ctx) => {
+        const rec = mustGet(ctx, 'appStoreVersionPhasedReleases', ctx.pathParams[0]!);
+        const state = ctx.body.data.attributes?.phasedReleaseState;
+        if (state) rec.attributes.phasedReleaseState = state;
+        return ok(ctx, rec);
+      },
+    ),
     /** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-reviewsubmissions */
-    'POST /v1/reviewSubmissions': (ctx) => {
+    'POST /v1/reviewSubmissions': write<Schemas['ReviewSubmissionCreateRequest']>((ctx) => {
       const app = visibleRel(ctx, 'apps', 'app');
       const platform = (ctx.body.data.attributes?.platform as string | undefined) ?? 'IOS';
       const open = ctx.store
@@ -148,8 +161,8 @@ export function appStoreWrites(reviewMs: number): Record<string, WriteHandler> {
         rels: { app: app.id },
       });
       return created(ctx, rec);
-    },
-    'POST /v1/reviewSubmissionItems': (ctx) => {
+    }),
+    'POST /v1/reviewSubmissionItems': write<Schemas['ReviewSubmissionItemCreateRequest']>((ctx) => {
       const sub = visibleRel(ctx, 'reviewSubmissions', 'reviewSubmission');
       if (!['READY_FOR_REVIEW', 'UNRESOLVED_ISSUES'].includes(String(sub.attributes.state)))
         throw conflict('STATE_ERROR', 'Items can only be added before the submission is sent');
@@ -170,9 +183,9 @@ export function appStoreWrites(reviewMs: number): Record<string, WriteHandler> {
       });
       sub.rels.items = [...((sub.rels.items as string[]) ?? []), rec.id];
       return created(ctx, rec);
-    },
+    }),
     /** https://developer.apple.com/documentation/appstoreconnectapi/patch-v1-reviewsubmissions-_id_ */
-    'PATCH /v1/reviewSubmissions/{id}': (ctx) => {
+    'PATCH /v1/reviewSubmissions/{id}': write<Schemas['ReviewSubmissionUpdateRequest']>((ctx) => {
       const sub = mustGet(ctx, 'reviewSubmissions', ctx.pathParams[0]!);
       const a = ctx.body.data.attributes ?? {};
       if (a.submitted === true) {
@@ -193,6 +206,6 @@ export function appStoreWrites(reviewMs: number): Record<string, WriteHandler> {
       }
       if (a.canceled === true && OPEN_SUBMISSION.has(String(sub.attributes.state))) sub.attributes.state = 'CANCELING';
       return ok(ctx, sub);
-    },
+    }),
   };
 }

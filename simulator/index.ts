@@ -9,6 +9,7 @@ import { parseFaults } from './faults.js';
 import { HourlyQuota } from './quota.js';
 import { applySeed, DEFAULT_SEED, newKeyPair, type SeedInput } from './seed.js';
 import { buildServer } from './server.js';
+import { SimClock } from './sim-clock.js';
 import { loadSpec } from './spec.js';
 import { Store } from './store.js';
 import { RateLimiter } from './throttle.js';
@@ -37,6 +38,14 @@ export interface SimulatorOptions {
   uploadExpirySeconds?: number;
   /** Where received upload bytes are kept until processed (default: a temporary folder removed on close). */
   dataDir?: string;
+  /** Refuse every `sourceFileChecksums` at commit with the 409 Apple was seen answering (docs/SIMULATOR.md). */
+  refuseChecksums?: boolean;
+  /** The simulator's "now" for resources (ISO date; `--clock`); tokens are still checked against `clock`. */
+  simNow?: string;
+  /** Bounds on slow clients (defaults: 120 s per request, 60 s socket inactivity, 15 s part body idle). */
+  requestTimeoutSeconds?: number;
+  connectionTimeoutSeconds?: number;
+  bodyIdleTimeoutSeconds?: number;
   clock?: Clock;
   log?: (line: string) => void;
 }
@@ -50,6 +59,8 @@ export interface CreatedKey {
 export interface Simulator {
   readonly app: FastifyInstance;
   readonly store: Store;
+  /** The simulator's "now" for resources; `set(iso)` and `advance(seconds)` move it. */
+  readonly simClock: SimClock;
   readonly stats: Map<string, number>;
   /** Hashes of the distinct tokens accepted so far. */
   readonly tokensSeen: Set<string>;
@@ -70,11 +81,13 @@ function randomKeyId(): string {
 /** Builds the simulator without listening (for in-process `inject()` tests); `listen()` opens the port. */
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const clock = options.clock ?? systemClock;
+  const simClock = new SimClock(clock);
+  if (options.simNow !== undefined) simClock.set(options.simNow);
   const seedInput: SeedInput =
     typeof options.seed === 'string'
       ? (JSON.parse(readFileSync(options.seed, 'utf8')) as SeedInput)
       : (options.seed ?? DEFAULT_SEED);
-  const seeded = applySeed(seedInput, clock, options.stateFile);
+  const seeded = applySeed(seedInput, simClock, options.stateFile);
   const store = (options.stateFile && Store.load(options.stateFile)) || seeded.store;
   const stats = new Map<string, number>();
   const tokensSeen = new Set<string>();
@@ -86,6 +99,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     spec: loadSpec(),
     store,
     clock,
+    simClock,
     random: options.faultSeed !== undefined ? seededRandom(options.faultSeed) : Math.random,
     roleRules: seeded.roleRules,
     quota: new HourlyQuota(options.rateLimitPerHour ?? 3600, clock, (options.rateWindowSeconds ?? 3600) * 1000),
@@ -101,14 +115,22 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       processingMs: (options.processingSeconds ?? 2) * 1000,
       reviewMs: (options.reviewSeconds ?? options.processingSeconds ?? 2) * 1000,
       uploadExpiryMs: (options.uploadExpirySeconds ?? 7 * 86_400) * 1000,
-      secret: randomBytes(32),
+      secret: store.secret,
       bandwidth: options.bandwidthMBps ? new RateLimiter(options.bandwidthMBps * MB) : undefined,
       connectionBytesPerSecond: options.connectionBandwidthMBps ? options.connectionBandwidthMBps * MB : undefined,
+      refuseChecksums: options.refuseChecksums ?? seeded.refuseChecksums,
+      hashers: new Map(),
+    },
+    timeouts: {
+      requestMs: (options.requestTimeoutSeconds ?? 120) * 1000,
+      connectionMs: (options.connectionTimeoutSeconds ?? 60) * 1000,
+      bodyIdleMs: (options.bodyIdleTimeoutSeconds ?? 15) * 1000,
     },
   });
   const sim: Simulator = {
     app,
     store,
+    simClock,
     stats,
     tokensSeen,
     url: options.publicUrl ?? '',

@@ -73,6 +73,8 @@ export const SeedSchema = z
             platform: platform.default('IOS'),
             processingState: z.enum(['PROCESSING', 'FAILED', 'INVALID', 'VALID']).default('VALID'),
             uploadedDate: z.string().optional(),
+            /** Relative to the simulator's "now", so a seed stays fresh (builds expire after 90 days). */
+            uploadedDaysAgo: z.number().nonnegative().optional(),
             usesNonExemptEncryption: z.boolean().optional(),
           })
           .strict(),
@@ -91,6 +93,8 @@ export const SeedSchema = z
           .strict(),
       )
       .default([]),
+    /** Refuse every `sourceFileChecksums` at commit with Apple's 409 (docs/SIMULATOR.md). */
+    refuseChecksums: z.boolean().optional(),
     roleRules: z
       .array(
         z.object({ pattern: z.string(), roles: z.array(z.string()), teamKeysOnly: z.boolean().optional() }).strict(),
@@ -113,8 +117,8 @@ export const DEFAULT_SEED: SeedInput = {
     { app: 'com.example.sandbox.two', name: 'QA', isInternalGroup: true },
   ],
   builds: [
-    { app: 'com.example.sandbox.one', version: '1.0.0', buildNumber: '1', uploadedDate: '2026-01-05T10:00:00Z' },
-    { app: 'com.example.sandbox.one', version: '1.0.0', buildNumber: '2', uploadedDate: '2026-01-06T10:00:00Z' },
+    { app: 'com.example.sandbox.one', version: '1.0.0', buildNumber: '1', uploadedDaysAgo: 2 },
+    { app: 'com.example.sandbox.one', version: '1.0.0', buildNumber: '2', uploadedDaysAgo: 1 },
   ],
 };
 
@@ -132,6 +136,8 @@ export function addBuild(
     uploadedDate: string;
     usesNonExemptEncryption?: boolean;
   },
+  /** The simulator's "now": a build uploaded more than 90 days before it is expired. */
+  now: number,
 ): string {
   let prv = store
     .list('preReleaseVersions')
@@ -147,7 +153,7 @@ export function addBuild(
     version: b.buildNumber,
     uploadedDate: new Date(uploaded).toISOString(),
     expirationDate: new Date(uploaded + 90 * DAY_MS).toISOString(),
-    expired: false,
+    expired: uploaded + 90 * DAY_MS <= now,
     minOsVersion: '16.0',
     processingState: b.processingState,
     buildAudienceType: 'APP_STORE_ELIGIBLE',
@@ -195,7 +201,13 @@ export function newKeyPair(): { privateKeyPem: string; publicKeyPem: string } {
   };
 }
 
-export function applySeed(input: unknown, clock: Clock, stateFile?: string): { store: Store; roleRules: RoleRule[] } {
+export interface Seeded {
+  store: Store;
+  roleRules: RoleRule[];
+  refuseChecksums: boolean;
+}
+
+export function applySeed(input: unknown, clock: Clock, stateFile?: string): Seeded {
   const seed = SeedSchema.parse(input);
   const store = new Store(stateFile);
   for (const t of seed.teams) store.teams.set(t.id, t);
@@ -255,8 +267,9 @@ export function applySeed(input: unknown, clock: Clock, stateFile?: string): { s
       rels: { app: a.id },
     });
   }
-  for (const b of seed.builds) {
-    addBuild(store, app(b.app), { ...b, uploadedDate: b.uploadedDate ?? new Date(clock.now()).toISOString() });
+  for (const { uploadedDaysAgo, ...b } of seed.builds) {
+    const uploaded = b.uploadedDate ?? new Date(clock.now() - (uploadedDaysAgo ?? 0) * DAY_MS).toISOString();
+    addBuild(store, app(b.app), { ...b, uploadedDate: uploaded }, clock.now());
   }
   for (const v of seed.appStoreVersions) {
     const a = app(v.app);
@@ -276,5 +289,5 @@ export function applySeed(input: unknown, clock: Clock, stateFile?: string): { s
       rels: { app: a.id, build: null, appStoreVersionPhasedRelease: null },
     });
   }
-  return { store, roleRules: seed.roleRules ?? DEFAULT_ROLE_RULES };
+  return { store, roleRules: seed.roleRules ?? DEFAULT_ROLE_RULES, refuseChecksums: seed.refuseChecksums ?? false };
 }

@@ -1,5 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { AscendError } from '../src/core/errors.js';
 import type { SimKey } from './auth.js';
 
 /** One stored resource. `rels` may hold links the public schema does not expose (e.g. a build upload's app). */
@@ -27,6 +29,44 @@ export interface Snapshot {
   keys: SimKey[];
   resources: Rec[];
   seq: number;
+  /** The part-URL signing secret (base64), so URLs handed out before a restart still work after it. */
+  secret?: string;
+}
+
+const Ids = z.union([z.string(), z.array(z.string()), z.null()]);
+/** The state file's shape, checked on load: a damaged file is refused, never silently replaced. */
+const SnapshotSchema = z.object({
+  version: z.literal(1),
+  teams: z.array(z.object({ id: z.string(), name: z.string(), issuerId: z.string(), agreementsSigned: z.boolean() })),
+  keys: z.array(
+    z.object({
+      keyId: z.string(),
+      issuerId: z.string().optional(),
+      teamId: z.string(),
+      role: z.string(),
+      publicKeyPem: z.string(),
+      revoked: z.boolean(),
+    }),
+  ),
+  resources: z.array(
+    z.object({
+      type: z.string(),
+      id: z.string(),
+      teamId: z.string(),
+      attributes: z.record(z.string(), z.unknown()),
+      rels: z.record(z.string(), Ids),
+      internal: z.record(z.string(), z.unknown()).optional(),
+    }),
+  ),
+  seq: z.number().int().nonnegative(),
+  secret: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=$/)
+    .optional(),
+});
+
+function damaged(file: string, why: string): AscendError {
+  return new AscendError('STATE_FILE_INVALID', `the simulator's state file ${file} is damaged: ${why}`);
 }
 
 /**
@@ -39,16 +79,28 @@ export class Store {
   private byType = new Map<string, Map<string, Rec>>();
   private seq = 0;
 
+  /** Signs part URLs (simulator/part-signing.ts); persisted with the state. */
+  secret: Buffer = randomBytes(32);
+
   constructor(private readonly stateFile?: string) {}
 
+  /** The state in `stateFile`, or undefined when there is none yet; a damaged file throws STATE_FILE_INVALID. */
   static load(stateFile: string): Store | undefined {
-    let snap: Snapshot;
+    if (!existsSync(stateFile)) return undefined;
+    let raw: unknown;
     try {
-      snap = JSON.parse(readFileSync(stateFile, 'utf8')) as Snapshot;
-    } catch {
-      return undefined;
+      raw = JSON.parse(readFileSync(stateFile, 'utf8'));
+    } catch (err) {
+      throw damaged(stateFile, (err as Error).message.split('\n')[0]!);
     }
+    const parsed = SnapshotSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw damaged(stateFile, `${issue?.path.join('.') || '/'}: ${issue?.message ?? 'invalid'}`);
+    }
+    const snap = parsed.data as Snapshot;
     const store = new Store(stateFile);
+    if (snap.secret) store.secret = Buffer.from(snap.secret, 'base64');
     for (const t of snap.teams) store.teams.set(t.id, t);
     for (const k of snap.keys) store.keys.set(k.keyId, k);
     for (const r of snap.resources) store.table(r.type).set(r.id, r);
@@ -63,13 +115,19 @@ export class Store {
       keys: [...this.keys.values()],
       resources: [...this.byType.values()].flatMap((m) => [...m.values()]),
       seq: this.seq,
+      secret: this.secret.toString('base64'),
     };
   }
 
+  /**
+   * Writes the state atomically (a temporary file renamed over the old one) and owner-only: it holds the
+   * secret that signs part URLs.
+   */
   save(): void {
     if (!this.stateFile) return;
-    const tmp = `${this.stateFile}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.snapshot()));
+    const tmp = `${this.stateFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.snapshot()), { mode: 0o600 });
+    chmodSync(tmp, 0o600);
     renameSync(tmp, this.stateFile);
   }
 

@@ -2,14 +2,22 @@ import type { Clock } from '../src/core/clock.js';
 import { conflict } from './errors.js';
 import { mustGet } from './reads.js';
 import type { Store } from './store.js';
-import { created, now, ok, syncBetaDetail, visibleRel } from './write-helpers.js';
-import type { WriteHandler } from './writes.js';
+import {
+  created,
+  now,
+  ok,
+  type Schemas,
+  syncBetaDetail,
+  visibleRel,
+  type WriteHandler,
+  write,
+} from './write-helpers.js';
 
 /** TestFlight writes: export compliance, "What to Test", beta review. */
 export function testflightWrites(reviewMs: number): Record<string, WriteHandler> {
   return {
     /** https://developer.apple.com/documentation/appstoreconnectapi/patch-v1-builds-_id_ */
-    'PATCH /v1/builds/{id}': (ctx) => {
+    'PATCH /v1/builds/{id}': write<Schemas['BuildUpdateRequest']>((ctx) => {
       const build = mustGet(ctx, 'builds', ctx.pathParams[0]!);
       const a = ctx.body.data.attributes ?? {};
       if (a.usesNonExemptEncryption !== undefined && a.usesNonExemptEncryption !== null) {
@@ -28,8 +36,8 @@ export function testflightWrites(reviewMs: number): Record<string, WriteHandler>
       if (a.expired === true) build.attributes.expired = true;
       syncBetaDetail(ctx.store, build);
       return ok(ctx, build);
-    },
-    'POST /v1/betaBuildLocalizations': (ctx) => {
+    }),
+    'POST /v1/betaBuildLocalizations': write<Schemas['BetaBuildLocalizationCreateRequest']>((ctx) => {
       const build = visibleRel(ctx, 'builds', 'build');
       const { locale, whatsNew } = ctx.body.data.attributes as { locale: string; whatsNew?: string };
       if (
@@ -57,15 +65,15 @@ export function testflightWrites(reviewMs: number): Record<string, WriteHandler>
       });
       build.rels.betaBuildLocalizations = [...((build.rels.betaBuildLocalizations as string[]) ?? []), rec.id];
       return created(ctx, rec);
-    },
-    'PATCH /v1/betaBuildLocalizations/{id}': (ctx) => {
+    }),
+    'PATCH /v1/betaBuildLocalizations/{id}': write<Schemas['BetaBuildLocalizationUpdateRequest']>((ctx) => {
       const rec = mustGet(ctx, 'betaBuildLocalizations', ctx.pathParams[0]!);
       const whatsNew = ctx.body.data.attributes?.whatsNew;
       if (typeof whatsNew === 'string') rec.attributes.whatsNew = whatsNew;
       return ok(ctx, rec);
-    },
+    }),
     /** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-betaappreviewsubmissions */
-    'POST /v1/betaAppReviewSubmissions': (ctx) => {
+    'POST /v1/betaAppReviewSubmissions': write<Schemas['BetaAppReviewSubmissionCreateRequest']>((ctx) => {
       const build = visibleRel(ctx, 'builds', 'build');
       if (build.attributes.processingState !== 'VALID') throw conflict('STATE_ERROR', 'The build is not processed yet');
       if (build.attributes.usesNonExemptEncryption === undefined)
@@ -105,7 +113,7 @@ export function testflightWrites(reviewMs: number): Record<string, WriteHandler>
       build.rels.betaAppReviewSubmission = rec.id;
       syncBetaDetail(ctx.store, build);
       return created(ctx, rec);
-    },
+    }),
   };
 }
 
