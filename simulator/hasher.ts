@@ -70,6 +70,11 @@ export class FileHasher {
     }
   }
 
+  /** Resolves when no background pass is running (tests wait for it instead of for time). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running.catch(() => {});
+  }
+
   /** The digest of the whole file once every part is in, waiting for the background pass to finish. */
   async digest(algorithm: 'md5' | 'sha256'): Promise<string> {
     for (;;) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Clock, seededRandom, systemClock } from '../src/core/clock.js';
+import { AscendError } from '../src/core/errors.js';
 import type { SimKey } from './auth.js';
 import { parseFaults } from './faults.js';
 import { HourlyQuota } from './quota.js';
@@ -13,6 +14,7 @@ import { SimClock } from './sim-clock.js';
 import { loadSpec } from './spec.js';
 import { Store } from './store.js';
 import { RateLimiter } from './throttle.js';
+import type { UploadConfig } from './upload-config.js';
 
 export interface SimulatorOptions {
   port?: number;
@@ -62,6 +64,8 @@ export interface Simulator {
   /** The simulator's "now" for resources; `set(iso)` and `advance(seconds)` move it. */
   readonly simClock: SimClock;
   readonly stats: Map<string, number>;
+  /** Resolves when every part received so far has been hashed into its file's digests. */
+  hashing(): Promise<void>;
   /** Hashes of the distinct tokens accepted so far. */
   readonly tokensSeen: Set<string>;
   /** Set after `listen()`. */
@@ -82,7 +86,11 @@ function randomKeyId(): string {
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const clock = options.clock ?? systemClock;
   const simClock = new SimClock(clock);
-  if (options.simNow !== undefined) simClock.set(options.simNow);
+  if (options.simNow !== undefined) {
+    if (Number.isNaN(Date.parse(options.simNow)) || !/^\d{4}-\d\d-\d\dT/.test(options.simNow))
+      throw new AscendError('USAGE', `--clock ${options.simNow} is not an ISO date such as 2027-01-31T12:00:00Z`);
+    simClock.set(options.simNow);
+  }
   const seedInput: SeedInput =
     typeof options.seed === 'string'
       ? (JSON.parse(readFileSync(options.seed, 'utf8')) as SeedInput)
@@ -95,6 +103,18 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ascend-sim-data-'));
   const MB = 1_000_000;
+  const uploads: UploadConfig = {
+    dataDir,
+    partSize: options.partSizeBytes ?? 5 * 1024 * 1024,
+    processingMs: (options.processingSeconds ?? 2) * 1000,
+    reviewMs: (options.reviewSeconds ?? options.processingSeconds ?? 2) * 1000,
+    uploadExpiryMs: (options.uploadExpirySeconds ?? 7 * 86_400) * 1000,
+    secret: store.secret,
+    bandwidth: options.bandwidthMBps ? new RateLimiter(options.bandwidthMBps * MB) : undefined,
+    connectionBytesPerSecond: options.connectionBandwidthMBps ? options.connectionBandwidthMBps * MB : undefined,
+    refuseChecksums: options.refuseChecksums ?? seeded.refuseChecksums,
+    hashers: new Map(),
+  };
   const app = buildServer({
     spec: loadSpec(),
     store,
@@ -109,18 +129,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     log,
     stats,
     tokensSeen,
-    uploads: {
-      dataDir,
-      partSize: options.partSizeBytes ?? 5 * 1024 * 1024,
-      processingMs: (options.processingSeconds ?? 2) * 1000,
-      reviewMs: (options.reviewSeconds ?? options.processingSeconds ?? 2) * 1000,
-      uploadExpiryMs: (options.uploadExpirySeconds ?? 7 * 86_400) * 1000,
-      secret: store.secret,
-      bandwidth: options.bandwidthMBps ? new RateLimiter(options.bandwidthMBps * MB) : undefined,
-      connectionBytesPerSecond: options.connectionBandwidthMBps ? options.connectionBandwidthMBps * MB : undefined,
-      refuseChecksums: options.refuseChecksums ?? seeded.refuseChecksums,
-      hashers: new Map(),
-    },
+    uploads,
     timeouts: {
       requestMs: (options.requestTimeoutSeconds ?? 120) * 1000,
       connectionMs: (options.connectionTimeoutSeconds ?? 60) * 1000,
@@ -131,6 +140,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     app,
     store,
     simClock,
+    async hashing() {
+      await Promise.all([...uploads.hashers.values()].map((h) => h.idle()));
+    },
     stats,
     tokensSeen,
     url: options.publicUrl ?? '',
@@ -143,6 +155,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     },
     async close() {
       await app.close();
+      await sim.hashing();
       if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     createKey(opts = {}) {

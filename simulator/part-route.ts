@@ -140,25 +140,27 @@ async function receivePart(deps: ServerDeps, req: FastifyRequest, reply: Fastify
   ];
   const shaping = limiters.filter((l): l is RateLimiter => l !== undefined);
   let idle = false;
-  const body = req.body as NodeJS.ReadableStream & { destroy(err?: Error): void };
+  const body = req.body as NodeJS.ReadableStream;
   const m = meter(deps.timeouts.bodyIdleMs, () => {
+    // Answer at once, then close: the rest of a stalled body is never read.
     idle = true;
-    body.destroy(new Error('idle'));
+    reply.raw.once('finish', () => req.raw.socket?.destroy());
+    storageError(
+      reply,
+      400,
+      'RequestTimeout',
+      'Your socket connection to the server was not read from or written to within the timeout period.',
+    );
   });
   try {
     const out = createWriteStream(internal.dataPath, { flags: 'r+', start: op.offset });
     if (shaping.length) await pipeline(body, throttled(shaping), m.stream, out);
     else await pipeline(body, m.stream, out);
   } catch {
-    if (idle)
-      return storageError(
-        reply,
-        400,
-        'RequestTimeout',
-        'Your socket connection to the server was not read from or written to within the timeout period.',
-      );
+    if (idle) return reply;
     return dropConnection(req, reply); // the client went away; the part is simply not received
   }
+  if (idle) return reply;
   if (m.received() !== op.length)
     return storageError(reply, 400, 'IncompleteBody', `Received ${m.received()} of ${op.length} bytes.`);
   internal.received.push(op.partNumber);

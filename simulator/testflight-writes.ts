@@ -33,7 +33,10 @@ export function testflightWrites(reviewMs: number): Record<string, WriteHandler>
         }
         build.attributes.usesNonExemptEncryption = a.usesNonExemptEncryption;
       }
-      if (a.expired === true) build.attributes.expired = true;
+      if (a.expired === true) {
+        build.attributes.expired = true;
+        build.internal = { ...build.internal, expiredByPatch: true };
+      }
       syncBetaDetail(ctx.store, build);
       return ok(ctx, build);
     }),

@@ -26,6 +26,8 @@ export async function run(rt: Runtime, _args: unknown[], opts: Record<string, un
       rateLimitPerHour: num(opts.rateLimit, '--rate-limit'),
       faults: opts.faults as string | undefined,
       faultSeed: num(opts.faultSeed, '--fault-seed'),
+      refuseChecksums: opts.refuseChecksums === true,
+      simNow: opts.clock as string | undefined,
       log: rt.config.verbose ? (l) => rt.out.logger.debug(l) : undefined,
     });
   } catch (err) {
