@@ -46,6 +46,14 @@ export interface OpenApiDoc {
   components: { schemas: Record<string, Schema> };
 }
 
+export interface RelationshipDef {
+  toMany: boolean;
+  type: string | undefined;
+  /** Apple declares `links` (self, related) for this relationship; some declare only `data`. */
+  links: boolean;
+  data: boolean;
+}
+
 export interface Match {
   op?: Operation;
   pathParams: string[];
@@ -133,15 +141,20 @@ export class Spec {
     return undefined;
   }
 
-  /** Relationship names of a resource type and whether each is to-many. */
-  relationships(type: string): Map<string, { toMany: boolean; type: string | undefined }> {
-    const out = new Map<string, { toMany: boolean; type: string | undefined }>();
+  /** Relationship names of a resource type: to-many or not, the related type, whether Apple declares `links`. */
+  relationships(type: string): Map<string, RelationshipDef> {
+    const out = new Map<string, RelationshipDef>();
     const rels = this.resourceSchema(type)?.properties?.relationships;
     for (const [name, rel] of Object.entries(rels ? (this.resolve(rels).properties ?? {}) : {})) {
       const data = rel.properties?.data;
       const toMany = data?.type === 'array';
       const item = toMany ? data?.items : data;
-      out.set(name, { toMany, type: item?.properties?.type?.enum?.[0] as string | undefined });
+      out.set(name, {
+        toMany,
+        type: item?.properties?.type?.enum?.[0] as string | undefined,
+        links: rel.properties?.links !== undefined,
+        data: data !== undefined,
+      });
     }
     return out;
   }

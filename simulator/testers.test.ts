@@ -32,7 +32,7 @@ function setup() {
   return { sim, req, group, tester };
 }
 
-const codeOf = (r: { json(): { errors: { code: string; source?: { pointer: string } }[] } }) => r.json().errors[0];
+const codeOf = (r: { json(): { errors: { code: string; source?: { pointer: string } }[] } }) => r.json().errors[0]!;
 
 describe('simulator: beta groups (create, update, delete) with TestFlight’s rules', () => {
   it('creates external and internal groups; a public link is for external groups only', async () => {
