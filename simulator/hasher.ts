@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 export interface PartSpan {
@@ -8,14 +9,14 @@ export interface PartSpan {
 }
 
 /**
- * Whole-file MD5 and SHA-256 of an upload, computed while it arrives so the commit answers at once, as
- * Apple's does. MD5 cannot be combined from part digests, so parts are hashed in offset order: after each
- * part lands, every part from the hashed prefix onwards that has arrived is read back (it is still in the
- * page cache) and fed to both digests. A part sent again inside the hashed prefix restarts the digests.
+ * The whole-file MD5 of an upload, computed while it arrives so the commit answers at once, as Apple's
+ * does. MD5 cannot be combined from part digests, so parts are hashed in offset order: after each part
+ * lands, every part from the hashed prefix onwards that has arrived is read back (it is still in the page
+ * cache) and fed to the digest. A part sent again inside the hashed prefix restarts it. SHA-256, which
+ * clients rarely send (and Apple was seen refusing), is computed only when a commit asks for it.
  */
 export class FileHasher {
   private md5: Hash = createHash('md5');
-  private sha256: Hash = createHash('sha256');
   private next = 0; // index in `spans` of the first part not yet hashed
   private generation = 0;
   private running: Promise<void> | undefined;
@@ -36,7 +37,6 @@ export class FileHasher {
     // Not hashed and not being read: the pass stops before parts that are not received.
     if (index < 0 || index > this.next || (index === this.next && !this.running)) return;
     this.md5 = createHash('md5');
-    this.sha256 = createHash('sha256');
     this.next = 0;
     this.generation++;
   }
@@ -60,9 +60,7 @@ export class FileHasher {
         const { bytesRead } = await fh.read(buf, 0, span.length, span.offset);
         if (gen !== this.generation) continue; // restarted while reading: begin again from the new prefix
         if (bytesRead !== span.length) throw new Error(`part ${span.partNumber} is short on disk`);
-        const bytes = buf.subarray(0, span.length);
-        this.md5.update(bytes);
-        this.sha256.update(bytes);
+        this.md5.update(buf.subarray(0, span.length));
         this.next++;
       }
     } finally {
@@ -83,6 +81,9 @@ export class FileHasher {
       if (!this.isReceived(this.spans[this.next]!.partNumber)) throw new Error('not every part was received');
       this.kick();
     }
-    return (algorithm === 'md5' ? this.md5 : this.sha256).copy().digest('hex');
+    if (algorithm === 'md5') return this.md5.copy().digest('hex');
+    const sha = createHash('sha256');
+    for await (const chunk of createReadStream(this.path, { highWaterMark: 1 << 20 })) sha.update(chunk as Buffer);
+    return sha.digest('hex');
   }
 }

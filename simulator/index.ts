@@ -10,6 +10,7 @@ import { parseFaults } from './faults.js';
 import { HourlyQuota } from './quota.js';
 import { applySeed, DEFAULT_SEED, newKeyPair, type SeedInput } from './seed.js';
 import { buildServer } from './server.js';
+import type { Timeouts } from './server-deps.js';
 import { SimClock } from './sim-clock.js';
 import { loadSpec } from './spec.js';
 import { Store } from './store.js';
@@ -82,15 +83,45 @@ function randomKeyId(): string {
   return [...randomBytes(10)].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
+const MB = 1_000_000;
+
+function uploadConfig(options: SimulatorOptions, dataDir: string, secret: Buffer, seedRefuses: boolean): UploadConfig {
+  return {
+    dataDir,
+    partSize: options.partSizeBytes ?? 5 * 1024 * 1024,
+    processingMs: (options.processingSeconds ?? 2) * 1000,
+    reviewMs: (options.reviewSeconds ?? options.processingSeconds ?? 2) * 1000,
+    uploadExpiryMs: (options.uploadExpirySeconds ?? 7 * 86_400) * 1000,
+    secret,
+    bandwidth: options.bandwidthMBps ? new RateLimiter(options.bandwidthMBps * MB) : undefined,
+    connectionBytesPerSecond: options.connectionBandwidthMBps ? options.connectionBandwidthMBps * MB : undefined,
+    refuseChecksums: options.refuseChecksums ?? seedRefuses,
+    hashers: new Map(),
+  };
+}
+
+function timeouts(options: SimulatorOptions): Timeouts {
+  return {
+    requestMs: (options.requestTimeoutSeconds ?? 120) * 1000,
+    connectionMs: (options.connectionTimeoutSeconds ?? 60) * 1000,
+    bodyIdleMs: (options.bodyIdleTimeoutSeconds ?? 15) * 1000,
+  };
+}
+
+/** The simulator's resource clock, started at `--clock` when given. */
+function simClockFor(clock: Clock, simNow: string | undefined): SimClock {
+  const simClock = new SimClock(clock);
+  if (simNow === undefined) return simClock;
+  if (Number.isNaN(Date.parse(simNow)) || !/^\d{4}-\d\d-\d\dT/.test(simNow))
+    throw new AscendError('USAGE', `--clock ${simNow} is not an ISO date such as 2027-01-31T12:00:00Z`);
+  simClock.set(simNow);
+  return simClock;
+}
+
 /** Builds the simulator without listening (for in-process `inject()` tests); `listen()` opens the port. */
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const clock = options.clock ?? systemClock;
-  const simClock = new SimClock(clock);
-  if (options.simNow !== undefined) {
-    if (Number.isNaN(Date.parse(options.simNow)) || !/^\d{4}-\d\d-\d\dT/.test(options.simNow))
-      throw new AscendError('USAGE', `--clock ${options.simNow} is not an ISO date such as 2027-01-31T12:00:00Z`);
-    simClock.set(options.simNow);
-  }
+  const simClock = simClockFor(clock, options.simNow);
   const seedInput: SeedInput =
     typeof options.seed === 'string'
       ? (JSON.parse(readFileSync(options.seed, 'utf8')) as SeedInput)
@@ -102,19 +133,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const log = options.log ?? (() => {});
   const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ascend-sim-data-'));
-  const MB = 1_000_000;
-  const uploads: UploadConfig = {
-    dataDir,
-    partSize: options.partSizeBytes ?? 5 * 1024 * 1024,
-    processingMs: (options.processingSeconds ?? 2) * 1000,
-    reviewMs: (options.reviewSeconds ?? options.processingSeconds ?? 2) * 1000,
-    uploadExpiryMs: (options.uploadExpirySeconds ?? 7 * 86_400) * 1000,
-    secret: store.secret,
-    bandwidth: options.bandwidthMBps ? new RateLimiter(options.bandwidthMBps * MB) : undefined,
-    connectionBytesPerSecond: options.connectionBandwidthMBps ? options.connectionBandwidthMBps * MB : undefined,
-    refuseChecksums: options.refuseChecksums ?? seeded.refuseChecksums,
-    hashers: new Map(),
-  };
+  const uploads = uploadConfig(options, dataDir, store.secret, seeded.refuseChecksums);
   const app = buildServer({
     spec: loadSpec(),
     store,
@@ -130,11 +149,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     stats,
     tokensSeen,
     uploads,
-    timeouts: {
-      requestMs: (options.requestTimeoutSeconds ?? 120) * 1000,
-      connectionMs: (options.connectionTimeoutSeconds ?? 60) * 1000,
-      bodyIdleMs: (options.bodyIdleTimeoutSeconds ?? 15) * 1000,
-    },
+    timeouts: timeouts(options),
   });
   const sim: Simulator = {
     app,

@@ -1,9 +1,10 @@
 import { rmSync } from 'node:fs';
 import type { Clock } from '../src/core/clock.js';
+import type { BinaryFacts } from './records.js';
 import { addBuild } from './seed.js';
 import type { Rec, Store } from './store.js';
 import type { UploadConfig } from './upload-config.js';
-import { type BinaryFacts, fileInternal } from './upload-files.js';
+import { fileInternal } from './upload-files.js';
 import { syncBetaDetail } from './write-helpers.js';
 
 /** Applies the transitions whose time has come: processing uploads finish, processing builds become VALID. */
@@ -11,14 +12,14 @@ export function advanceUploads(store: Store, clock: Clock, cfg: UploadConfig): b
   const now = clock.now();
   let changed = false;
   for (const u of store.list('buildUploads')) {
-    const until = u.internal?.processUntil as number | undefined;
+    const until = u.internal?.processUntil;
     if ((u.attributes.state as { state: string }).state !== 'PROCESSING' || until === undefined || until > now)
       continue;
     changed = true;
     finishProcessing(store, u, now, cfg);
   }
   for (const b of store.list('builds')) {
-    const validAt = b.internal?.validAt as number | undefined;
+    const validAt = b.internal?.validAt;
     if (b.attributes.processingState !== 'PROCESSING' || validAt === undefined || validAt > now) continue;
     changed = true;
     b.attributes.processingState = 'VALID';
@@ -106,7 +107,7 @@ function finishProcessing(store: Store, u: Rec, now: number, cfg: UploadConfig):
   const app = store.get('apps', u.rels.app as string)!;
   const f = store.get('buildUploadFiles', u.rels.assetFile as string);
   if (f) rmSync(fileInternal(f).dataPath, { force: true });
-  const binary = u.internal?.binary as BinaryFacts | undefined;
+  const binary = u.internal?.binary;
   const problem = binaryProblem(u, app, binary) ?? trainProblem(store, u);
   if (problem) {
     const errors = [{ code: problem[0], description: problem[1] }];

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../src/core/clock.js';
 import type { SimKey } from './auth.js';
 import { DEFAULT_ROLE_RULES, type RoleRule } from './roles.js';
-import { Store } from './store.js';
+import { type Rec, Store } from './store.js';
 
 const platform = z.enum(['IOS', 'MAC_OS', 'TV_OS', 'VISION_OS']);
 
@@ -201,6 +201,30 @@ export function newKeyPair(): { privateKeyPem: string; publicKeyPem: string } {
   };
 }
 
+type Seed = z.output<typeof SeedSchema>;
+
+/** App Store versions of the seed (e.g. a released one, whose train is closed). */
+function seedVersions(store: Store, versions: Seed['appStoreVersions'], app: (ref: string) => Rec, now: number): void {
+  const legacy: Record<string, string> = { READY_FOR_DISTRIBUTION: 'READY_FOR_SALE' };
+  for (const v of versions) {
+    const a = app(v.app);
+    store.insert({
+      type: 'appStoreVersions',
+      teamId: a.teamId,
+      attributes: {
+        platform: v.platform,
+        versionString: v.versionString,
+        appVersionState: v.appVersionState,
+        appStoreState: legacy[v.appVersionState] ?? v.appVersionState,
+        releaseType: v.releaseType,
+        createdDate: new Date(now).toISOString(),
+        downloadable: true,
+      },
+      rels: { app: a.id, build: null, appStoreVersionPhasedRelease: null },
+    });
+  }
+}
+
 export interface Seeded {
   store: Store;
   roleRules: RoleRule[];
@@ -271,23 +295,6 @@ export function applySeed(input: unknown, clock: Clock, stateFile?: string): See
     const uploaded = b.uploadedDate ?? new Date(clock.now() - (uploadedDaysAgo ?? 0) * DAY_MS).toISOString();
     addBuild(store, app(b.app), { ...b, uploadedDate: uploaded }, clock.now());
   }
-  for (const v of seed.appStoreVersions) {
-    const a = app(v.app);
-    const legacy: Record<string, string> = { READY_FOR_DISTRIBUTION: 'READY_FOR_SALE' };
-    store.insert({
-      type: 'appStoreVersions',
-      teamId: a.teamId,
-      attributes: {
-        platform: v.platform,
-        versionString: v.versionString,
-        appVersionState: v.appVersionState,
-        appStoreState: legacy[v.appVersionState] ?? v.appVersionState,
-        releaseType: v.releaseType,
-        createdDate: new Date(clock.now()).toISOString(),
-        downloadable: true,
-      },
-      rels: { app: a.id, build: null, appStoreVersionPhasedRelease: null },
-    });
-  }
+  seedVersions(store, seed.appStoreVersions, app, clock.now());
   return { store, roleRules: seed.roleRules ?? DEFAULT_ROLE_RULES, refuseChecksums: seed.refuseChecksums ?? false };
 }

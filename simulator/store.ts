@@ -3,17 +3,9 @@ import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from '
 import { z } from 'zod';
 import { AscendError } from '../src/core/errors.js';
 import type { SimKey } from './auth.js';
+import type { Rec } from './records.js';
 
-/** One stored resource. `rels` may hold links the public schema does not expose (e.g. a build upload's app). */
-export interface Rec {
-  type: string;
-  id: string;
-  teamId: string;
-  attributes: Record<string, unknown>;
-  rels: Record<string, string | string[] | null>;
-  /** Simulator-only bookkeeping (timers, received parts); never serialized into responses. */
-  internal?: Record<string, unknown>;
-}
+export type { Rec } from './records.js';
 
 export interface Team {
   id: string;
@@ -55,7 +47,28 @@ const SnapshotSchema = z.object({
       teamId: z.string(),
       attributes: z.record(z.string(), z.unknown()),
       rels: z.record(z.string(), Ids),
-      internal: z.record(z.string(), z.unknown()).optional(),
+      internal: z
+        .object({
+          file: z.object({ dataPath: z.string(), received: z.array(z.number()), committed: z.boolean() }).optional(),
+          processUntil: z.number().optional(),
+          binary: z
+            .object({
+              bundleId: z.string().nullable(),
+              shortVersion: z.string().nullable(),
+              buildVersion: z.string().nullable(),
+              usesNonExemptEncryption: z.boolean().nullable(),
+              kind: z.enum(['ipa', 'pkg']),
+              error: z.string().optional(),
+            })
+            .optional(),
+          validAt: z.number().optional(),
+          expiredByPatch: z.boolean().optional(),
+          reviewAt: z.number().optional(),
+          doneAt: z.number().optional(),
+          appId: z.string().optional(),
+        })
+        .strict()
+        .optional(),
     }),
   ),
   seq: z.number().int().nonnegative(),

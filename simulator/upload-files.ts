@@ -6,29 +6,17 @@ import { conflict } from './errors.js';
 import { FileHasher, type PartSpan } from './hasher.js';
 import { sign } from './part-signing.js';
 import { mustGet } from './reads.js';
+import type { BinaryFacts, FileInternal } from './records.js';
 import type { Rec } from './store.js';
 import type { UploadConfig } from './upload-config.js';
 import { created, ok, type Schemas, visibleRel, type WriteHandler } from './write-helpers.js';
 
-/** Simulator-only bookkeeping of a reserved file (kept in the state file). */
-export interface FileInternal {
-  dataPath: string;
-  received: number[];
-  committed: boolean;
+/** A reserved file's bookkeeping (every buildUploadFiles record has it). */
+export function fileInternal(file: Rec): FileInternal {
+  const f = file.internal?.file;
+  if (!f) throw new Error(`buildUploadFiles ${file.id} has no data file`);
+  return f;
 }
-
-/** What processing compares with the declared upload, read from the binary at commit. */
-export interface BinaryFacts {
-  bundleId: string | null;
-  shortVersion: string | null;
-  buildVersion: string | null;
-  usesNonExemptEncryption: boolean | null;
-  kind: 'ipa' | 'pkg';
-  /** Set when the binary could not be read as an app archive. */
-  error?: string;
-}
-
-export const fileInternal = (file: Rec): FileInternal => file.internal as unknown as FileInternal;
 
 /** The in-memory hasher of a file, made on first use (after a restart it starts from the first part). */
 export function hasherOf(cfg: UploadConfig, file: Rec): FileHasher {
@@ -102,7 +90,7 @@ export function reserveFile(cfg: UploadConfig): WriteHandler<Schemas['BuildUploa
         uploadOperations: ops,
       },
       rels: { buildUpload: upload.id },
-      internal: internal as unknown as Record<string, unknown>,
+      internal: { file: internal },
     });
     upload.rels[slot] = id;
     return created(ctx, rec);

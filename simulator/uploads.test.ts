@@ -200,9 +200,19 @@ describe('simulator uploads: checksums', () => {
       expect((await s.put(op.url, bytes.subarray(op.offset, op.offset + op.length))).statusCode).toBe(200);
     await s.sim.hashing(); // the background pass, not the commit, reads the parts
     truncateSync(fileInternal(s.sim.store.get('buildUploadFiles', r.fileId)!).dataPath, 10);
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    const res = await s.commit(r.fileId, { file: { hash: sha, algorithm: 'SHA_256' } });
+    const res = await s.commit(r.fileId, { file: { hash: md5(bytes), algorithm: 'MD5' } });
     expect(res.statusCode, res.body).toBe(200);
+  });
+
+  it('SHA-256 is checked too (computed at the commit, as clients rarely send it)', async () => {
+    const s = setup();
+    const bytes = await ipa('sha');
+    const r = await s.reserve(bytes);
+    await s.sendAll(bytes, r.ops);
+    const wrong = await s.commit(r.fileId, { file: { hash: 'ab'.repeat(32), algorithm: 'SHA_256' } });
+    expect(wrong.statusCode).toBe(409);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    expect((await s.commit(r.fileId, { file: { hash: sha, algorithm: 'SHA_256' } })).statusCode).toBe(200);
   });
 
   it('a wrong checksum is a 409 and the file can still be committed with the right one', async () => {

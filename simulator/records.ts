@@ -1,0 +1,45 @@
+/** What the simulator stores: one record per resource, typed by Apple's schema where it is known. */
+
+/** A reserved file's bytes on disk and which parts fully arrived. */
+export interface FileInternal {
+  dataPath: string;
+  received: number[];
+  committed: boolean;
+}
+
+/** What processing compares with the declared upload, read from the binary at commit. */
+export interface BinaryFacts {
+  bundleId: string | null;
+  shortVersion: string | null;
+  buildVersion: string | null;
+  usesNonExemptEncryption: boolean | null;
+  kind: 'ipa' | 'pkg';
+  /** Set when the binary could not be read as an app archive. */
+  error?: string;
+}
+
+/** Simulator-only bookkeeping (timers, received parts); never serialized into responses. */
+export interface RecInternal {
+  /** buildUploadFiles */
+  file?: FileInternal;
+  /** buildUploads: when processing ends, and what the binary said. */
+  processUntil?: number;
+  binary?: BinaryFacts;
+  /** builds: when processing ends; whether a PATCH expired the build (apart from time). */
+  validAt?: number;
+  expiredByPatch?: boolean;
+  /** review submissions: when review starts and ends, and for which app. */
+  reviewAt?: number;
+  doneAt?: number;
+  appId?: string;
+}
+
+/** One stored resource. `rels` may hold links the public schema does not expose (e.g. a build upload's app). */
+export interface Rec {
+  type: string;
+  id: string;
+  teamId: string;
+  attributes: Record<string, unknown>;
+  rels: Record<string, string | string[] | null>;
+  internal?: RecInternal;
+}
