@@ -114,6 +114,49 @@ describe(`simulator answers validate with ajv against ${source === FULL ? "Apple
     expect(checked).toBeGreaterThanOrEqual(25);
   });
 
+  it('write answers (reserve, commit, beta groups and testers) validate too', async () => {
+    const send = async (method: 'POST' | 'PATCH', url: string, payload: unknown) =>
+      sim.app.inject({
+        method,
+        url,
+        headers: { ...headers(), 'content-type': 'application/json' },
+        payload: payload as object,
+      });
+    const upload = sim.store.list('buildUploads')[0]!;
+    const file = await send('POST', '/v1/buildUploadFiles', {
+      data: {
+        type: 'buildUploadFiles',
+        attributes: { assetType: 'ASSET', fileName: 'a.ipa', fileSize: 10, uti: 'com.apple.ipa' },
+        relationships: { buildUpload: { data: { type: 'buildUploads', id: upload.id } } },
+      },
+    });
+    expect(problems(responseValidator('POST', '/v1/buildUploadFiles', '201'), file.json())).toEqual([]);
+    const id = file.json().data.id;
+    const read = await sim.app.inject({ method: 'GET', url: `/v1/buildUploadFiles/${id}`, headers: headers() });
+    expect(problems(responseValidator('GET', '/v1/buildUploadFiles/{id}', '200'), read.json())).toEqual([]);
+    const group = await send('POST', '/v1/betaGroups', {
+      data: {
+        type: 'betaGroups',
+        attributes: { name: 'Conformance', publicLinkEnabled: true },
+        relationships: { app: { data: { type: 'apps', id: '1000000001' } } },
+      },
+    });
+    expect(problems(responseValidator('POST', '/v1/betaGroups', '201'), group.json())).toEqual([]);
+    const gid = group.json().data.id;
+    const patched = await send('PATCH', `/v1/betaGroups/${gid}`, {
+      data: { type: 'betaGroups', id: gid, attributes: { feedbackEnabled: false } },
+    });
+    expect(problems(responseValidator('PATCH', '/v1/betaGroups/{id}', '200'), patched.json())).toEqual([]);
+    const tester = await send('POST', '/v1/betaTesters', {
+      data: {
+        type: 'betaTesters',
+        attributes: { email: 'x@example.com' },
+        relationships: { betaGroups: { data: [{ type: 'betaGroups', id: gid }] } },
+      },
+    });
+    expect(problems(responseValidator('POST', '/v1/betaTesters', '201'), tester.json())).toEqual([]);
+  });
+
   it('error bodies validate as ErrorResponse', async () => {
     const v = ajv.getSchema('apple#/definitions/ErrorResponse')!;
     for (const url of ['/v1/apps?limit=500', '/v1/apps/404404', '/v1/nope', '/v1/appClips/1']) {
