@@ -15,12 +15,8 @@ import {
 /** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-appstoreversions */
 const postAppStoreVersions: WriteHandler = write<Schemas['AppStoreVersionCreateRequest']>((ctx) => {
   const app = visibleRel(ctx, 'apps', 'app');
-  const a = ctx.body.data.attributes as {
-    platform: string;
-    versionString: string;
-    releaseType?: string;
-    earliestReleaseDate?: string;
-  };
+  const a = ctx.body.data.attributes;
+
   if (!/^\d+(\.\d+){0,2}$/.test(a.versionString))
     throw conflict(
       'ENTITY_ERROR.ATTRIBUTE.INVALID',
@@ -144,7 +140,7 @@ const patchAppStoreVersionPhasedReleasesId: WriteHandler = write<Schemas['AppSto
 /** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-reviewsubmissions */
 const postReviewSubmissions: WriteHandler = write<Schemas['ReviewSubmissionCreateRequest']>((ctx) => {
   const app = visibleRel(ctx, 'apps', 'app');
-  const platform = (ctx.body.data.attributes?.platform as string | undefined) ?? 'IOS';
+  const platform = ctx.body.data.attributes?.platform ?? 'IOS';
   const open = ctx.store
     .list('reviewSubmissions')
     .find(

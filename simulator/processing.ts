@@ -50,7 +50,11 @@ function sameNumber(a: string, b: string): boolean {
  * declared. Codes as docs/app-store-connect.md maps them: 90167 no app bundle, 90054 bundle identifier,
  * 90055 version strings.
  */
-export function binaryProblem(u: Rec, app: Rec, binary: BinaryFacts | undefined): [string, string] | undefined {
+export function binaryProblem(
+  u: Rec<'buildUploads'>,
+  app: Rec<'apps'>,
+  binary: BinaryFacts | undefined,
+): [string, string] | undefined {
   if (!binary || binary.kind === 'pkg') return undefined;
   if (binary.error) return ['90167', `No .app bundles found in the package. ${binary.error}`];
   if (binary.bundleId !== app.attributes.bundleId)
@@ -68,7 +72,7 @@ export function binaryProblem(u: Rec, app: Rec, binary: BinaryFacts | undefined)
   return undefined;
 }
 
-function trainProblem(store: Store, u: Rec): [string, string] | undefined {
+function trainProblem(store: Store, u: Rec<'buildUploads'>): [string, string] | undefined {
   const appId = u.rels.app as string;
   const version = String(u.attributes.cfBundleShortVersionString);
   const build = String(u.attributes.cfBundleVersion);
@@ -103,7 +107,7 @@ function trainProblem(store: Store, u: Rec): [string, string] | undefined {
   return undefined;
 }
 
-function finishProcessing(store: Store, u: Rec, now: number, cfg: UploadConfig): void {
+function finishProcessing(store: Store, u: Rec<'buildUploads'>, now: number, cfg: UploadConfig): void {
   const app = store.get('apps', u.rels.app as string)!;
   const f = store.get('buildUploadFiles', u.rels.assetFile as string);
   if (f) rmSync(fileInternal(f).dataPath, { force: true });
@@ -123,7 +127,7 @@ function finishProcessing(store: Store, u: Rec, now: number, cfg: UploadConfig):
     {
       version: String(u.attributes.cfBundleShortVersionString),
       buildNumber: String(u.attributes.cfBundleVersion),
-      platform: String(u.attributes.platform),
+      platform: u.attributes.platform ?? 'IOS',
       processingState: 'PROCESSING',
       uploadedDate: String(u.attributes.uploadedDate ?? new Date(now).toISOString()),
       usesNonExemptEncryption: encryption === null ? undefined : encryption,

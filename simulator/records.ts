@@ -1,4 +1,30 @@
+import type { components } from '../src/asc/schema/openapi-types.js';
+
 /** What the simulator stores: one record per resource, typed by Apple's schema where it is known. */
+
+type S = components['schemas'];
+type AttributesOf<N extends keyof S> = S[N] extends { attributes?: infer A } ? NonNullable<A> : never;
+
+/** The attributes of every resource type the simulator stores, as Apple's schema declares them. */
+export interface ResourceAttributes {
+  apps: AttributesOf<'App'>;
+  builds: AttributesOf<'Build'>;
+  buildUploads: AttributesOf<'BuildUpload'>;
+  buildUploadFiles: AttributesOf<'BuildUploadFile'>;
+  betaGroups: AttributesOf<'BetaGroup'>;
+  betaTesters: AttributesOf<'BetaTester'>;
+  preReleaseVersions: AttributesOf<'PrereleaseVersion'>;
+  buildBetaDetails: AttributesOf<'BuildBetaDetail'>;
+  betaBuildLocalizations: AttributesOf<'BetaBuildLocalization'>;
+  betaAppReviewSubmissions: AttributesOf<'BetaAppReviewSubmission'>;
+  appStoreVersions: AttributesOf<'AppStoreVersion'>;
+  appStoreVersionPhasedReleases: AttributesOf<'AppStoreVersionPhasedRelease'>;
+  reviewSubmissions: AttributesOf<'ReviewSubmission'>;
+  reviewSubmissionItems: AttributesOf<'ReviewSubmissionItem'>;
+}
+export type ResourceType = keyof ResourceAttributes;
+/** A type's attributes: Apple's schema for the types above, plain JSON members for any other. */
+export type Attributes<T extends string> = T extends ResourceType ? ResourceAttributes[T] : Record<string, unknown>;
 
 /** A reserved file's bytes on disk and which parts fully arrived. */
 export interface FileInternal {
@@ -35,11 +61,11 @@ export interface RecInternal {
 }
 
 /** One stored resource. `rels` may hold links the public schema does not expose (e.g. a build upload's app). */
-export interface Rec {
-  type: string;
+export interface Rec<T extends string = string> {
+  type: T;
   id: string;
   teamId: string;
-  attributes: Record<string, unknown>;
+  attributes: Attributes<T>;
   rels: Record<string, string | string[] | null>;
   internal?: RecInternal;
 }

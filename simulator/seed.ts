@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import { z } from 'zod';
 import type { Clock } from '../src/core/clock.js';
 import type { SimKey } from './auth.js';
+import type { ResourceAttributes } from './records.js';
 import { DEFAULT_ROLE_RULES, type RoleRule } from './roles.js';
 import { type Rec, Store } from './store.js';
 
@@ -131,7 +132,7 @@ export function addBuild(
   b: {
     version: string;
     buildNumber: string;
-    platform: string;
+    platform: NonNullable<ResourceAttributes['preReleaseVersions']['platform']>;
     processingState: string;
     uploadedDate: string;
     usesNonExemptEncryption?: boolean;
@@ -205,7 +206,8 @@ type Seed = z.output<typeof SeedSchema>;
 
 /** App Store versions of the seed (e.g. a released one, whose train is closed). */
 function seedVersions(store: Store, versions: Seed['appStoreVersions'], app: (ref: string) => Rec, now: number): void {
-  const legacy: Record<string, string> = { READY_FOR_DISTRIBUTION: 'READY_FOR_SALE' };
+  type Version = ResourceAttributes['appStoreVersions'];
+  const legacy: Record<string, Version['appStoreState']> = { READY_FOR_DISTRIBUTION: 'READY_FOR_SALE' };
   for (const v of versions) {
     const a = app(v.app);
     store.insert({
@@ -214,8 +216,9 @@ function seedVersions(store: Store, versions: Seed['appStoreVersions'], app: (re
       attributes: {
         platform: v.platform,
         versionString: v.versionString,
-        appVersionState: v.appVersionState,
-        appStoreState: legacy[v.appVersionState] ?? v.appVersionState,
+        // The seed names states as Apple does; an unknown one is the seed author's to fix.
+        appVersionState: v.appVersionState as Version['appVersionState'],
+        appStoreState: legacy[v.appVersionState] ?? (v.appVersionState as Version['appStoreState']),
         releaseType: v.releaseType,
         createdDate: new Date(now).toISOString(),
         downloadable: true,

@@ -159,17 +159,18 @@ export class Store {
     return type === 'apps' ? String(1_000_000_000 + this.seq) : randomUUID();
   }
 
-  get(type: string, id: string): Rec | undefined {
-    return this.byType.get(type)?.get(id);
+  /** Records are filed by their `type`, so a record read from a type's table has that type's attributes. */
+  get<T extends string>(type: T, id: string): Rec<T> | undefined {
+    return this.byType.get(type)?.get(id) as Rec<T> | undefined;
   }
 
-  list(type: string): Rec[] {
-    return [...(this.byType.get(type)?.values() ?? [])];
+  list<T extends string>(type: T): Rec<T>[] {
+    return [...(this.byType.get(type)?.values() ?? [])] as Rec<T>[];
   }
 
-  insert(rec: Omit<Rec, 'id'> & { id?: string }): Rec {
-    const full: Rec = { ...rec, id: rec.id ?? this.newId(rec.type) };
-    this.table(full.type).set(full.id, full);
+  insert<T extends string>(rec: Omit<Rec<T>, 'id'> & { id?: string }): Rec<T> {
+    const full = { ...rec, id: rec.id ?? this.newId(rec.type) } as Rec<T>;
+    this.table(full.type).set(full.id, full as Rec);
     return full;
   }
 

@@ -59,7 +59,7 @@ const postBetaBuildLocalizations: WriteHandler = write<Schemas['BetaBuildLocaliz
   const rec = ctx.store.insert({
     type: 'betaBuildLocalizations',
     teamId: build.teamId,
-    attributes: { locale, whatsNew: whatsNew ?? null },
+    attributes: { locale, ...(whatsNew === undefined || whatsNew === null ? {} : { whatsNew }) },
     rels: { build: build.id },
   });
   build.rels.betaBuildLocalizations = [...((build.rels.betaBuildLocalizations as string[]) ?? []), rec.id];
@@ -144,7 +144,7 @@ export function advanceReviews(store: Store, clock: Clock): boolean {
   }
   for (const s of store.list('reviewSubmissions')) {
     const st = String(s.attributes.state);
-    let next: string | undefined;
+    let next: 'IN_REVIEW' | 'COMPLETE' | undefined;
     if (st === 'WAITING_FOR_REVIEW' && t >= Number(s.internal?.reviewAt)) next = 'IN_REVIEW';
     else if (st === 'IN_REVIEW' && t >= Number(s.internal?.doneAt)) next = 'COMPLETE';
     else if (st === 'CANCELING') next = 'COMPLETE';

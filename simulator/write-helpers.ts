@@ -2,6 +2,7 @@ import type { components } from '../src/asc/schema/openapi-types.js';
 import type { Clock } from '../src/core/clock.js';
 import { conflict } from './errors.js';
 import { type QueryCtx, single } from './jsonapi.js';
+import type { ResourceAttributes } from './records.js';
 import type { Rec, Store } from './store.js';
 
 /** Apple's schemas, generated from the OpenAPI file: request bodies are typed by them. */
@@ -68,7 +69,7 @@ export function syncBetaDetail(store: Store, build: Rec): void {
   const answered = build.attributes.usesNonExemptEncryption !== undefined;
   detail.attributes.internalBuildState = answered ? 'READY_FOR_BETA_TESTING' : 'MISSING_EXPORT_COMPLIANCE';
   const review = store.get('betaAppReviewSubmissions', build.rels.betaAppReviewSubmission as string);
-  const map: Record<string, string> = {
+  const map: Record<string, NonNullable<ResourceAttributes['buildBetaDetails']['externalBuildState']>> = {
     WAITING_FOR_REVIEW: 'WAITING_FOR_BETA_REVIEW',
     IN_REVIEW: 'IN_BETA_REVIEW',
     APPROVED: 'BETA_APPROVED',
