@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -132,7 +132,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const tokensSeen = new Set<string>();
   const log = options.log ?? (() => {});
   const ownDataDir = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ascend-sim-data-'));
+  // Made on the first reservation (upload-files.ts), so a simulator that never receives bytes leaves nothing.
+  const dataDir = options.dataDir ?? join(tmpdir(), `ascend-sim-data-${randomBytes(8).toString('hex')}`);
   const uploads = uploadConfig(options, dataDir, store.secret, seeded.refuseChecksums);
   const app = buildServer({
     spec: loadSpec(),

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { subsetPath } from '../src/asc/schema/index.js';
 import { FakeClock } from '../src/core/clock.js';
 import { appleToken } from '../test/helpers/jwt.js';
@@ -73,6 +73,7 @@ describe(`simulator answers validate with ajv against ${source === FULL ? "Apple
   const sim = createSimulator({ clock });
   const admin = sim.createKey({ role: 'ADMIN' });
   const headers = () => ({ authorization: `Bearer ${appleToken(admin, clock.now() / 1000)}` });
+  afterAll(() => sim.close());
   const subset = JSON.parse(readFileSync(subsetPath(), 'utf8')) as typeof doc;
 
   it('every simulated GET route, single and collection, with every include', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -344,5 +344,6 @@ describe('simulator: quota, roles, agreements, faults, persistence', () => {
     });
     expect(r.statusCode).toBe(200);
     expect(r.json().data.attributes.cfBundleVersion).toBe('7');
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -60,7 +60,7 @@ export function reserveFile(cfg: UploadConfig): WriteHandler<Schemas['BuildUploa
       );
     }
     const id = ctx.store.newId('buildUploadFiles');
-    mkdirSync(cfg.dataDir, { recursive: true });
+    mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
     const dataPath = join(cfg.dataDir, `${id}.bin`);
     closeSync(openSync(dataPath, 'w', 0o600));
     const exp = ctx.clock.now() + cfg.uploadExpiryMs;
