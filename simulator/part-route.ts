@@ -30,12 +30,20 @@ declare module 'fastify' {
   }
 }
 
-/** An answer as the storage host behind a pre-signed URL gives it (S3-style XML), closing the connection. */
+/** Bodies up to this size are read and discarded after an error answer, so the client sees the answer. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * An answer as the storage host behind a pre-signed URL gives it (S3-style XML). Node reads and discards
+ * an unread body after the answer; a body that is larger, or of unknown length, closes the connection
+ * instead, so a hostile client cannot make the simulator read without bound.
+ */
 function storageError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  const declared = Number(reply.request.headers['content-length']);
+  if (!(declared <= DRAIN_LIMIT)) reply.header('connection', 'close');
   return reply
     .code(status)
     .header('content-type', 'application/xml')
-    .header('connection', 'close')
     .send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`);
 }
 
@@ -144,6 +152,7 @@ async function receivePart(deps: ServerDeps, req: FastifyRequest, reply: Fastify
   const m = meter(deps.timeouts.bodyIdleMs, () => {
     // Answer at once, then close: the rest of a stalled body is never read.
     idle = true;
+    reply.header('connection', 'close');
     reply.raw.once('finish', () => req.raw.socket?.destroy());
     storageError(
       reply,
