@@ -81,6 +81,15 @@ export const OPERATIONS = [
   'GET /v1/betaTesters/{id}/betaGroups',
   'POST /v1/betaTesters/{id}/relationships/betaGroups',
   'DELETE /v1/betaTesters/{id}/relationships/betaGroups',
+  'GET /v1/betaGroups/{id}/relationships/betaTesters',
+  'GET /v1/betaTesters/{id}/relationships/betaGroups',
+  'GET /v1/betaTesters/{id}/builds',
+  'GET /v1/betaTesters/{id}/relationships/builds',
+  'POST /v1/betaTesters/{id}/relationships/builds',
+  'DELETE /v1/betaTesters/{id}/relationships/builds',
+  'GET /v1/betaTesters/{id}/apps',
+  'GET /v1/betaTesters/{id}/relationships/apps',
+  'DELETE /v1/betaTesters/{id}/relationships/apps',
 ];
 
 const DROP_KEYS = new Set(['description', 'example', 'examples', 'summary', 'externalDocs', 'tags', 'title']);

@@ -92,7 +92,42 @@ function editMembership(owner: 'betaGroups' | 'betaTesters', add: boolean): Writ
   };
 }
 
+/**
+ * https://developer.apple.com/documentation/appstoreconnectapi/post-v1-betatesters-_id_-relationships-builds
+ * Individual access to builds (204); the build must be visible, and the tester gains its app.
+ */
+function editBuilds(add: boolean): WriteHandler<Linkages> {
+  return (ctx) => {
+    const t = mustGet(ctx, 'betaTesters', ctx.pathParams[0]!);
+    const builds = linkTargets(ctx, 'builds', ctx.body);
+    const ids = new Set(builds.map((b) => b.id));
+    const current = (t.rels.builds as string[]) ?? [];
+    t.rels.builds = add ? [...new Set([...current, ...ids])] : current.filter((b) => !ids.has(b));
+    if (add)
+      t.rels.apps = [...new Set([...((t.rels.apps as string[]) ?? []), ...builds.map((b) => b.rels.app as string)])];
+    return { status: 204 };
+  };
+}
+
+/**
+ * https://developer.apple.com/documentation/appstoreconnectapi/delete-v1-betatesters-_id_-relationships-apps
+ * Removes the tester's access to apps: from their groups and builds too (204).
+ */
+const removeApps: WriteHandler<Linkages> = (ctx) => {
+  const t = mustGet(ctx, 'betaTesters', ctx.pathParams[0]!);
+  const apps = new Set(linkTargets(ctx, 'apps', ctx.body).map((a) => a.id));
+  const groupApp = (id: string) => ctx.store.get('betaGroups', id)?.rels.app as string | undefined;
+  const buildApp = (id: string) => ctx.store.get('builds', id)?.rels.app as string | undefined;
+  t.rels.apps = ((t.rels.apps as string[]) ?? []).filter((a) => !apps.has(a));
+  t.rels.betaGroups = ((t.rels.betaGroups as string[]) ?? []).filter((g) => !apps.has(groupApp(g) ?? ''));
+  t.rels.builds = ((t.rels.builds as string[]) ?? []).filter((b) => !apps.has(buildApp(b) ?? ''));
+  return { status: 204 };
+};
+
 export const BETA_TESTER_WRITES: Record<string, WriteHandler> = {
+  'POST /v1/betaTesters/{id}/relationships/builds': editBuilds(true),
+  'DELETE /v1/betaTesters/{id}/relationships/builds': editBuilds(false),
+  'DELETE /v1/betaTesters/{id}/relationships/apps': removeApps,
   'POST /v1/betaTesters': createTester,
   'DELETE /v1/betaTesters/{id}': deleteTester,
   /** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-betagroups-_id_-relationships-betatesters */

@@ -128,4 +128,23 @@ describe('simulator: beta testers (create, list, delete, group membership)', () 
     const unknown = await link('POST', `/v1/betaGroups/${g2}/relationships/betaTesters`, 'betaTesters', 'nope');
     expect(codeOf(unknown).source?.pointer).toBe('/data/0/id');
   });
+
+  it('individual builds and app access: add and remove builds, remove an app with its groups and builds', async () => {
+    const { group, req, tester, sim } = setup();
+    const g = (await group({ name: 'Solo' })).json().data.id;
+    const t = (await tester('d@example.com', [g])).json().data.id;
+    const build = sim.store.list('builds')[0]!.id;
+    const rel = (method: 'POST' | 'DELETE', what: string, type: string, id: string) =>
+      req(method, `/v1/betaTesters/${t}/relationships/${what}`, { data: [{ type, id }] });
+    expect((await rel('POST', 'builds', 'builds', build)).statusCode).toBe(204);
+    expect((await req('GET', `/v1/betaTesters/${t}/builds`)).json().data.map((b: { id: string }) => b.id)).toEqual([
+      build,
+    ]);
+    expect((await rel('DELETE', 'builds', 'builds', build)).statusCode).toBe(204);
+    expect((await req('GET', `/v1/betaTesters/${t}/relationships/builds`)).json().data).toEqual([]);
+    await rel('POST', 'builds', 'builds', build);
+    expect((await rel('DELETE', 'apps', 'apps', '1000000001')).statusCode).toBe(204);
+    const after = (await req('GET', `/v1/betaTesters/${t}?include=betaGroups,builds,apps`)).json().data.relationships;
+    expect([after.betaGroups.data, after.builds.data, after.apps.data]).toEqual([[], [], []]);
+  });
 });
