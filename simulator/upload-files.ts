@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspectIpa } from '../src/ipa/inspect.js';
 import { conflict } from './errors.js';
@@ -161,6 +161,9 @@ export function commitFile(cfg: UploadConfig): WriteHandler<Schemas['BuildUpload
     const attrs = ctx.body.data.attributes ?? {};
     if (attrs.uploaded !== true) return ok(ctx, file);
     if (internal.committed) throw conflict('STATE_ERROR', 'This file was already committed');
+    // The simulator restarted with another data folder: the bytes are gone, the client must start over.
+    if (!existsSync(internal.dataPath))
+      throw conflict('STATE_ERROR', 'The uploaded bytes are no longer available; delete this upload and start again');
     const ops = file.attributes.uploadOperations as PartSpan[];
     const missing = ops.filter((o) => !internal.received.includes(o.partNumber)).map((o) => o.partNumber);
     if (missing.length)

@@ -175,6 +175,9 @@ describe('simulator uploads: part URLs answer as a pre-signed storage URL does, 
     const res = await s.put(r.ops[0]!.url, bytes.subarray(0, r.ops[0]!.length));
     expect(res.statusCode).toBe(404);
     expect(res.body).toContain('NoSuchUpload');
+    const commit = await s.commit(r.fileId);
+    expect(commit.statusCode).toBe(409);
+    expect(commit.json().errors[0].detail).toContain('no longer available');
   });
 });
 
