@@ -75,8 +75,10 @@ export async function benchDeploy(runs = 5): Promise<string> {
       work.push(entries.filter(([k]) => !POLLS.has(k)).reduce((n, [, v]) => n + v, 0));
       // The next version of an app can only be created once the previous one left review: cancel it.
       for (const s of sim.store.list('reviewSubmissions')) s.attributes.state = 'COMPLETE';
-      for (const v of sim.store.list('appStoreVersions'))
-        v.attributes.appVersionState = v.attributes.appStoreState = 'READY_FOR_DISTRIBUTION';
+      for (const v of sim.store.list('appStoreVersions')) {
+        v.attributes.appStoreState = 'READY_FOR_SALE';
+        v.attributes.appVersionState = 'READY_FOR_DISTRIBUTION';
+      }
       for (const b of sim.store.list('betaAppReviewSubmissions')) b.attributes.betaReviewState = 'APPROVED';
     }
     const w = stats(walls);

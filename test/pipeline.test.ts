@@ -132,13 +132,13 @@ describe('the pipeline runner', () => {
     const final = await run();
     expect(final.changed).toBe(false);
     expect(final.reviewSubmission?.state).toBe('WAITING_FOR_REVIEW');
-    // Each write once: the upload's three, compliance, "What to Test", groups, beta review, version (+ build,
-    // phased release), and the review submission's three.
+    // Each write once: the upload's three, "What to Test", groups, beta review, version (+ build, phased
+    // release), and the review submission's three. Export compliance needs no write: Info.plist answers it,
+    // and Apple settles it from the binary.
     expect(writes(sim)).toEqual({
       'POST /v1/buildUploads': 1,
       'POST /v1/buildUploadFiles': 1,
       'PATCH /v1/buildUploadFiles/{id}': 1,
-      'PATCH /v1/builds/{id}': 1,
       'POST /v1/betaBuildLocalizations': 1,
       'POST /v1/builds/{id}/relationships/betaGroups': 1,
       'POST /v1/betaAppReviewSubmissions': 1,

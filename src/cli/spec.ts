@@ -142,7 +142,9 @@ export function defineCommands() {
     .option('--connection-bandwidth <MBps>', 'upload bandwidth per connection (MB/s)')
     .option('--rate-limit <n>', 'requests per key per rolling hour', '3600')
     .option('--faults <spec>', 'e.g. 5xx=0.05,reset=0.02,429=0.01,drop-response=0.01')
-    .option('--fault-seed <n>', 'seed for reproducible faults');
+    .option('--fault-seed <n>', 'seed for reproducible faults')
+    .option('--refuse-checksums', 'answer any sourceFileChecksums at commit with 409 (as Apple was seen doing)')
+    .option('--clock <iso>', "the simulator's now for resources (expiry, processing); tokens use the real clock");
 
   return {
     program,
