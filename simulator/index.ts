@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Clock, seededRandom, systemClock } from '../src/core/clock.js';
 import type { SimKey } from './auth.js';
 import { parseFaults } from './faults.js';
+import { SimClock } from './health/index.js';
 import { HourlyQuota } from './quota.js';
 import { applySeed, DEFAULT_SEED, newKeyPair, type SeedInput } from './seed.js';
 import { buildServer } from './server.js';
@@ -38,6 +39,8 @@ export interface SimulatorOptions {
   /** Where received upload bytes are kept until processed (default: a temporary folder removed on close). */
   dataDir?: string;
   clock?: Clock;
+  /** The simulator's "now" for resources (ISO date, `--clock`); tokens are still checked against `clock`. */
+  simNow?: string;
   log?: (line: string) => void;
 }
 
@@ -69,7 +72,8 @@ function randomKeyId(): string {
 
 /** Builds the simulator without listening (for in-process `inject()` tests); `listen()` opens the port. */
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
-  const clock = options.clock ?? systemClock;
+  const simClock = new SimClock(options.clock ?? systemClock, options.simNow);
+  const clock: Clock = simClock;
   const seedInput: SeedInput =
     typeof options.seed === 'string'
       ? (JSON.parse(readFileSync(options.seed, 'utf8')) as SeedInput)
@@ -86,6 +90,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     spec: loadSpec(),
     store,
     clock,
+    simClock,
     random: options.faultSeed !== undefined ? seededRandom(options.faultSeed) : Math.random,
     roleRules: seeded.roleRules,
     quota: new HourlyQuota(options.rateLimitPerHour ?? 3600, clock, (options.rateWindowSeconds ?? 3600) * 1000),

@@ -13,6 +13,7 @@ import {
   simError,
 } from './errors.js';
 import { drawFault, type FaultPlan } from './faults.js';
+import { registerHealth, type SimClock } from './health/index.js';
 import type { QueryCtx } from './jsonapi.js';
 import { registerProvisioning } from './provisioning/index.js';
 import { HourlyQuota } from './quota.js';
@@ -41,6 +42,8 @@ export interface ServerDeps {
   /** SHA-256 of every distinct token accepted, to measure how often clients mint (never the token itself). */
   tokensSeen: Set<string>;
   uploads: UploadConfig;
+  /** The resource clock `clock` reads through (`--clock`, `POST /__sim/clock`); tokens use its `base`. */
+  simClock?: SimClock;
 }
 
 function baseUrlOf(req: FastifyRequest, deps: ServerDeps): string {
@@ -73,6 +76,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   };
   registerPartRoute(app, { ...deps, cfg: deps.uploads, onChange: () => deps.store.save() });
   registerProvisioning(app, deps, writes);
+  registerHealth(app, deps);
 
   app.get('/__sim/stats', async () => ({ requests: Object.fromEntries(deps.stats) }));
 
@@ -85,7 +89,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     let auth: AuthContext | undefined;
     try {
       auth = await authenticate(req.headers.authorization, {
-        nowS: Math.floor(deps.clock.now() / 1000),
+        nowS: Math.floor((deps.simClock?.base ?? deps.clock).now() / 1000),
         findKey: (kid) => deps.store.keys.get(kid),
         onReject: (why) => deps.log(`401 ${req.method} ${path}: ${why}`),
       });
