@@ -163,6 +163,16 @@ describe('ascend doctor against the simulator', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('a malformed --app is a one-line usage error (exit 2) before any request; an unknown app is exit 4', async () => {
+    const bad = await ascend(['doctor', '--app', 'com.x\u001b[2J; rm']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^ascend: --app "com\.x\\x1b\[2J; rm" is not a bundle ID or an Apple ID \[USAGE\] — /);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    const unknown = await ascend(['doctor', '--app', 'com.example.nothing']);
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toContain('[APP_NOT_FOUND]');
+  });
+
   it('an App Store version stuck in REJECTED is an error for that app only', async () => {
     const r = await doctor(['--app', 'com.example.sandbox.two']);
     expect(r.code).toBe(11);

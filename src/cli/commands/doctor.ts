@@ -1,5 +1,5 @@
 import { systemClock } from '../../core/clock.js';
-import { CATALOGUE, EXIT } from '../../core/errors.js';
+import { AscendError, CATALOGUE, EXIT } from '../../core/errors.js';
 import { escapeControl } from '../../core/text.js';
 import { isIndividualKey } from '../../credentials/types.js';
 import { runChecks } from '../../doctor/checks/index.js';
@@ -60,6 +60,11 @@ function render(findings: Finding[]): string {
  * when nothing is broken (warnings say what will be), 11 (`DOCTOR_FOUND_PROBLEMS`) when something is.
  */
 export async function run(rt: Runtime, _args: ArgsOf<'doctor'>, opts: OptionsOf<'doctor'>): Promise<number> {
+  // Bundle IDs are letters, digits, dots and hyphens; Apple IDs are digits. Anything else is refused before a request.
+  if (opts.app !== undefined && !/^[A-Za-z0-9.-]{1,255}$/.test(opts.app))
+    throw new AscendError('USAGE', `--app "${opts.app}" is not a bundle ID or an Apple ID`, {
+      remedy: 'Give the app’s bundle ID (e.g. com.example.app) or its numeric Apple ID; `ascend apps list` shows both.',
+    });
   const key = await rt.key();
   const facts = await gatherFacts({
     client: await rt.client(),
