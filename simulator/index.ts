@@ -72,13 +72,14 @@ function randomKeyId(): string {
 
 /** Builds the simulator without listening (for in-process `inject()` tests); `listen()` opens the port. */
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
-  const simClock = new SimClock(options.clock ?? systemClock, options.simNow);
-  const clock: Clock = simClock;
+  const clock = options.clock ?? systemClock;
+  // Resources (seed dates, expiry, processing) follow the simulator's clock; tokens and the rate window the real one.
+  const simClock = new SimClock(clock, options.simNow);
   const seedInput: SeedInput =
     typeof options.seed === 'string'
       ? (JSON.parse(readFileSync(options.seed, 'utf8')) as SeedInput)
       : (options.seed ?? DEFAULT_SEED);
-  const seeded = applySeed(seedInput, clock, options.stateFile);
+  const seeded = applySeed(seedInput, simClock, options.stateFile);
   const store = (options.stateFile && Store.load(options.stateFile)) || seeded.store;
   const stats = new Map<string, number>();
   const tokensSeen = new Set<string>();
@@ -89,7 +90,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const app = buildServer({
     spec: loadSpec(),
     store,
-    clock,
+    clock: simClock,
     simClock,
     random: options.faultSeed !== undefined ? seededRandom(options.faultSeed) : Math.random,
     roleRules: seeded.roleRules,
