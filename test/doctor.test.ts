@@ -37,7 +37,7 @@ function envFor(k: CreatedKey): Record<string, string> {
     HOME: dir,
     ASCEND_HOME: join(dir, 'ascend'),
     ASC_KEY_ID: k.keyId,
-    ASC_ISSUER_ID: k.issuerId ?? '',
+    ...(k.issuerId ? { ASC_ISSUER_ID: k.issuerId } : {}),
     ASC_PRIVATE_KEY_PATH: join(dir, `${k.keyId}.p8`),
     ASC_API_URL: sim.url,
   };
@@ -62,7 +62,8 @@ function ascend(args: string[], k: CreatedKey = key): Promise<Run> {
 
 interface Doc {
   checkedAt: string;
-  key: { keyId: string; status: string; role: string | null };
+  key: { keyId: string; kind: string; status: string; role: string | null };
+  checked: { apps: string[]; certificates: number | null; profiles: number | null };
   findings: { code: string; severity: string; subject: string; expiresAt?: string; message: string; fix: string }[];
 }
 
@@ -294,5 +295,14 @@ describe('ascend doctor against the simulator', () => {
     const fixed = await doctor();
     expect(fixed.code, fixed.stderr).toBe(0);
     expect(fixed.doc.findings).toEqual([]);
+  });
+
+  it('an individual key → one warning that signing was not checked (exit 0), its kind in the report', async () => {
+    const individual = sim.createKey({ role: 'APP_MANAGER', individual: true });
+    const r = await doctor(['--app', APP, '--individual'], individual);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.doc.key).toMatchObject({ keyId: individual.keyId, kind: 'individual', status: 'accepted' });
+    expect(r.doc.findings.map((f) => [f.code, f.severity])).toEqual([['KEY_INDIVIDUAL', 'warning']]);
+    expect(r.doc.checked).toMatchObject({ apps: [APP], certificates: null, profiles: null });
   });
 });
