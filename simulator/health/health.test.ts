@@ -72,6 +72,31 @@ describe('simulator health: the resource clock', () => {
   });
 });
 
+describe('simulator health: expiry without side effects on reads', () => {
+  it('a build seeded more than 90 days back is expired from the start, and reading it changes nothing', async () => {
+    const clock = new FakeClock(START);
+    const sim = createSimulator({
+      clock,
+      seed: {
+        ...DEFAULT_SEED,
+        builds: [
+          { app: 'com.example.sandbox.one', version: '1.0.0', buildNumber: '1', uploadedDate: '2026-01-05T10:00:00Z' },
+        ],
+      },
+    });
+    const key = sim.createKey();
+    const before = JSON.stringify(sim.store.snapshot());
+    expect(sim.store.list('builds')[0]!.attributes.expired).toBe(true);
+    const res = await sim.app.inject({
+      method: 'GET',
+      url: '/v1/builds?filter[app]=1000000001',
+      headers: { authorization: `Bearer ${appleToken(key, Math.floor(clock.now() / 1000))}` },
+    });
+    expect(res.json().data[0].attributes.expired).toBe(true);
+    expect(JSON.stringify(sim.store.snapshot())).toBe(before);
+  });
+});
+
 describe('simulator health: agreements', () => {
   it('an expired agreement makes every request of the team answer Apple’s 403 until it is active again', async () => {
     const { api, admin } = setup();

@@ -57,11 +57,16 @@ async function answer(reply: FastifyReply, run: () => unknown): Promise<unknown>
 export function registerHealth(app: FastifyInstance, deps: HealthDeps): Agreements {
   const clock: Clock = deps.simClock ?? deps.clock;
   const agreements = new Agreements(deps.store, clock);
-  app.addHook('onRequest', async (req, reply) => {
-    reply.header('date', new Date(clock.now()).toUTCString());
-    if (!req.url.startsWith('/v1/')) return;
+  const refresh = () => {
     const lapsed = agreements.refresh();
     if (expireBuilds(deps.store, clock.now()) || lapsed) deps.store.save();
+  };
+  // At start and whenever the clock is moved, so reads never change state (tests compare snapshots around
+  // requests); before API requests too, for expiry that real time reaches while the simulator runs.
+  refresh();
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('date', new Date(clock.now()).toUTCString());
+    if (req.url.startsWith('/v1/')) refresh();
   });
   const simClock = deps.simClock;
   if (simClock) {
@@ -72,6 +77,7 @@ export function registerHealth(app: FastifyInstance, deps: HealthDeps): Agreemen
         const body = parseBody(ClockBody, req.body, '{"now": ISO} or {"advanceSeconds": N}');
         if ('now' in body) simClock.set(body.now);
         else simClock.advance(body.advanceSeconds);
+        refresh();
         return nowView();
       }),
     );
