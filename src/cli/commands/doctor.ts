@@ -52,7 +52,7 @@ function render(findings: Finding[]): string {
       `   fix: ${escapeControl(f.fix)}`,
     ].join('\n'),
   );
-  return `${table(['SEVERITY', 'CODE', 'SUBJECT', 'EXPIRES'], rows)}\n${details.join('\n\n')}\n`;
+  return `${table(['SEVERITY', 'CODE', 'SUBJECT', 'EXPIRES'], rows)}\n${details.join('\n\n')}\n\n`;
 }
 
 /**
