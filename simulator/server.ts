@@ -3,6 +3,7 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { apiHooks } from './api-hooks.js';
 import { dropConnection } from './connection.js';
 import { SimError, serverError, simError } from './errors.js';
+import { registerHealth } from './health/index.js';
 import type { QueryCtx } from './jsonapi.js';
 import { registerPartRoute } from './part-route.js';
 import { registerProvisioning } from './provisioning/index.js';
@@ -84,6 +85,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const writes = writeHandlers(deps);
   // Provisioning adds its own writes, keeps profile states current by the simulator's clock, serves its CA.
   registerProvisioning(app, { store: deps.store, clock: deps.simClock }, writes);
+  // What `ascend doctor` looks for: agreements per team, key revocation, builds expiring, a Date header.
+  registerHealth(app, { store: deps.store, clock: deps.simClock });
   app.register(async (api) => {
     // Bodies are parsed by the body hook, not by Fastify, so malformed JSON gets Apple's error body.
     api.removeAllContentTypeParsers();

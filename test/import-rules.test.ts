@@ -25,6 +25,8 @@ const ALLOWED: Record<string, string[]> = {
   'src/upload': ['src/core', 'src/asc/schema'],
   'src/signing': ['src/core', 'src/asc', 'src/credentials'],
   'src/release': ['src/core', 'src/asc', 'src/ipa', 'src/upload', 'src/signing', 'src/credentials/types.ts'],
+  // Reads what expires (key, agreements, signing, builds) and judges it; like release, below the CLI.
+  'src/doctor': ['src/core', 'src/asc', 'src/signing', 'src/credentials/types.ts'],
   'src/server': [
     'src/core',
     'src/config',
@@ -45,6 +47,7 @@ const ALLOWED: Record<string, string[]> = {
     'src/release',
     'src/signing',
     'src/sample',
+    'src/doctor',
     'simulator',
   ],
   // The simulator reads uploaded binaries with the read-only inspector, as Apple reads them: that is not the

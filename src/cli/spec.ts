@@ -126,6 +126,14 @@ export function defineCommands() {
     .description('revoke a certificate and forget its key')
     .argument('<cert-id>');
 
+  const doctor = program
+    .command('doctor')
+    .description(
+      'what would break a release: key and role, agreements, certificates, profiles, TestFlight builds about to ' +
+        'expire, App Store versions stuck in a state (exit 11 when something is broken or expired)',
+    )
+    .option('--app <app>', 'only this app (bundle ID or Apple ID); default: every app the key sees');
+
   const sim = program.command('simulator').description('a local App Store Connect for tests and demos');
   const simulatorStart = sim
     .command('start')
@@ -165,6 +173,7 @@ export function defineCommands() {
     signingList,
     signingRevoke,
     simulatorStart,
+    doctor,
   };
 }
 

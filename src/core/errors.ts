@@ -16,6 +16,8 @@ export const EXIT = {
   deadline: 8,
   network: 9,
   rateLimit: 10,
+  /** `ascend doctor` found something broken or expired (a finding of severity error). */
+  doctor: 11,
   /** Ctrl-C (SIGINT) or SIGTERM: 128 + SIGINT, as shells report it; the state is saved. */
   interrupted: 130,
 } as const;
@@ -320,6 +322,11 @@ export const CATALOGUE = {
     exit: EXIT.network,
     remedy:
       'The server at --api-url sent an answer far larger than App Store Connect ever does; check --api-url, then retry.',
+  },
+  DOCTOR_FOUND_PROBLEMS: {
+    exit: EXIT.doctor,
+    remedy:
+      'Apply the fix named with each error finding (docs/DOCTOR.md lists them all), then run `ascend doctor` again.',
   },
 } as const satisfies Record<string, CatalogueEntry>;
 
