@@ -114,18 +114,9 @@ describe('import rules (DESIGN §2)', () => {
   });
 
   it('no import circle anywhere in src/ or simulator/ (type-only imports count; lazy import() does not)', () => {
-    expect(importCircles(all).filter((c) => !KNOWN_CIRCLES.has(c))).toEqual([]);
+    expect(importCircles(all)).toEqual([]);
   });
 });
-
-/**
- * Circles being removed elsewhere at this moment; each entry goes when its fix lands. The check still fails
- * on any other circle.
- */
-const KNOWN_CIRCLES = new Set<string>([
-  // simulator/writes.ts ↔ simulator/write-helpers.ts: being split apart in the simulator's own work.
-  'simulator/write-helpers.ts <-> simulator/writes.ts',
-]);
 
 /** Static imports (`import … from`, `export … from`) between source files, by path relative to ROOT. */
 function importGraph(all: string[]): Map<string, string[]> {
