@@ -1,7 +1,7 @@
 import { conflict } from '../errors.js';
 import { mustGet } from '../reads.js';
 import type { Rec, Store } from '../store.js';
-import type { WriteCtx, WriteHandler } from '../write-helpers.js';
+import type { WriteHandler } from '../write-helpers.js';
 import { created, now, ok, type Schemas, visibleRel, write } from '../write-helpers.js';
 
 /** Bundle IDs, their capabilities, and devices: the identifiers profiles are made from. */
