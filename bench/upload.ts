@@ -77,7 +77,7 @@ const s = (ms: number | undefined) => (ms === undefined ? '?' : `${fmt(ms / 1000
 export async function benchUpload(
   tmp: string,
   sizesGiB = [1, 4],
-  concurrencies = [12],
+  concurrencies = [16],
   title = 'Upload through the simulator',
 ): Promise<string> {
   mkdirSync(tmp, { recursive: true });
