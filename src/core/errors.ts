@@ -323,6 +323,11 @@ export const CATALOGUE = {
     remedy:
       'The server at --api-url sent an answer far larger than App Store Connect ever does; check --api-url, then retry.',
   },
+  ASC_RESPONSE_INVALID: {
+    exit: EXIT.network,
+    remedy:
+      'The answer was not App Store Connect JSON (a proxy, captive portal or wrong --api-url answers like this); check --api-url and the network, then retry.',
+  },
   DOCTOR_FOUND_PROBLEMS: {
     exit: EXIT.doctor,
     remedy:
