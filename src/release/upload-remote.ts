@@ -42,7 +42,7 @@ export async function readUpload(client: AscClient, id: string): Promise<BuildUp
 export async function dropUpload(client: AscClient, id: string): Promise<void> {
   try {
     // Deleting twice is harmless (the second answers 404), so an ambiguous DELETE is simply sent again.
-    await idempotentWrite(() => deleteBuildUpload(client, id));
+    await idempotentWrite(client, () => deleteBuildUpload(client, id));
   } catch (err) {
     if (err instanceof AscApiError && (err.isNotFound || err.isConflict)) return; // gone already, or past deleting
     throw err;
@@ -63,6 +63,7 @@ const createdAt = (u: BuildUpload) => Date.parse(u.attributes?.createdDate ?? ''
  */
 export async function createOrReconcile(client: AscClient, b: BuildRef, since: number): Promise<BuildUpload> {
   return writeOnce(
+    client,
     () => createBuildUpload(client, b),
     async () => {
       const made = (await uploadsFor(client, b)).filter(
@@ -89,6 +90,7 @@ export async function reserveOrReconcile(
   const find = () => reservedFile(client, uploadId);
   try {
     return await writeOnce(
+      client,
       () => reserveBuildUploadFile(client, { uploadId, fileName: file.name, fileSize: file.size, uti }),
       find,
     );
@@ -122,6 +124,7 @@ export async function commitFile(client: AscClient, fileId: string, md5: string)
   for (;;) {
     try {
       await writeOnce<unknown>(
+        client,
         () => commitBuildUploadFile(client, fileId, checksum),
         async () => ((await committed(client, fileId)) ? true : undefined),
       );

@@ -38,6 +38,7 @@ export async function ensureBundleId(ctx: SigningContext): Promise<{ bundle: Bun
   const existing = await find();
   if (existing) return { bundle: existing, created: false };
   const bundle = await writeOnce(
+    ctx.client,
     () =>
       createBundleId(ctx.client, {
         identifier: ctx.bundleIdentifier,

@@ -64,6 +64,7 @@ async function createDistributionCertificate(
   let cert: Certificate;
   try {
     cert = await writeOnce(
+      ctx.client,
       () => createCertificate(ctx.client, 'DISTRIBUTION', csr),
       async () =>
         (await listCertificates(ctx.client, { types: ['DISTRIBUTION'], withContent: true })).find(

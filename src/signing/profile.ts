@@ -62,6 +62,7 @@ export async function ensureProfile(
     ctx.onWrite(`deleted stale profile ${same.id}`);
   }
   const made = await writeOnce(
+    ctx.client,
     () =>
       createProfile(ctx.client, {
         name,

@@ -1,6 +1,7 @@
 import { type Clock, type Random, realSleep, type Sleep, systemClock } from '../../core/clock.js';
 import { AscendError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
+import { backoffDelay } from '../../core/policy.js';
 import type { TokenProvider } from '../../credentials/types.js';
 import { authLayer } from './auth.js';
 import { AscApiError, parseAppleErrors } from './errors.js';
@@ -40,6 +41,11 @@ export interface AscClient {
   request<T>(req: AscRequest): Promise<AscResponse<T>>;
   /** Counts requests that reached the transport (retries and re-sends included). */
   readonly sent: number;
+  /**
+   * Waits before re-sending or reconciling a write after failed attempt `attempt` (0-based), by the shared
+   * policy's backoff on the client's injected sleep: a write that failed on a 5xx is not re-sent at once.
+   */
+  pause(attempt: number, signal?: AbortSignal): Promise<void>;
 }
 
 export function buildUrl(baseUrl: string, path: string, query?: Record<string, QueryValue>): URL {
@@ -75,10 +81,12 @@ export function createAscClient(options: AscClientOptions): AscClient {
     return res;
   };
   // Order matters: retry wraps auth so a retried GET gets a current token; the tracker sees every answer.
-  const handler = retryLayer(
-    { ...DEFAULT_RETRY, ...options.retry },
-    { sleep: options.sleep ?? realSleep, random: options.random ?? Math.random, now: () => clock.now(), logger },
-  )(authLayer(options.tokens)(tracker.layer()(counting)));
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  const sleep = options.sleep ?? realSleep;
+  const random = options.random ?? Math.random;
+  const handler = retryLayer(retry, { sleep, random, now: () => clock.now(), logger })(
+    authLayer(options.tokens)(tracker.layer()(counting)),
+  );
 
   return {
     baseUrl,
@@ -86,6 +94,7 @@ export function createAscClient(options: AscClientOptions): AscClient {
     get sent() {
       return sent;
     },
+    pause: (attempt, signal) => sleep(backoffDelay(attempt, retry.baseDelayMs, retry.maxDelayMs, random), signal),
     async request<T>(req: AscRequest): Promise<AscResponse<T>> {
       const url = buildUrl(baseUrl, req.path, req.query);
       // Never send the key's token to another host, whatever a `links.next` says.

@@ -1,4 +1,5 @@
 import { DEFAULT_RETRY_POLICY, decide, type Outcome, type RequestKind } from '../../core/policy.js';
+import type { AscClient } from './client.js';
 import { AscApiError, AscNetworkError } from './errors.js';
 
 function outcomeOf(err: unknown): Outcome | undefined {
@@ -29,6 +30,7 @@ export function isAmbiguous(err: unknown): boolean {
  * the write is sent again only if it did not land.
  */
 export async function writeOnce<T>(
+  client: Pick<AscClient, 'pause'>,
   write: () => Promise<T>,
   find: () => Promise<T | undefined>,
   attempts = 4,
@@ -38,6 +40,8 @@ export async function writeOnce<T>(
       return await write();
     } catch (err) {
       if (!isAmbiguous(err) || i >= attempts) throw err;
+      // Backing off first also gives App Store Connect time to show a write that did land.
+      await client.pause(i - 1);
       const landed = await find();
       if (landed !== undefined) return landed;
     }
@@ -48,12 +52,17 @@ export async function writeOnce<T>(
  * A write that sets a value (a PATCH of an attribute or a to-one link, adding a linkage that may exist):
  * applying it twice is the same as once, so after an ambiguous failure it is simply sent again.
  */
-export async function idempotentWrite<T>(write: () => Promise<T>, attempts = 4): Promise<T> {
+export async function idempotentWrite<T>(
+  client: Pick<AscClient, 'pause'>,
+  write: () => Promise<T>,
+  attempts = 4,
+): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await write();
     } catch (err) {
       if (afterFailure('idempotent', err) !== 'resend' || i >= attempts) throw err;
+      await client.pause(i - 1);
     }
   }
 }

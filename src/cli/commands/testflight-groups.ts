@@ -39,7 +39,7 @@ export async function run(
     const todo = ids.filter((id) => (add ? !current.has(id) : current.has(id)));
     if (todo.length) {
       // Adding or removing linkages twice equals doing it once: safe to repeat after a lost answer.
-      await idempotentWrite(() =>
+      await idempotentWrite(client, () =>
         add ? addBuildToGroups(client, build.id, todo) : removeBuildFromGroups(client, build.id, todo),
       );
     }

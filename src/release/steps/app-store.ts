@@ -81,9 +81,9 @@ export const appStoreStep = defineStep({
       if (a.kind === 'createVersion') v = await createVersion(client, input);
       const id = v!.id;
       if (a.kind === 'setRelease')
-        v = await idempotentWrite(() => updateAppStoreVersionRelease(client, id, a.releaseType, a.date));
+        v = await idempotentWrite(client, () => updateAppStoreVersionRelease(client, id, a.releaseType, a.date));
       // PATCH of a to-one linkage: repeating it sets the same value, so it is safe after a lost answer.
-      if (a.kind === 'attachBuild') await idempotentWrite(() => attachBuild(client, id, input.buildId!));
+      if (a.kind === 'attachBuild') await idempotentWrite(client, () => attachBuild(client, id, input.buildId!));
       if (a.kind === 'createPhasedRelease') phased = await createPhased(client, id);
     }
     return versionOut(v!, input, phased);
@@ -132,6 +132,7 @@ function planVersion(input: VersionInput, found: VersionFound | null): Plan<Vers
 
 function createVersion(client: AscClient, input: VersionInput): Promise<AppStoreVersion> {
   return writeOnce(
+    client,
     () =>
       createAppStoreVersion(client, {
         appId: input.appId,
@@ -146,6 +147,7 @@ function createVersion(client: AscClient, input: VersionInput): Promise<AppStore
 
 async function createPhased(client: AscClient, versionId: string): Promise<NonNullable<VersionFound['phased']>> {
   const p = await writeOnce(
+    client,
     () => createPhasedRelease(client, versionId),
     async () => {
       const id = (await getAppStoreVersion(client, versionId)).data.relationships?.appStoreVersionPhasedRelease?.data

@@ -102,14 +102,15 @@ async function applyReview(client: AscClient, input: ReviewInput, found: Submiss
     (await listReviewSubmissions(client, appId, platform)).find((s) => OPEN.has(String(s.attributes?.state)));
   const open = reuse
     ? found.subs.find((x) => x.s.id === reuse.id)!.s
-    : await writeOnce(() => createReviewSubmission(client, appId, platform), findOpen);
+    : await writeOnce(client, () => createReviewSubmission(client, appId, platform), findOpen);
   const sid = open.id;
   const hasVersion = async () =>
     (await listReviewSubmissionItems(client, sid)).find(
       (i) => i.relationships?.appStoreVersion?.data?.id === versionId,
     );
-  if (!(await hasVersion())) await writeOnce(() => addVersionToSubmission(client, sid, versionId), hasVersion);
+  if (!(await hasVersion())) await writeOnce(client, () => addVersionToSubmission(client, sid, versionId), hasVersion);
   const submitted = await writeOnce(
+    client,
     () => submitReviewSubmission(client, sid),
     async () => (await listReviewSubmissions(client, appId, platform)).find((s) => s.id === sid && inProgress(s)),
   );

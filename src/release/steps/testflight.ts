@@ -45,7 +45,7 @@ export const complianceStep = defineStep({
         },
   apply: async (input, _current, _plan, env) => {
     // A PATCH of one attribute to one value: sending it again after a lost answer changes nothing.
-    await idempotentWrite(() => setUsesNonExemptEncryption(env.client, input.build!.id, input.value));
+    await idempotentWrite(env.client, () => setUsesNonExemptEncryption(env.client, input.build!.id, input.value));
     return { usesNonExemptEncryption: input.value };
   },
 });
@@ -84,8 +84,9 @@ export const whatsNewStep = defineStep({
   apply: async (input, existing, _plan, env) => {
     const { client } = env;
     const loc = existing
-      ? await idempotentWrite(() => updateBetaBuildLocalization(client, existing.id, input.text))
+      ? await idempotentWrite(client, () => updateBetaBuildLocalization(client, existing.id, input.text))
       : await writeOnce(
+          client,
           () => createBetaBuildLocalization(client, input.buildId!, input.locale, input.text),
           () => findLocalization(client, input),
         );
@@ -116,7 +117,7 @@ export const groupsStep = defineStep({
     const action = plan.actions[0];
     const ids = action?.kind === 'addToGroups' ? action.groups.map((g) => g.id) : [];
     // Adding a linkage that exists already is a no-op at Apple, so this write is safe to repeat.
-    await idempotentWrite(() => addBuildToGroups(env.client, input.buildId!, ids));
+    await idempotentWrite(env.client, () => addBuildToGroups(env.client, input.buildId!, ids));
     return input.groups;
   },
 });
@@ -147,6 +148,8 @@ export const betaReviewStep = defineStep({
       : { actions: [{ kind: 'submitBetaReview' as const }], output: null, found: '' },
   apply: async (input, _existing, _plan, env) => {
     const find = async () => (await listBetaAppReviewSubmissions(env.client, input.buildId!))[0];
-    return betaState(await writeOnce(() => createBetaAppReviewSubmission(env.client, input.buildId!), find));
+    return betaState(
+      await writeOnce(env.client, () => createBetaAppReviewSubmission(env.client, input.buildId!), find),
+    );
   },
 });
