@@ -62,6 +62,7 @@ beforeAll(async () => {
   writeFileSync(f('bad.json'), '{"key_id": ');
   writeFileSync(f('nokey.json'), JSON.stringify({ key_id: 'ABCDE12345', issuer_id: ISSUER }));
   writeFileSync(f('notes.txt'), 'What to test');
+  writeFileSync(f('long-notes.txt'), 'What to test '.repeat(1540));
   writeFileSync(f('not-a-zip.ipa'), 'not-a-zip-file\n');
   const ipas: [string, Parameters<typeof buildIpa>[1]][] = [
     ['ok.ipa', { version: '1.6.0', build: '1' }],
@@ -330,6 +331,27 @@ function cases(): Case[] {
     {
       name: 'deploy two whats-new sources',
       args: ['deploy', f('ok.ipa'), '--whats-new', 'a', '--whats-new-file', f('notes.txt'), ...api],
+      env: key,
+      exit: 2,
+      code: 'USAGE',
+    },
+    {
+      name: 'deploy --whats-new-file /dev/zero (refused before a byte is read, never hangs)',
+      args: ['deploy', f('ok.ipa'), '--whats-new-file', '/dev/zero', ...api],
+      env: key,
+      exit: 2,
+      code: 'USAGE',
+    },
+    {
+      name: 'deploy --whats-new-file of 20,000 characters',
+      args: ['deploy', f('ok.ipa'), '--whats-new-file', f('long-notes.txt'), ...api],
+      env: key,
+      exit: 2,
+      code: 'USAGE',
+    },
+    {
+      name: "deploy --whats-new past TestFlight's 4,000 characters",
+      args: ['deploy', f('ok.ipa'), '--whats-new', 'x'.repeat(4001), ...api],
       env: key,
       exit: 2,
       code: 'USAGE',

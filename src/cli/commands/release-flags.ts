@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { Command, Option } from '@commander-js/extra-typings';
+import { BoundedReadError, readBounded } from '../../core/bounded-read.js';
 import { parseDuration } from '../../core/duration.js';
 import { AscendError } from '../../core/errors.js';
 
@@ -77,17 +77,46 @@ function requireAppStore(f: DeployFlags): void {
     });
 }
 
+/** TestFlight's "What to Test" holds at most 4,000 characters; a longer text is refused before any upload. */
+export const WHATS_NEW_MAX = 4000;
+
+function checkWhatsNew(text: string | undefined): void {
+  const length = [...(text?.trim() ?? '')].length;
+  if (length > WHATS_NEW_MAX)
+    throw new AscendError(
+      'USAGE',
+      `the "What to Test" text is ${length} characters; TestFlight takes ${WHATS_NEW_MAX}`,
+      {
+        remedy: `Shorten the text to ${WHATS_NEW_MAX} characters or fewer.`,
+      },
+    );
+}
+
+/** Read within bounds: a FIFO, a device or a huge file given by mistake must not hang or fill memory. */
+async function readWhatsNewFile(path: string): Promise<string> {
+  try {
+    return (await readBounded(path, WHATS_NEW_MAX * 4)).bytes.toString('utf8');
+  } catch (err) {
+    if (!(err instanceof BoundedReadError)) throw err;
+    const r = err.refusal;
+    const why =
+      r.kind === 'unreadable'
+        ? 'cannot be read'
+        : r.kind === 'not-a-file'
+          ? `is ${r.what}, not a file`
+          : `holds ${r.bytes} bytes or more`;
+    throw new AscendError(r.kind === 'unreadable' ? 'FILE_NOT_FOUND' : 'USAGE', `--whats-new-file ${path} ${why}`, {
+      remedy: `Give a text file of at most ${WHATS_NEW_MAX} characters for "What to Test".`,
+    });
+  }
+}
+
 /** The deploy's options as the user gave them, checked before anything is read or sent. */
 export async function deployOptions(file: string, f: DeployFlags, now: number) {
   if (f.whatsNew && f.whatsNewFile) throw new AscendError('USAGE', 'give --whats-new or --whats-new-file, not both');
   requireAppStore(f);
-  const whatsNew = f.whatsNewFile
-    ? await readFile(f.whatsNewFile, 'utf8').catch(() => {
-        throw new AscendError('FILE_NOT_FOUND', `--whats-new-file ${f.whatsNewFile} cannot be read`, {
-          remedy: 'Check the path of the "What to Test" text file.',
-        });
-      })
-    : f.whatsNew;
+  const whatsNew = f.whatsNewFile ? await readWhatsNewFile(f.whatsNewFile) : f.whatsNew;
+  checkWhatsNew(whatsNew);
   return {
     file,
     groups: f.group ?? [],
