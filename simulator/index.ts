@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -214,4 +214,6 @@ export function writeKeyFile(path: string, key: CreatedKey): void {
     in_house: false,
   };
   writeFileSync(path, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
+  // `mode` applies only to a new file: an existing one keeps its bits unless they are set.
+  chmodSync(path, 0o600);
 }

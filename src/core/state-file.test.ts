@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,5 +27,16 @@ describe('JSON file state store', () => {
     const e = await store.get('k').catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'STATE_FILE_INVALID', exitCode: 6, message: `${join(dir, 'k.json')} is damaged` });
     expect((e as { remedy: string }).remedy).toBe(`Delete ${join(dir, 'k.json')}, then run the command again.`);
+  });
+
+  it('an unreadable state is STATE_FILE_INVALID, never taken for no state at all', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'state-'));
+    const store = new JsonFileStateStore(dir);
+    // A folder where the file should be: readable by nobody as a file (root reads any file, so not chmod).
+    mkdirSync(join(dir, 'k.json'));
+    await expect(store.get('k')).rejects.toMatchObject({
+      code: 'STATE_FILE_INVALID',
+      message: `${join(dir, 'k.json')} is a folder`,
+    });
   });
 });

@@ -1,6 +1,10 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BoundedReadError, readBounded } from './bounded-read.js';
 import { AscendError } from './errors.js';
+
+/** Resumable state is small (an upload's operations for a 4 GiB file are about 1 MB); more is not ours. */
+const MAX_STATE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Where long-running work keeps its resumable state (DESIGN §2): a JSON file per key for the CLI, a database
@@ -39,9 +43,22 @@ export class JsonFileStateStore implements StateStore {
   async get<T>(key: string): Promise<T | undefined> {
     let text: string;
     try {
-      text = await readFile(this.path(key), 'utf8');
-    } catch {
-      return undefined;
+      text = (await readBounded(this.path(key), MAX_STATE_BYTES)).bytes.toString('utf8');
+    } catch (err) {
+      // Only a missing file means "no state": an unreadable one must not pass for none (a run would then take
+      // its own upload for someone else's).
+      const r = err instanceof BoundedReadError ? err.refusal : undefined;
+      if (r?.kind === 'unreadable' && (r.cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      const why =
+        r?.kind === 'too-large'
+          ? `holds ${r.bytes} bytes or more`
+          : r?.kind === 'not-a-file'
+            ? `is ${r.what}`
+            : `cannot be read (${(r?.kind === 'unreadable' ? (r.cause as Error) : (err as Error)).message})`;
+      throw new AscendError('STATE_FILE_INVALID', `${this.path(key)} ${why}`, {
+        cause: err,
+        remedy: `Check the permissions of ${this.dir}, or delete ${this.path(key)}, then run the command again.`,
+      });
     }
     try {
       return JSON.parse(text) as T;

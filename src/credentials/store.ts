@@ -1,5 +1,6 @@
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-write.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { AscendError } from '../core/errors.js';
 import { describeRejected, validateIssuerId, validateKeyId, validatePrivateKey } from './key.js';
@@ -231,8 +232,6 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Writes owner-only, via a temporary file and rename, so a crash never leaves half a key file. */
-export async function atomicWrite(path: string, content: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, content, { mode: 0o600 });
-  await rename(tmp, path);
+export function atomicWrite(path: string, content: string): Promise<void> {
+  return writeFileAtomic(path, content, 0o600);
 }

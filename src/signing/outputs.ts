@@ -1,5 +1,6 @@
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-write.js';
 import { AscendError } from '../core/errors.js';
 import { buildP12, newPassword } from './crypto.js';
 import type { EnsureResult } from './ensure.js';
@@ -28,11 +29,7 @@ export function summaryOf(r: EnsureResult, files: WrittenFiles) {
   };
 }
 
-async function atomic(path: string, data: Buffer | string, mode: number): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, data, { mode });
-  await rename(tmp, path);
-}
+const atomic = (path: string, data: Buffer | string, mode: number) => writeFileAtomic(path, data, mode);
 
 /**
  * Writes `distribution.p12` (0600), the password beside it when none was given (0600; an earlier generated
