@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type Clock, systemClock } from '../../core/clock.js';
 
 /** Randomness is injected (DESIGN §2); tests pass a seeded source to get stable ids. */
 export type RandomBytes = (n: number) => Buffer;
@@ -47,3 +48,11 @@ export function newId(prefix: IdPrefix, random: RandomBytes = cryptoRandomBytes)
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** Time and randomness every repository takes, injected (DESIGN §2). */
+export interface StoreDeps {
+  clock: Clock;
+  randomBytes: RandomBytes;
+}
+
+export const systemDeps: StoreDeps = { clock: systemClock, randomBytes: cryptoRandomBytes };
