@@ -284,6 +284,10 @@ export const CATALOGUE = {
     remedy: 'Sign-in links work once and for a few minutes; restart the server or ask an admin for a new link.',
   },
   PASSWORD_WEAK: { exit: EXIT.usage, remedy: 'Use a password of at least 12 characters (a passphrase is fine).' },
+  DEPLOY_STATE_CONFLICT: {
+    exit: EXIT.conflict,
+    remedy: 'The deploy changed meanwhile (another worker or person acted on it); reload it and try again.',
+  },
   INTERNAL: { exit: EXIT.bug, remedy: 'This is a bug in ascend; please report it with the output of --verbose.' },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -1,0 +1,32 @@
+import { AscendError } from '../../core/errors.js';
+
+/** JSON columns are written by us, but a damaged row must give a clear error, not a bare SyntaxError. */
+export function readJson<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (cause) {
+    throw new AscendError('STATE_FILE_INVALID', `the stored ${what} is damaged`, {
+      cause,
+      remedy: 'The database row was altered outside ascend; restore it from a backup or remove the record.',
+    });
+  }
+}
+
+/** Keyset cursors: opaque to clients, validated on the way back in. */
+export function encodeCursor(parts: string[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, length: number): string[] {
+  const bad = () =>
+    new AscendError('USAGE', 'the page cursor is not valid', { remedy: 'Use the `next` value of a previous page.' });
+  if (cursor.length > 512) throw bad();
+  let parts: unknown;
+  try {
+    parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  if (!Array.isArray(parts) || parts.length !== length || !parts.every((p) => typeof p === 'string')) throw bad();
+  return parts as string[];
+}
