@@ -15,6 +15,8 @@ import { openStore, type Store, type StoreLocation, withDefaultUser } from '../o
  */
 export const TEST_DATABASE_URL = process.env.ASCEND_TEST_DATABASE_URL ?? 'postgres://localhost/test';
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+/** The URL as printed: a password in it stays out of test output. */
+const SHOWN_URL = TEST_DATABASE_URL.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 
 export interface StoreContext {
   readonly dialect: DialectName;
@@ -48,7 +50,7 @@ async function probePostgres(): Promise<string | undefined> {
 const pgProblem = await probePostgres();
 if (pgProblem && !IN_CI) {
   console.warn(
-    `NOTE: PostgreSQL at ${TEST_DATABASE_URL} is unreachable (${pgProblem}); its half of the store tests is skipped. Under CI=true it fails.`,
+    `NOTE: PostgreSQL at ${SHOWN_URL} is unreachable (${pgProblem}); its half of the store tests is skipped. Under CI=true it fails.`,
   );
 }
 
@@ -95,7 +97,7 @@ export function describeStores(title: string, body: (ctx: StoreContext) => void)
       if (IN_CI) {
         describe(name, () => {
           it('PostgreSQL is reachable', () => {
-            throw new Error(`PostgreSQL at ${TEST_DATABASE_URL} is unreachable (${pgProblem})`);
+            throw new Error(`PostgreSQL at ${SHOWN_URL} is unreachable (${pgProblem})`);
           });
         });
       } else {
