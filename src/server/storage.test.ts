@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -27,6 +27,29 @@ describe('server storage start-up', () => {
     } finally {
       await again.close();
     }
+  });
+
+  it('a fresh data directory is created; a different master key than the secrets’ stops start-up', async () => {
+    const nested = join(dir, 'a', 'b');
+    const first = await openServerStorage({ dataDir: nested, createMasterKey: true });
+    const team = await createTeam(first.store, systemDeps, 'T');
+    await first.vault.seal(team.id, 'webhook-secret', 'whsec');
+    await first.close();
+    const other = Buffer.alloc(32, 5).toString('base64');
+    await expect(openServerStorage({ dataDir: nested, masterKey: other, createMasterKey: true })).rejects.toMatchObject(
+      {
+        code: 'VAULT_KEY_UNKNOWN',
+      },
+    );
+    // With the file's key as the previous one (a rotation in progress) it starts.
+    const fileKey = readFileSync(join(nested, 'master.key'), 'utf8');
+    const rotating = await openServerStorage({
+      dataDir: nested,
+      masterKey: other,
+      previousMasterKey: fileKey,
+      createMasterKey: false,
+    });
+    await rotating.close();
   });
 
   it('a bad master key stops start-up before any database is created', async () => {

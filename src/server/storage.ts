@@ -3,7 +3,7 @@ import { migrate } from './store/migrate.js';
 import { openStore, type Store, storeLocation } from './store/open.js';
 import type { Keyring } from './vault/envelope.js';
 import { loadKeyring } from './vault/master-key.js';
-import { Vault } from './vault/vault.js';
+import { assertKeyringCoversSecrets, Vault } from './vault/vault.js';
 
 export interface ServerStorageOptions {
   /** `--data` (default `./.ascend`): SQLite database and master key file when nothing else is given. */
@@ -28,7 +28,8 @@ export interface ServerStorage {
 
 /**
  * Everything `ascend server start` (and a worker) needs before serving: the master key (checked first, so
- * a bad key stops start-up before the database is touched), the database, its migrations, and the vault.
+ * a bad key stops start-up before the database is touched), the database, its migrations, and the vault;
+ * a key that does not open the stored secrets stops start-up too.
  */
 export async function openServerStorage(opts: ServerStorageOptions): Promise<ServerStorage> {
   const deps = opts.deps ?? systemDeps;
@@ -42,6 +43,7 @@ export async function openServerStorage(opts: ServerStorageOptions): Promise<Ser
   const store = await openStore(storeLocation(opts.databaseUrl, opts.dataDir));
   try {
     await migrate(store);
+    await assertKeyringCoversSecrets(store, keyring);
   } catch (err) {
     await store.close();
     throw err;

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { open, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { AscendError } from '../../core/errors.js';
 import { base32, cryptoRandomBytes, type RandomBytes } from '../store/ids.js';
 
@@ -68,6 +68,7 @@ export async function loadMasterKey(opts: LoadMasterKeyOptions): Promise<MasterK
 
 async function createKeyFile(path: string, randomBytes: RandomBytes): Promise<MasterKey> {
   const key = randomBytes(32);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'wx', 0o600);

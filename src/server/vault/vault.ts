@@ -70,6 +70,22 @@ function envelopeOf(row: { master_key_id: string; wrapped_key: string; ciphertex
   return { masterKeyId: row.master_key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext };
 }
 
+/**
+ * Start-up check: every master key that wraps a stored secret must be loaded. Without it a server started
+ * with the wrong ASCEND_MASTER_KEY would run until the first deploy needs a key, then fail there.
+ */
+export async function assertKeyringCoversSecrets(store: Store, ring: Keyring): Promise<void> {
+  const rows = await store.db.selectFrom('secrets').select('master_key_id').distinct().execute();
+  const loaded = new Set([ring.current.id, ...(ring.previous ?? []).map((k) => k.id)]);
+  const missing = rows.map((r) => r.master_key_id).filter((id) => !loaded.has(id));
+  if (missing.length > 0) {
+    throw new AscendError(
+      'VAULT_KEY_UNKNOWN',
+      `stored secrets were sealed by master key ${missing.sort().join(', ')}, which is not loaded`,
+    );
+  }
+}
+
 export interface RotationResult {
   rewrapped: number;
   /** Secrets whose data key would not open under the old key (damaged); left untouched. */
