@@ -17,6 +17,7 @@ describe('server storage start-up', () => {
   it('first start makes the master key (0600) and the database; the next start opens the same secrets', async () => {
     const first = await openServerStorage({ dataDir: dir, createMasterKey: true });
     expect(statSync(join(dir, 'master.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'ascend.db')).mode & 0o777).toBe(0o600);
     expect(first.store.dialect).toBe('sqlite');
     const team = await createTeam(first.store, systemDeps, 'T');
     const id = await first.vault.seal(team.id, 'webhook-secret', 'whsec');

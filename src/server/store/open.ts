@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, sql } from 'kysely';
@@ -66,7 +66,11 @@ class LockingSqliteDialect extends SqliteDialect {
 async function openSqlite(path: string): Promise<Store> {
   // Server-only drivers load on demand, so the CLI's start-up never pays for them (DESIGN §2).
   const { default: SQLite } = await import('better-sqlite3');
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Owner-only from the first byte; SQLite gives its -wal and -shm files the database file's mode.
+    closeSync(openSync(path, 'a', 0o600));
+  }
   const dialect = new LockingSqliteDialect({
     database: async () => {
       const conn = new SQLite(path, { timeout: 10_000 });
