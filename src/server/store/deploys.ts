@@ -105,7 +105,8 @@ export async function listDeploys(
   if (opts.state) q = q.where('state', '=', opts.state);
   if (opts.cursor) {
     const [at, id] = decodeCursor(opts.cursor, 2) as [string, string];
-    q = q.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]));
+    // A row-value comparison lets both databases walk the (team_id, created_at, id) index from the cursor.
+    q = q.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(at, id)));
   }
   const rows = await q
     .orderBy('created_at', 'desc')
