@@ -288,6 +288,14 @@ export const CATALOGUE = {
     exit: EXIT.conflict,
     remedy: 'The deploy changed meanwhile (another worker or person acted on it); reload it and try again.',
   },
+  PERMISSION_DENIED: {
+    exit: EXIT.auth,
+    remedy: "Your role in this team does not allow this; ask one of the team's owners or admins.",
+  },
+  CSRF_INVALID: {
+    exit: EXIT.auth,
+    remedy: 'Reload the dashboard and try again (the request lacked the session’s CSRF token).',
+  },
   INTERNAL: { exit: EXIT.bug, remedy: 'This is a bug in ascend; please report it with the output of --verbose.' },
 } as const satisfies Record<string, CatalogueEntry>;
 

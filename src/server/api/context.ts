@@ -1,0 +1,59 @@
+import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { AscendError } from '../../core/errors.js';
+import type { LoginLimiter } from '../accounts/login-limiter.js';
+import type { ScryptParams } from '../accounts/passwords.js';
+import { type AuditEntry, appendAudit } from '../store/audit.js';
+import type { StoreDeps } from '../store/ids.js';
+import type { Store } from '../store/open.js';
+import type { Vault } from '../vault/vault.js';
+import { authenticate, type Principal } from './auth.js';
+
+/** What every route needs, built once at start (DESIGN §2: nothing global). */
+export interface ApiContext {
+  store: Store;
+  vault: Vault;
+  deps: StoreDeps;
+  limiter: LoginLimiter;
+  /** Secure cookies when the public URL is https. */
+  secureCookies: boolean;
+  queue: { name: string; workers(): number };
+  /** Passwords' scrypt cost; tests lower it. */
+  scrypt?: ScryptParams;
+}
+
+export function principalOf(ctx: ApiContext, req: FastifyRequest): Promise<Principal> {
+  return authenticate(ctx.store, ctx.deps, req);
+}
+
+/** The request body checked against a schema; the first problem is named in a one-line USAGE error. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue?.path.length ? issue.path.join('.') : 'the body';
+  throw new AscendError('USAGE', `${where}: ${issue?.message ?? 'not valid'}`, {
+    remedy: 'Check the request against the API reference in docs/SERVER.md.',
+  });
+}
+
+/** Records a change in the audit log with who, from where and the outcome. */
+export function audit(
+  ctx: ApiContext,
+  req: FastifyRequest,
+  p: Principal | null,
+  entry: Pick<AuditEntry, 'action' | 'outcome'> & Partial<Pick<AuditEntry, 'target' | 'detail' | 'teamId'>>,
+): Promise<unknown> {
+  return appendAudit(ctx.store, ctx.deps, {
+    teamId: entry.teamId ?? p?.teamId ?? null,
+    actor: p
+      ? { type: p.kind === 'token' ? 'token' : 'user', id: p.kind === 'token' ? p.tokenId : p.userId }
+      : { type: 'user', id: null },
+    action: entry.action,
+    target: entry.target ?? null,
+    ip: req.ip,
+    userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
+    outcome: entry.outcome,
+    detail: entry.detail ?? null,
+  });
+}
