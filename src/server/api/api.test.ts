@@ -30,6 +30,11 @@ describeStores('HTTP API: sessions, tokens, audit, settings', (ctx) => {
       secureCookies: false,
       queue: { name: 'sqlite', workers: () => 2 },
       scrypt: FAST,
+      // None of these routes may talk to Apple.
+      apple: {
+        checkKey: () => Promise.reject(new Error('unexpected call to Apple')),
+        buildNumbersInUse: () => Promise.reject(new Error('unexpected call to Apple')),
+      },
     });
     admin = await ensureFirstAdmin(store, deps, { apiToken: true, email: 'owner@example.com' });
     const { setPasswordHash } = await import('../accounts/teams.js');

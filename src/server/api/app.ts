@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.js';
 import { handleError } from './errors.js';
+import { keyRoutes } from './routes/keys.js';
 import { sessionRoutes } from './routes/session.js';
 import { teamRoutes } from './routes/team.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -29,5 +30,6 @@ export function buildApi(ctx: ApiContext, opts: { trustProxy?: boolean } = {}): 
   teamRoutes(app, ctx);
   sessionRoutes(app, ctx);
   tokenRoutes(app, ctx);
+  keyRoutes(app, ctx);
   return app;
 }

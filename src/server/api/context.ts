@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AscendError } from '../../core/errors.js';
+import type { ApiKey } from '../../credentials/types.js';
 import type { LoginLimiter } from '../accounts/login-limiter.js';
 import type { ScryptParams } from '../accounts/passwords.js';
 import { type AuditEntry, appendAudit } from '../store/audit.js';
@@ -8,6 +9,17 @@ import type { StoreDeps } from '../store/ids.js';
 import type { Store } from '../store/open.js';
 import type { Vault } from '../vault/vault.js';
 import { authenticate, type Principal } from './auth.js';
+
+/**
+ * The server's view of App Store Connect, injected so routes never build clients themselves and tests run
+ * with fakes that fail on any unexpected call. `ascend server start` wires it to src/asc.
+ */
+export interface AppleGateway {
+  /** Proves the key works (a read every role may do) and infers its role; throws Apple's error otherwise. */
+  checkKey(key: ApiKey): Promise<{ role: string | null }>;
+  /** Every build number Apple has for the train: builds and uploads still in flight. */
+  buildNumbersInUse(key: ApiKey, train: { appId: string; version: string; platform: string }): Promise<string[]>;
+}
 
 /** What every route needs, built once at start (DESIGN §2: nothing global). */
 export interface ApiContext {
@@ -18,6 +30,7 @@ export interface ApiContext {
   /** Secure cookies when the public URL is https. */
   secureCookies: boolean;
   queue: { name: string; workers(): number };
+  apple: AppleGateway;
   /** Passwords' scrypt cost; tests lower it. */
   scrypt?: ScryptParams;
 }
