@@ -166,6 +166,9 @@ describeStores('HTTP API: sessions, tokens, audit, settings', (ctx) => {
     );
     expect(auditRes.json().data[0]).toMatchObject({ actor: { type: 'token' }, ip: '127.0.0.1' });
     expect((await call('GET', '/api/v1/audit', { headers: bearer(otherTok) })).json().data).toEqual([]);
+    const badLimit = await call('GET', '/api/v1/audit?limit=abc', { headers: owner });
+    expect(badLimit.statusCode).toBe(400);
+    expect(badLimit.json().error.code).toBe('USAGE');
   });
 
   it('a one-time sign-in link signs in once', async () => {

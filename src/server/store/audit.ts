@@ -1,5 +1,6 @@
 import { AscendError } from '../../core/errors.js';
 import { isoTime, newId, type StoreDeps } from './ids.js';
+import { pageSize } from './json.js';
 import type { Store } from './open.js';
 import type { AuditLogTable, AuditOutcome } from './schema.js';
 
@@ -96,7 +97,7 @@ export async function listAudit(
   teamId: string,
   opts: { limit?: number; cursor?: string | null } = {},
 ): Promise<{ data: AuditRecord[]; next: string | null }> {
-  const limit = Math.min(Math.max(opts.limit ?? 50, 1), 200);
+  const limit = pageSize(opts.limit);
   let q = store.db.selectFrom('audit_log').selectAll().where('team_id', '=', teamId);
   if (opts.cursor) {
     const before = Number(opts.cursor);

@@ -1,6 +1,6 @@
 import { AscendError } from '../../core/errors.js';
 import { isoTime, newId, type StoreDeps } from './ids.js';
-import { decodeCursor, encodeCursor, readJson } from './json.js';
+import { decodeCursor, encodeCursor, pageSize, readJson } from './json.js';
 import type { Store } from './open.js';
 import type { DeployState, DeploysTable } from './schema.js';
 
@@ -100,7 +100,7 @@ export async function listDeploys(
   teamId: string,
   opts: { limit?: number; cursor?: string | null; state?: DeployState } = {},
 ): Promise<{ data: DeployRecord[]; next: string | null }> {
-  const limit = Math.min(Math.max(opts.limit ?? 50, 1), 200);
+  const limit = pageSize(opts.limit);
   let q = store.db.selectFrom('deploys').selectAll().where('team_id', '=', teamId);
   if (opts.state) q = q.where('state', '=', opts.state);
   if (opts.cursor) {

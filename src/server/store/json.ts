@@ -30,3 +30,14 @@ export function decodeCursor(cursor: string, length: number): string[] {
   if (!Array.isArray(parts) || parts.length !== length || !parts.every((p) => typeof p === 'string')) throw bad();
   return parts as string[];
 }
+
+/** A page size from a query string: 1–200, default 50; anything else is a USAGE error, not a failed query. */
+export function pageSize(limit: number | undefined): number {
+  if (limit === undefined) return 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
+    throw new AscendError('USAGE', 'limit must be a whole number from 1 to 200', {
+      remedy: 'Pass ?limit=50, or leave it out.',
+    });
+  }
+  return limit;
+}

@@ -58,40 +58,40 @@ describeStores('migrations', (ctx) => {
 
   // Two SQLite connections in one process would block each other's event loop (better-sqlite3 waits
   // synchronously), so SQLite is exercised with two processes below.
-  it.runIf(ctx.dialect === 'postgres')('two pools migrating one empty schema at once both succeed, once', async () => {
-    const location = await ctx.freshLocation();
-    const a = await openStore(location);
-    const b = await openStore(location);
-    try {
-      const [ra, rb] = await Promise.all([migrate(a), migrate(b)]);
-      expect([...ra, ...rb]).toEqual(['2026-11-29-001-initial']);
-      const rows = await sql<{ n: number | string }>`select count(*) as n from kysely_migration`.execute(a.db);
-      expect(Number(rows.rows[0]!.n)).toBe(1);
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  });
-});
+  if (ctx.dialect === 'postgres')
+    it('two pools migrating one empty schema at once both succeed, once', async () => {
+      const location = await ctx.freshLocation();
+      const a = await openStore(location);
+      const b = await openStore(location);
+      try {
+        const [ra, rb] = await Promise.all([migrate(a), migrate(b)]);
+        expect([...ra, ...rb]).toEqual(['2026-11-29-001-initial']);
+        const rows = await sql<{ n: number | string }>`select count(*) as n from kysely_migration`.execute(a.db);
+        expect(Number(rows.rows[0]!.n)).toBe(1);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
 
-describeStores('migrations across processes', (ctx) => {
-  it.runIf(ctx.dialect === 'sqlite')('two processes starting on one SQLite file at once both come up', async () => {
-    const location = await ctx.freshLocation();
-    if (location.dialect !== 'sqlite') throw new Error('expected SQLite');
-    const child = () =>
-      run(process.execPath, ['--import', 'tsx', join(HERE, 'testing', 'migrate-child.ts'), location.path], {
-        timeout: 60_000,
-      });
-    const [a, b] = await Promise.all([child(), child()]);
-    const ran = [a.stdout, b.stdout].map((s) => JSON.parse(s) as string[]);
-    expect(ran.flat()).toEqual(['2026-11-29-001-initial']);
-    const store = await openStore(location);
-    try {
-      expect(await migrate(store)).toEqual([]);
-    } finally {
-      await store.close();
-    }
-  });
+  if (ctx.dialect === 'sqlite')
+    it('two processes starting on one SQLite file at once both come up', async () => {
+      const location = await ctx.freshLocation();
+      if (location.dialect !== 'sqlite') throw new Error('expected SQLite');
+      const child = () =>
+        run(process.execPath, ['--import', 'tsx', join(HERE, 'testing', 'migrate-child.ts'), location.path], {
+          timeout: 60_000,
+        });
+      const [a, b] = await Promise.all([child(), child()]);
+      const ran = [a.stdout, b.stdout].map((s) => JSON.parse(s) as string[]);
+      expect(ran.flat()).toEqual(['2026-11-29-001-initial']);
+      const store = await openStore(location);
+      try {
+        expect(await migrate(store)).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    });
 });
 
 it('storeLocation picks SQLite under --data unless a PostgreSQL URL is given, and names bad URLs', () => {

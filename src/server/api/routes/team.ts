@@ -25,8 +25,11 @@ export function teamRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req): Promise<Page<AuditEntry>> => {
       const p = await principalOf(ctx, req);
       requireRole(p, 'admin');
-      const limit = req.query.limit ? Number(req.query.limit) : undefined;
-      return listAudit(ctx.store, p.teamId, { cursor: req.query.cursor ?? null, ...(limit ? { limit } : {}) });
+      const limit = req.query.limit === undefined ? undefined : Number(req.query.limit);
+      return listAudit(ctx.store, p.teamId, {
+        cursor: req.query.cursor ?? null,
+        ...(limit === undefined ? {} : { limit }),
+      });
     },
   );
 
