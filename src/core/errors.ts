@@ -296,6 +296,10 @@ export const CATALOGUE = {
     exit: EXIT.auth,
     remedy: 'Reload the dashboard and try again (the request lacked the session’s CSRF token).',
   },
+  ARTIFACT_TOO_LARGE: {
+    exit: EXIT.validation,
+    remedy: 'The upload is larger than the server accepts (--max-artifact-size); check the file, or raise the limit.',
+  },
   INTERNAL: { exit: EXIT.bug, remedy: 'This is a bug in ascend; please report it with the output of --verbose.' },
 } as const satisfies Record<string, CatalogueEntry>;
 

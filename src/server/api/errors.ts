@@ -23,6 +23,7 @@ const SPECIAL: Partial<Record<ErrorCode, number>> = {
   ASC_FORBIDDEN_ROLE: 403,
   ASC_AGREEMENT_MISSING: 403,
   DATABASE_UNREACHABLE: 503,
+  ARTIFACT_TOO_LARGE: 413,
 };
 
 export function httpStatusOf(code: ErrorCode): number {

@@ -35,7 +35,7 @@ describe('master key', () => {
     expect(b.id).toBe(a.id);
   });
 
-  it('two processes creating at once end with one key', async () => {
+  it('two starts creating the key at once end with one key', async () => {
     const [a, b] = await Promise.all([
       loadMasterKey({ dataDir: dir, create: true }),
       loadMasterKey({ dataDir: dir, create: true }),
