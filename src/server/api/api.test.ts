@@ -6,6 +6,7 @@ import { ensureFirstAdmin } from '../accounts/bootstrap.js';
 import { LoginLimiter } from '../accounts/login-limiter.js';
 import { hashPassword } from '../accounts/passwords.js';
 import { createTeam, createUser, setMembership } from '../accounts/teams.js';
+import { ArtifactFiles } from '../store/artifact-files.js';
 import type { StoreDeps } from '../store/ids.js';
 import { describeStores } from '../store/testing/dialects.js';
 import { masterKeyOf } from '../vault/master-key.js';
@@ -30,6 +31,11 @@ describeStores('HTTP API: sessions, tokens, audit, settings', (ctx) => {
       secureCookies: false,
       queue: { name: 'sqlite', workers: () => 2 },
       scrypt: FAST,
+      artifacts: {
+        files: new ArtifactFiles('/nonexistent', (n) => randomBytes(n)),
+        maxBytes: 0,
+        inspect: () => Promise.reject(new Error('unexpected inspection')),
+      },
       // None of these routes may talk to Apple.
       apple: {
         checkKey: () => Promise.reject(new Error('unexpected call to Apple')),

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.js';
 import { handleError } from './errors.js';
+import { artifactRoutes } from './routes/artifacts.js';
 import { keyRoutes } from './routes/keys.js';
 import { sessionRoutes } from './routes/session.js';
 import { teamRoutes } from './routes/team.js';
@@ -31,5 +32,6 @@ export function buildApi(ctx: ApiContext, opts: { trustProxy?: boolean } = {}): 
   sessionRoutes(app, ctx);
   tokenRoutes(app, ctx);
   keyRoutes(app, ctx);
+  artifactRoutes(app, ctx);
   return app;
 }

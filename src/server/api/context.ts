@@ -4,6 +4,7 @@ import { AscendError } from '../../core/errors.js';
 import type { ApiKey } from '../../credentials/types.js';
 import type { LoginLimiter } from '../accounts/login-limiter.js';
 import type { ScryptParams } from '../accounts/passwords.js';
+import type { ArtifactFiles } from '../store/artifact-files.js';
 import { type AuditEntry, appendAudit } from '../store/audit.js';
 import type { StoreDeps } from '../store/ids.js';
 import type { Store } from '../store/open.js';
@@ -21,6 +22,9 @@ export interface AppleGateway {
   buildNumbersInUse(key: ApiKey, train: { appId: string; version: string; platform: string }): Promise<string[]>;
 }
 
+/** Inspects a stored upload as `ipa inspect --json` does; `ascend server start` wires it to src/ipa. */
+export type ArtifactInspector = (path: string, filename: string) => Promise<{ facts: unknown; findings: unknown[] }>;
+
 /** What every route needs, built once at start (DESIGN §2: nothing global). */
 export interface ApiContext {
   store: Store;
@@ -31,6 +35,7 @@ export interface ApiContext {
   secureCookies: boolean;
   queue: { name: string; workers(): number };
   apple: AppleGateway;
+  artifacts: { files: ArtifactFiles; maxBytes: number; inspect: ArtifactInspector };
   /** Passwords' scrypt cost; tests lower it. */
   scrypt?: ScryptParams;
 }

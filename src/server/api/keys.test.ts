@@ -7,6 +7,7 @@ import type { ApiKey } from '../../credentials/types.js';
 import { createApiToken } from '../accounts/api-tokens.js';
 import { ensureFirstAdmin } from '../accounts/bootstrap.js';
 import { LoginLimiter } from '../accounts/login-limiter.js';
+import { ArtifactFiles } from '../store/artifact-files.js';
 import type { StoreDeps } from '../store/ids.js';
 import { describeStores } from '../store/testing/dialects.js';
 import { masterKeyOf } from '../vault/master-key.js';
@@ -56,6 +57,11 @@ describeStores('HTTP API: keys and build numbers', (ctx) => {
       secureCookies: false,
       queue: { name: 'sqlite', workers: () => 0 },
       apple,
+      artifacts: {
+        files: new ArtifactFiles('/nonexistent', (n) => randomBytes(n)),
+        maxBytes: 0,
+        inspect: () => Promise.reject(new Error('unexpected inspection')),
+      },
     });
     const first = await ensureFirstAdmin(store, deps, { apiToken: true });
     owner = { authorization: `Bearer ${first.apiToken}` };
