@@ -14,6 +14,7 @@ import {
 } from './errors.js';
 import { drawFault, type FaultPlan } from './faults.js';
 import type { QueryCtx } from './jsonapi.js';
+import { registerProvisioning } from './provisioning/index.js';
 import { HourlyQuota } from './quota.js';
 import { genericGet } from './reads.js';
 import { checkRole, type RoleRule } from './roles.js';
@@ -71,6 +72,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     'PATCH /v1/buildUploadFiles/{id}': commitFile(deps.uploads),
   };
   registerPartRoute(app, { ...deps, cfg: deps.uploads, onChange: () => deps.store.save() });
+  registerProvisioning(app, deps, writes);
 
   app.get('/__sim/stats', async () => ({ requests: Object.fromEntries(deps.stats) }));
 

@@ -1,22 +1,27 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.js';
 import { DEFAULT_SEED } from '../simulator/seed.js';
+import { main } from '../src/cli/main.js';
 import { buildIpa, type IpaSpec } from '../src/sample/builder.js';
 import { runCli } from './helpers/cli.js';
 
 let sims: Simulator[] = [];
+let dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(sims.map((s) => s.close()));
   sims = [];
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs = [];
 });
 
 async function setup(opts: SimulatorOptions = {}) {
   const sim = await startSimulator({ processingSeconds: 0.2, partSizeBytes: 256 * 1024, ...opts });
   sims.push(sim);
   const dir = mkdtempSync(join(tmpdir(), 'ascend-deploy-'));
+  dirs.push(dir);
   const key = sim.createKey({ role: 'APP_MANAGER' });
   writeFileSync(
     join(dir, 'k.json'),
@@ -32,6 +37,21 @@ async function setup(opts: SimulatorOptions = {}) {
   const deployCli = (file: string, ...args: string[]) =>
     runCli(['deploy', file, '--api-url', sim.url, '--json', ...args], { env });
   return { sim, dir, env, ipa, deployCli };
+}
+
+/** Output of an in-process run, with a terminal on both streams. */
+function captureIo() {
+  const text = { stdout: '', stderr: '' };
+  const io = {
+    stdout: (t: string) => {
+      text.stdout += t;
+    },
+    stderr: (t: string) => {
+      text.stderr += t;
+    },
+    readStdin: async () => '',
+  };
+  return { io, text };
 }
 
 const count = (sim: Simulator, type: string) => sim.store.list(type).length;
@@ -62,6 +82,7 @@ describe('ascend deploy against the simulator', () => {
       'groups:done',
       'betaReview:skipped',
       'appStore:skipped',
+      'submitReview:skipped',
     ]);
     const build = sim.store.get('builds', doc.build.id)!;
     expect(build.attributes).toMatchObject({ processingState: 'VALID', usesNonExemptEncryption: false });
@@ -193,7 +214,7 @@ describe('ascend deploy against the simulator', () => {
     expect(count(sim, 'buildUploads')).toBe(0);
   });
 
-  it('a review in progress is reused on re-run and blocks a second version (exit 5), never duplicated', async () => {
+  it('a review in progress is reused on re-run; a second version is stopped before its upload, naming the version in review (exit 5)', async () => {
     const { sim, ipa, deployCli } = await setup({ reviewSeconds: 600 });
     const first = await ipa('r1.ipa', { version: '4.0.0', build: '1' });
     const r1 = await deployCli(first, '--app-store', '--submit-review');
@@ -203,14 +224,116 @@ describe('ascend deploy against the simulator', () => {
     expect(JSON.parse(again.stdout).steps.find((s: { step: string }) => s.step === 'submitReview')).toMatchObject({
       status: 'already',
     });
+    const uploadsBefore = count(sim, 'buildUploads');
+    const writesBefore = writes(sim);
     const second = await deployCli(
       await ipa('r2.ipa', { version: '4.0.1', build: '1' }),
       '--app-store',
       '--submit-review',
     );
     expect(second.code).toBe(5);
-    expect(second.stderr).toMatch(/another version is being prepared or reviewed/);
+    expect(second.stderr).toMatch(
+      /App Store version 4\.0\.0 is WAITING_FOR_REVIEW.*4\.0\.1 cannot be created \[APP_STORE_VERSION_OPEN\] — Wait until App Review is done with 4\.0\.0/,
+    );
+    expect(count(sim, 'buildUploads')).toBe(uploadsBefore);
+    expect(writes(sim)).toBe(writesBefore);
     expect(count(sim, 'reviewSubmissions')).toBe(1);
     expect(count(sim, 'reviewSubmissionItems')).toBe(1);
   });
+
+  it('issue 10.16: with version 9.9.9 open, a dry run names it and how to clear it, with every other blocker; the real run stops before uploading', async () => {
+    const seed = {
+      ...DEFAULT_SEED,
+      appStoreVersions: [
+        { app: 'com.example.sandbox.one', versionString: '9.9.9', appVersionState: 'PREPARE_FOR_SUBMISSION' },
+      ],
+    };
+    const { sim, ipa, deployCli } = await setup({ seed });
+    const file = await ipa('o.ipa', { version: '1.0.0', build: '2' });
+    const dry = await deployCli(file, '--app-store', '--group', 'Nightly', '--dry-run');
+    expect(dry.code).toBe(4);
+    const line = dry.stderr.split('\n').find((l) => l.startsWith('ascend:'))!;
+    expect(line).toMatch(
+      /^ascend: 3 problems stop this deploy: \(1\) no beta group named "Nightly".*\[GROUP_NOT_FOUND\]: Use one of/,
+    );
+    expect(line).toMatch(
+      /\(2\) build 2 of version 1\.0\.0 already exists.*\[BUILD_NUMBER_USED\]: Raise CFBundleVersion/,
+    );
+    expect(line).toMatch(
+      /\(3\) App Store version 9\.9\.9 is PREPARE_FOR_SUBMISSION.*\[APP_STORE_VERSION_OPEN\]: Deploy this build as 9\.9\.9 .*Remove Version/,
+    );
+    expect(JSON.parse(dry.stdout).error.code).toBe('GROUP_NOT_FOUND');
+    const real = await deployCli(await ipa('p.ipa', { version: '1.0.0', build: '3' }), '--app-store');
+    expect(real.code).toBe(5);
+    expect(real.stderr).toMatch(/App Store version 9\.9\.9 is PREPARE_FOR_SUBMISSION.*\[APP_STORE_VERSION_OPEN\]/);
+    expect(writes(sim)).toBe(0);
+  });
+
+  it('a missing app record is listed together with the missing compliance answer, in one run', async () => {
+    const { sim, ipa, deployCli } = await setup();
+    const r = await deployCli(await ipa('m.ipa', { bundleId: 'com.example.nowhere', encryption: null }), '--dry-run');
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(
+      /2 problems stop this deploy: \(1\) .*does not say whether it uses non-exempt encryption.*\[ENCRYPTION_UNANSWERED\]: .*\(2\) no app record with bundle ID com\.example\.nowhere .*\[APP_NOT_FOUND\]: .*Apps/,
+    );
+    expect(writes(sim)).toBe(0);
+  });
+
+  it('--release and --phased without --app-store are refused, with the fix (exit 2)', async () => {
+    const { sim, ipa, deployCli } = await setup();
+    const file = await ipa('x.ipa', { version: '1.8.0', build: '1' });
+    const r = await deployCli(file, '--release', 'manual', '--phased');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /--release, --phased need --app-store \[USAGE\] — Add --app-store .* or drop --release, --phased\./,
+    );
+    expect(sim.stats.size).toBe(0);
+  });
+
+  it('on a terminal each step is printed once (live, on stderr); the summary does not repeat them', async () => {
+    const { sim, dir, env, ipa } = await setup();
+    const file = await ipa('t.ipa', { version: '1.9.0', build: '1' });
+    const { io, text } = captureIo();
+    const code = await main(['deploy', file, '--api-url', sim.url, '--group', 'Internal Testers'], io, () => ({
+      env: { ...env, HOME: dir },
+      cwd: dir,
+      stdoutIsTTY: true,
+      stderrIsTTY: true,
+    }));
+    expect(code, text.stderr).toBe(0);
+    const all = `${text.stdout}\n${text.stderr}`;
+    for (const step of ['upload done', 'process done', 'compliance done', 'groups done', 'betaReview skipped'])
+      expect(
+        all.split('\n').filter((l) => l.startsWith(step)),
+        `${step}\n${all}`,
+      ).toHaveLength(1);
+    expect(text.stdout).toMatch(/^Deployed com\.example\.sandbox\.one 1\.9\.0 \(1\) IOS\n/);
+    expect(text.stdout).toMatch(/TestFlight groups Internal Testers \(internal\)/);
+  });
+
+  it('ascend demo runs the same deploy pipeline, says TestFlight, and names ./bin/ascend in its hints', async () => {
+    const r = await runCli(['demo']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).deploy).toMatchObject({
+      changed: true,
+      betaAppReviewSubmission: { betaReviewState: 'WAITING_FOR_REVIEW' },
+      reviewSubmission: { state: 'WAITING_FOR_REVIEW' },
+    });
+    const home = mkdtempSync(join(tmpdir(), 'ascend-demo-test-'));
+    dirs.push(home);
+    const { io, text } = captureIo();
+    const code = await main(['demo'], io, () => ({
+      env: { HOME: home },
+      cwd: home,
+      stdoutIsTTY: true,
+      stderrIsTTY: true,
+    }));
+    expect(code, text.stderr).toBe(0);
+    expect(text.stderr).toMatch(/deploying it to TestFlight and App Review/);
+    expect(text.stderr).toMatch(/^betaReview done: submitted for external beta review$/m);
+    expect(text.stderr).toMatch(/^submitReview done: .*submitted version 1\.0\.0 for App Review$/m);
+    expect(text.stdout).toMatch(/^TestFlight groups Internal Testers \(internal\), External Testers$/m);
+    expect(text.stdout).toMatch(/^ {2}\.\/bin\/ascend keys add /m);
+    expect(text.stdout.split('\n').filter((l) => /^\s*ascend /.test(l))).toEqual([]);
+  }, 60_000);
 });

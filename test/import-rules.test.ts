@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -91,4 +92,79 @@ describe('import rules (DESIGN §2)', () => {
     const bad = files(join(ROOT, 'simulator')).filter((f) => /asc\/(http|resources)/.test(readFileSync(f, 'utf8')));
     expect(bad.map((f) => relative(ROOT, f))).toEqual([]);
   });
+
+  it('the circle check finds a circle through a type-only import, and none through a lazy import()', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ascend-circles-'));
+    try {
+      writeFileSync(join(dir, 'a.ts'), "import type { B } from './b.js';\nexport type A = B;\n");
+      writeFileSync(join(dir, 'b.ts'), "import { c } from './c.js';\nexport type B = string;\nexport const b = c;\n");
+      writeFileSync(join(dir, 'c.ts'), "export { a } from './a.js';\nexport const c = () => import('./b.js');\n");
+      writeFileSync(join(dir, 'd.ts'), "export const d = () => import('./d.js');\n");
+      const found = importCircles(['a', 'b', 'c', 'd'].map((n) => join(dir, `${n}.ts`)));
+      expect(found.map((c) => c.split(' <-> ').map((f) => f.split('/').pop()))).toEqual([['a.ts', 'b.ts', 'c.ts']]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('no import circle anywhere in src/ or simulator/ (type-only imports count; lazy import() does not)', () => {
+    expect(importCircles(all).filter((c) => !KNOWN_CIRCLES.has(c))).toEqual([]);
+  });
 });
+
+/**
+ * Circles being removed elsewhere at this moment; each entry goes when its fix lands. The check still fails
+ * on any other circle.
+ */
+const KNOWN_CIRCLES = new Set<string>([
+  // simulator/writes.ts ↔ simulator/write-helpers.ts: being split apart in the simulator's own work.
+  'simulator/write-helpers.ts <-> simulator/writes.ts',
+]);
+
+/** Static imports (`import … from`, `export … from`) between source files, by path relative to ROOT. */
+function importGraph(all: string[]): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of all) {
+    const from = relative(ROOT, file);
+    const text = readFileSync(file, 'utf8');
+    const targets = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'(\.{1,2}\/[^']+)'/g)].map((m) =>
+      relative(ROOT, resolve(dirname(file), m[1]!)).replace(/\.js$/, '.ts'),
+    );
+    graph.set(from, targets);
+  }
+  return graph;
+}
+
+/** Each circle (a strongly connected group of two or more files, or a file importing itself), as sorted names. */
+function importCircles(all: string[]): string[] {
+  const graph = importGraph(all);
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const circles: string[] = [];
+  let next = 0;
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const group: string[] = [];
+    for (let w = stack.pop()!; ; w = stack.pop()!) {
+      onStack.delete(w);
+      group.push(w);
+      if (w === v) break;
+    }
+    if (group.length > 1 || (graph.get(v) ?? []).includes(v)) circles.push(group.sort().join(' <-> '));
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return circles;
+}

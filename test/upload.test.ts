@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.js';
-import { realSleep, systemClock } from '../src/core/clock.js';
+import { FakeClock, realSleep, systemClock } from '../src/core/clock.js';
 import { MemoryStateStore } from '../src/core/state.js';
 import { uploadBuild } from '../src/release/upload-build.js';
 import { buildIpa } from '../src/sample/builder.js';
@@ -15,15 +15,19 @@ import { clientFor } from './helpers/deploy.js';
 
 const MiB = 1024 * 1024;
 let sims: Simulator[] = [];
+let dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(sims.map((s) => s.close()));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
   sims = [];
+  dirs = [];
 });
 
 async function setup(opts: SimulatorOptions = {}) {
   const sim = await startSimulator({ processingSeconds: 0.3, partSizeBytes: MiB, ...opts });
   sims.push(sim);
   const dir = mkdtempSync(join(tmpdir(), 'ascend-up-'));
+  dirs.push(dir);
   const key = sim.createKey({ role: 'APP_MANAGER' });
   const keyFile = join(dir, 'k.json');
   writeFileSync(keyFile, JSON.stringify({ key_id: key.keyId, issuer_id: key.issuerId, key: key.privateKeyPem }), {
@@ -62,6 +66,21 @@ describe('ascend upload against the simulator', () => {
     expect(r.stderr).toMatch(/"event":"progress","sent":\d+/);
   });
 
+  it('a 40-part upload at 16 at a time prints no MaxListenersExceededWarning into the JSON-lines stream', async () => {
+    const { sim, dir, env } = await setup({ partSizeBytes: 128 * 1024 });
+    const ipa = join(dir, 'many.ipa');
+    await buildIpa(ipa, { version: '1.1.1', build: '40', payloadBytes: 5 * MiB });
+    const r = await runCli(['upload', ipa, '--api-url', sim.url, '--json', '--concurrency', '16', '--no-wait'], {
+      env,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const file = sim.store.get('buildUploadFiles', JSON.parse(r.stdout).file.id)!;
+    expect((file.attributes.uploadOperations as unknown[]).length).toBeGreaterThanOrEqual(40);
+    expect(r.stderr).not.toMatch(/MaxListenersExceededWarning|memory leak/);
+    // Every stderr line is one JSON event.
+    for (const line of r.stderr.trim().split('\n')) expect(() => JSON.parse(line), line).not.toThrow();
+  });
+
   it('stops before creating anything: used build number (exit 5), missing app (exit 4), broken IPA (exit 6)', async () => {
     const { sim, dir, env } = await setup();
     const used = join(dir, 'used.ipa');
@@ -88,26 +107,27 @@ describe('ascend upload against the simulator', () => {
     const ipa = join(dir, 'big.ipa');
     await buildIpa(ipa, { version: '1.2.0', build: '3', payloadBytes: 12 * MiB });
     const parts = 13;
-    // First run: really killed (SIGKILL) once a third of the bytes are sent.
+    // First run: really killed (SIGKILL) once a third of the bytes are acknowledged.
     const child = spawn(process.execPath, [BIN, 'upload', ipa, '--api-url', sim.url, '--json', '--concurrency', '2'], {
       env: { ...process.env, ...env },
     });
+    // Resolves when the process has exited (not merely been signalled), so its state is whatever it last saved.
     await new Promise<void>((resolve, reject) => {
       let err = '';
+      let killed = false;
       child.stderr.on('data', (d) => {
         err += d;
         const m = [...err.matchAll(/"sent":(\d+),"total":(\d+)/g)].at(-1);
-        if (m && Number(m[1]) > Number(m[2]) / 3) {
+        if (!killed && m && Number(m[1]) > Number(m[2]) / 3) {
+          killed = true;
           child.kill('SIGKILL');
-          resolve();
         }
       });
       child.on('exit', (code) =>
         code === null ? resolve() : reject(new Error(`finished before it could be killed (${code}): ${err}`)),
       );
     });
-    await new Promise((r) => setTimeout(r, 300));
-    const partsFirst = sim.stats.get('PUT /__upload') ?? 0;
+    expect(sim.stats.get('PUT /__upload') ?? 0).toBeGreaterThan(0);
     expect(uploads(sim)).toHaveLength(1);
     const r = await runCli(['upload', ipa, '--api-url', sim.url, '--json', '--concurrency', '4'], { env });
     expect(r.code, r.stderr).toBe(0);
@@ -118,9 +138,12 @@ describe('ascend upload against the simulator', () => {
     expect(all.map((u) => (u.attributes.state as { state: string }).state)).toEqual(['COMPLETE']);
     expect(sim.store.list('buildUploadFiles')).toHaveLength(1);
     expect(sim.stats.get('POST /v1/buildUploads')).toBe(1);
-    const partsTotal = sim.stats.get('PUT /__upload') ?? 0;
-    expect(partsFirst).toBeGreaterThan(0);
-    expect(partsTotal).toBeLessThan(parts + partsFirst); // the second run did not send everything again
+    // The second run says how many parts it still had to send: fewer than all, since a third was acknowledged.
+    const toSend = /"event":"upload: parts \((\d+) of (\d+) parts to send/.exec(r.stderr);
+    expect(toSend, r.stderr).not.toBeNull();
+    expect(Number(toSend![2])).toBe(parts);
+    expect(Number(toSend![1])).toBeGreaterThan(0);
+    expect(Number(toSend![1])).toBeLessThan(parts);
   }, 60_000);
 
   it('with faults on every route (5xx, resets, 429, lost answers) the upload still completes, once', async () => {
@@ -154,7 +177,7 @@ describe('ascend upload against the simulator', () => {
       buildNumber: '4',
       concurrency: 2,
       wait: true,
-      deadline: Date.now() + 30_000,
+      deadline: systemClock.now() + 30_000,
     };
     const deps = { client, state, clock: systemClock, sleep: realSleep, random: Math.random };
     const real = await httpTransport(2);
@@ -176,13 +199,16 @@ describe('ascend upload against the simulator', () => {
     await real.close();
   });
 
-  it("surfaces Apple's processing failure (90189) the moment it happens", async () => {
-    const { sim, dir, key } = await setup();
+  it("surfaces Apple's processing failure (90189) within one poll of Apple recording it", async () => {
+    // One fake clock for the simulator's processing and the client's waits: time moves only when the client
+    // sleeps, so "how long after Apple failed it did we notice" is exact.
+    const clock = new FakeClock(systemClock.now());
+    const { sim, dir, key } = await setup({ clock, processingSeconds: 40 });
     const ipa = join(dir, 'dup.ipa');
     await buildIpa(ipa, { version: '1.0.0', build: '1' }); // build 1 of 1.0.0 is seeded: preflight skipped on purpose
     const { client } = clientFor(sim, key);
     const transport = await httpTransport(2);
-    const started = Date.now();
+    let committedAt = 0;
     await expect(
       uploadBuild(
         {
@@ -193,16 +219,32 @@ describe('ascend upload against the simulator', () => {
           buildNumber: '1',
           concurrency: 2,
           wait: true,
-          deadline: Date.now() + 30_000,
+          deadline: clock.now() + 3_600_000,
         },
-        { client, state: new MemoryStateStore(), clock: systemClock, sleep: realSleep, random: Math.random, transport },
+        {
+          client,
+          state: new MemoryStateStore(),
+          clock,
+          sleep: clock.sleep,
+          random: Math.random,
+          transport,
+          onEvent: (e) => {
+            if (e.type === 'step' && e.step === 'processing') committedAt = clock.now();
+          },
+        },
       ),
     ).rejects.toMatchObject({
       code: 'BUILD_NUMBER_USED',
       exitCode: 5,
       message: expect.stringContaining('90189: Redundant Binary Upload'),
     });
-    expect(Date.now() - started).toBeLessThan(5000);
     await transport.close();
+    const failedAt = committedAt + 40_000;
+    // Noticed after Apple failed it, and before the next poll after that would have been due (polls wait ≤ 15 s).
+    expect(clock.now()).toBeGreaterThanOrEqual(failedAt);
+    expect(clock.now() - failedAt).toBeLessThan(15_000);
+    expect(sim.store.list('buildUploads').map((u) => (u.attributes.state as { state: string }).state)).toEqual([
+      'FAILED',
+    ]);
   });
 });

@@ -13,6 +13,7 @@ const EXIT_NAMES: Record<number, string> = {
   [EXIT.deadline]: 'deadline passed',
   [EXIT.network]: 'network or server failure after retries',
   [EXIT.rateLimit]: 'rate limit exhausted',
+  [EXIT.interrupted]: 'interrupted (Ctrl-C or SIGTERM; state saved, run again to continue)',
 };
 
 /** docs/ERRORS.md as it must read for the current catalogue (a test compares the two). */

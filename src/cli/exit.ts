@@ -1,4 +1,5 @@
 import { CATALOGUE, type ErrorCode, EXIT, isAscendError } from '../core/errors.js';
+import { escapeControl } from '../core/text.js';
 import type { Output } from './io.js';
 
 export interface ExitReport {
@@ -29,6 +30,12 @@ export function toExitReport(err: unknown): ExitReport {
   };
 }
 
+/** The one error line: `ascend: <problem> [CODE] — <remedy>`, redacted, control characters escaped. */
+export function errorLine(r: ExitReport, out: Pick<Output, 'redactor'>): string {
+  const flat = (s: string) => escapeControl(out.redactor(s.replace(/\s+/g, ' ').trim()));
+  return `ascend: ${flat(r.message)} [${r.code}] — ${flat(r.remedy)}\n`;
+}
+
 /** Reports an error in one line (plus a JSON document with --json); the stack only with --verbose. */
 export function reportError(
   err: unknown,
@@ -36,9 +43,10 @@ export function reportError(
   opts: { json: boolean; verbose: boolean; stderr: (t: string) => void },
 ): number {
   const r = toExitReport(err);
-  const line = `ascend: ${r.message.replace(/\s+/g, ' ')} [${r.code}] — ${r.remedy}\n`;
-  opts.stderr(out.redactor(line));
-  if (opts.verbose && err instanceof Error && err.stack) opts.stderr(out.redactor(`${err.stack}\n`));
+  opts.stderr(errorLine(r, out));
+  if (opts.verbose && err instanceof Error && err.stack) {
+    opts.stderr(`${escapeControl(out.redactor(err.stack), { lines: true })}\n`);
+  }
   if (opts.json) out.json({ error: { code: r.code, message: r.message, remedy: r.remedy, exitCode: r.exitCode } });
   return r.exitCode;
 }

@@ -10,11 +10,18 @@ export interface Runtime {
   readonly io: Io;
   readonly out: Output;
   readonly store: KeyStore;
+  /** Aborted with an INTERRUPTED error on Ctrl-C or SIGTERM; waits and transfers pass it on. */
+  readonly signal: AbortSignal;
   key(): Promise<ApiKey>;
   client(): Promise<AscClient>;
 }
 
-export function createRuntime(config: Config, io: Io, out: Output): Runtime {
+export function createRuntime(
+  config: Config,
+  io: Io,
+  out: Output,
+  signal: AbortSignal = new AbortController().signal,
+): Runtime {
   const store = new KeyStore(config.home);
   let key: Promise<ApiKey> | undefined;
   let client: Promise<AscClient> | undefined;
@@ -23,6 +30,7 @@ export function createRuntime(config: Config, io: Io, out: Output): Runtime {
     io,
     out,
     store,
+    signal,
     key() {
       // Loaded on first use: commands that need no key (help, ipa inspect) do not pay for loading jose.
       key ??= import('../credentials/sources.js')
@@ -33,6 +41,7 @@ export function createRuntime(config: Config, io: Io, out: Output): Runtime {
             home: config.userHome,
             cwd: config.cwd,
             readStdin: io.readStdin,
+            warn: (m) => out.warn(m),
           }),
         )
         .then((k) => {

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { systemClock } from '../core/clock.js';
-import { AscendError } from '../core/errors.js';
 import { JsonFileStateStore } from '../core/state.js';
 import { httpTransport, type PartTransport } from '../upload/engine.js';
 import { createProgress } from './progress.js';
@@ -27,7 +26,7 @@ export interface TransferSession {
 
 /**
  * What the commands that upload share: a part transport sized to the concurrency, the resumable state under
- * $ASCEND_HOME/state, and Ctrl-C turned into a clean stop that the next run resumes from.
+ * $ASCEND_HOME/state, and Ctrl-C (the runtime's signal) turned into a clean stop that the next run resumes from.
  */
 export async function withTransfer<T>(
   rt: Runtime,
@@ -35,18 +34,10 @@ export async function withTransfer<T>(
   run: (s: TransferSession) => Promise<T>,
 ): Promise<T> {
   const transport = await httpTransport(concurrency);
-  const controller = new AbortController();
-  const onSignal = () =>
-    controller.abort(new AscendError('USAGE', 'interrupted; run the same command again to continue where it stopped'));
-  process.once('SIGINT', onSignal);
   try {
-    return await run({
-      transport,
-      signal: controller.signal,
-      state: new JsonFileStateStore(join(rt.config.home, 'state')),
-    });
+    // Ctrl-C and SIGTERM abort rt.signal with INTERRUPTED (exit 130); the engine saves its state on the way out.
+    return await run({ transport, signal: rt.signal, state: new JsonFileStateStore(join(rt.config.home, 'state')) });
   } finally {
-    process.removeListener('SIGINT', onSignal);
     await transport.close();
   }
 }

@@ -52,17 +52,17 @@ export interface Surroundings {
   userHome?: string;
 }
 
-function apiUrlOf(value: string): string {
+function apiUrlOf(value: string, origin: string): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new AscendError('USAGE', `--api-url ${value} is not a URL`, {
+    throw new AscendError('USAGE', `${origin} ${value} is not a URL`, {
       remedy: `Use ${DEFAULT_API_URL} or a simulator's URL such as http://127.0.0.1:8080.`,
     });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new AscendError('USAGE', `--api-url ${value} is not an http(s) URL`, {
+    throw new AscendError('USAGE', `${origin} ${value} is not an http(s) URL`, {
       remedy: `Use ${DEFAULT_API_URL} or a simulator's URL.`,
     });
   }
@@ -73,7 +73,10 @@ function apiUrlOf(value: string): string {
 export function loadConfig(opts: GlobalOptions, s: Surroundings): Config {
   const userHome = s.userHome ?? s.env.HOME ?? homedir();
   const config: Config = {
-    apiUrl: apiUrlOf(opts.apiUrl ?? s.env.ASC_API_URL ?? DEFAULT_API_URL),
+    apiUrl:
+      opts.apiUrl !== undefined
+        ? apiUrlOf(opts.apiUrl, '--api-url')
+        : apiUrlOf(s.env.ASC_API_URL ?? DEFAULT_API_URL, 'ASC_API_URL'),
     // A pipe gets JSON: one document a script can parse.
     json: Boolean(opts.json) || !s.stdoutIsTTY,
     verbose: Boolean(opts.verbose),

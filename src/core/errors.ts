@@ -16,6 +16,8 @@ export const EXIT = {
   deadline: 8,
   network: 9,
   rateLimit: 10,
+  /** Ctrl-C (SIGINT) or SIGTERM: 128 + SIGINT, as shells report it; the state is saved. */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -300,7 +302,82 @@ export const CATALOGUE = {
     exit: EXIT.validation,
     remedy: 'The upload is larger than the server accepts (--max-artifact-size); check the file, or raise the limit.',
   },
+  APP_STORE_VERSION_OPEN: {
+    exit: EXIT.conflict,
+    remedy:
+      'Apple keeps one App Store version open per platform: deploy the build as that version, or remove it (or its review) in App Store Connect, then run again.',
+  },
   INTERNAL: { exit: EXIT.bug, remedy: 'This is a bug in ascend; please report it with the output of --verbose.' },
+  KEY_FILE_NOT_REGULAR: {
+    exit: EXIT.validation,
+    remedy: 'Point to the .p8 (or key JSON) file itself, or pass the key on standard input with `--private-key -`.',
+  },
+  KEY_FILE_TOO_LARGE: {
+    exit: EXIT.validation,
+    remedy: 'An App Store Connect .p8 is about 250 bytes; point to the AuthKey_<KEYID>.p8 file, not another file.',
+  },
+  HOME_PERMISSIONS: {
+    exit: EXIT.validation,
+    remedy: 'Make the folder private to you, e.g. `chmod 700 <folder>`, or point ASCEND_HOME at another folder.',
+  },
+  INTERRUPTED: {
+    exit: EXIT.interrupted,
+    remedy: 'What was done is saved; run the same command again to continue where it stopped.',
+  },
+  SIGNING_BUNDLE_ID_INVALID: {
+    exit: EXIT.usage,
+    remedy:
+      "Give the app's exact bundle ID (e.g. com.example.app): App Store profiles need an explicit App ID, not a wildcard such as com.example.*.",
+  },
+  SIGNING_PASSWORD_FILE_MISSING: {
+    exit: EXIT.validation,
+    remedy: 'Check the path given to --p12-password-file, or leave the option out to have a password generated.',
+  },
+  SIGNING_PASSWORD_FILE_PERMISSIONS: {
+    exit: EXIT.validation,
+    remedy: 'Make the password file readable by you only, e.g. `chmod 600 <file>`, then retry.',
+  },
+  SIGNING_PASSWORD_FILE_INVALID: {
+    exit: EXIT.validation,
+    remedy: 'Put the password on the first line of the file (1–128 characters, no control characters).',
+  },
+  SIGNING_FORBIDDEN: {
+    exit: EXIT.auth,
+    remedy:
+      'Certificates and profiles need a team key (never an individual key) with the Admin role on some teams, App Manager on others: create one in Users and Access → Integrations and retry.',
+  },
+  SIGNING_CERTIFICATE_LIMIT: {
+    exit: EXIT.conflict,
+    remedy:
+      'Revoke a distribution certificate you no longer use with `ascend signing revoke CERT_ID` (see `ascend signing list`), then retry.',
+  },
+  SIGNING_CSR_REJECTED: {
+    exit: EXIT.rejected,
+    remedy: 'Apple refused the certificate signing request; run the command again, and report it if it repeats.',
+  },
+  SIGNING_CERTIFICATE_MISMATCH: {
+    exit: EXIT.rejected,
+    remedy: 'The certificate Apple returned is not for the key made here; it was revoked again. Run the command again.',
+  },
+  SIGNING_KEY_NOT_SAVED: {
+    exit: EXIT.validation,
+    remedy:
+      'Make $ASCEND_HOME writable by you (the new certificate was revoked again, since its key could not be kept), then retry.',
+  },
+  SIGNING_PROFILE_MISMATCH: {
+    exit: EXIT.conflict,
+    remedy:
+      'Delete or rename the conflicting profile in the developer portal (Certificates, Identifiers & Profiles → Profiles), then retry.',
+  },
+  SIGNING_CERTIFICATE_NOT_FOUND: {
+    exit: EXIT.notFound,
+    remedy: "List the team's certificates with `ascend signing list`; a revoked certificate is gone for good.",
+  },
+  ASC_RESPONSE_TOO_LARGE: {
+    exit: EXIT.network,
+    remedy:
+      'The server at --api-url sent an answer far larger than App Store Connect ever does; check --api-url, then retry.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

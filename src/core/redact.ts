@@ -1,15 +1,24 @@
 /**
- * Secret scrubbing for every log line and error message: PEM blocks, JWTs, Authorization headers and the
- * query strings of pre-signed URLs (their signature is a bearer credential for the upload).
+ * Secret scrubbing for every log line, error message and document ascend prints. It replaces exactly the
+ * secrets and never cuts the text around them: registered key material, whole PEM blocks (BEGIN to the
+ * matching END), JWT-shaped tokens, Authorization header values, and the credential values in the query
+ * strings of pre-signed URLs. A bare "-----BEGIN PRIVATE KEY-----" in a remedy, or Apple's own "signed
+ * bearer token" text, is not a secret and stays as it is.
  */
 
-const PEM = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(-----END [A-Z0-9 ]+-----|$)/g;
-// A literal-\n PEM (a common CI-secret accident) is one line; the pattern above already spans it.
-const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+/g;
-const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
-// Pre-signed URLs carry their credential in the query string (S3-, GCS- and our simulator's styles).
-const SIGNED_QUERY =
-  /\b(https?:\/\/[^\s?"'<>]+)\?([^\s"'<>]*(?:X-Amz-|X-Goog-|[?&]?sig=|[Ss]ignature=|token=|Expires=|Policy=)[^\s"'<>]*)/g;
+// A whole block, also when its newlines arrive as literal "\n" (a common CI-secret accident) or JSON-escaped.
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]{1,40})-----[\s\S]*?-----END \1-----/g;
+// A BEGIN line followed by what looks like key material but no END (a key cut short): the marker and the
+// base64 run go, the text after the run stays.
+const PEM_OPEN = /-----BEGIN [A-Z0-9 ]{1,40}-----(?=(?:\s|\\[nr])*[A-Za-z0-9+/]{40})(?:[A-Za-z0-9+/=\s]|\\[nr])+/g;
+// Three base64url segments with a JSON header ("eyJ" is base64 of '{"').
+const JWT = /\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]+/g;
+const AUTH_HEADER = /(\bauthorization["']?\s*[:=]\s*["']?(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+/gi;
+// A bearer value that looks like a credential (long, no spaces); Apple's "signed bearer token" does not.
+const BEARER_VALUE = /\b(Bearer\s+)(?=[A-Za-z0-9._~+/=-]{20,})[A-Za-z0-9._~+/=-]+/g;
+// Credential parameters of pre-signed URLs (S3, Google Cloud Storage, CloudFront, our simulator's `sig`).
+const SIGNED_PARAM =
+  /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential|Signature|sig|token|access_token|Policy|Key-Pair-Id)=)[^&\s"'<>#\\]+/gi;
 
 export const REDACTED = '[REDACTED]';
 
@@ -22,9 +31,14 @@ export interface Redactor {
 export function createRedactor(): Redactor {
   const secrets = new Set<string>();
   const redact = ((text: string) => {
-    let out = text.replace(PEM, REDACTED).replace(JWT, REDACTED).replace(BEARER, `$1 ${REDACTED}`);
-    out = out.replace(SIGNED_QUERY, `$1?${REDACTED}`);
-    for (const s of secrets) if (s.length >= 8 && out.includes(s)) out = out.split(s).join(REDACTED);
+    let out = text
+      .replace(PEM_BLOCK, REDACTED)
+      .replace(PEM_OPEN, REDACTED)
+      .replace(JWT, REDACTED)
+      .replace(AUTH_HEADER, `$1${REDACTED}`)
+      .replace(BEARER_VALUE, `$1${REDACTED}`)
+      .replace(SIGNED_PARAM, `$1${REDACTED}`);
+    for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
     return out;
   }) as Redactor;
   redact.add = (secret: string) => {

@@ -32,6 +32,11 @@ export class JsonFileStateStore implements StateStore {
     return join(this.dir, `${fileNameOf(key)}.json`);
   }
 
+  /** The file that holds `key`, for remedies that ask a person to look at or remove it. */
+  pathOf(key: string): string {
+    return this.path(key);
+  }
+
   async get<T>(key: string): Promise<T | undefined> {
     let text: string;
     try {

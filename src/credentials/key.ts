@@ -100,21 +100,47 @@ const KEY_ID = /^[A-Z0-9]{10}$/;
 // Apple's Issuer IDs are UUID-shaped but do not follow RFC 4122 version bits (e.g. "…-1a63-e053-…").
 const ISSUER_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
+/**
+ * How a rejected value is shown: quoted only when it is no longer than the valid form, else by length and
+ * shape. A private key pasted into the wrong field (`--key-id "$(base64 AuthKey.p8)"`) must not be echoed
+ * into the error line, the --json document or the --verbose trace.
+ */
+export function describeRejected(value: string, validLength: number): string {
+  if (value.length <= validLength && !/[\r\n]/.test(value)) return `"${value}"`;
+  return `(${value.length} characters of ${shapeOf(value)}, not shown)`;
+}
+
+function shapeOf(v: string): string {
+  if (v.includes('-----BEGIN')) return 'PEM text';
+  if (/^[A-Za-z0-9+/=\s]+$/.test(v)) return 'base64-like text';
+  if (/^[A-Za-z0-9_.-]+$/.test(v)) return 'letters, digits and punctuation';
+  return 'text';
+}
+
 export function validateKeyId(keyId: string, origin = 'the Key ID'): string {
   const v = keyId.trim();
   if (!KEY_ID.test(v)) {
+    const shown = describeRejected(v, 10);
     const why = v.length !== 10 ? `${v.length} characters long` : 'not only upper-case letters and digits';
-    throw new AscendError('KEY_ID_INVALID', `${origin} "${v}" is ${why}; Key IDs are 10 upper-case letters and digits`);
+    const problem = shown.startsWith('"') ? `${shown} is ${why}` : `${shown} is not a Key ID`;
+    throw new AscendError('KEY_ID_INVALID', `${origin} ${problem}; Key IDs are 10 upper-case letters and digits`);
   }
   return v;
 }
 
+/**
+ * Apple's Issuer IDs are lower-case UUIDs, and the JWT's `iss` is compared as given: an upper-case copy is
+ * refused by Apple with a bare 401. So the ID is accepted in any case and returned in lower case.
+ */
 export function validateIssuerId(issuerId: string, origin = 'the Issuer ID'): string {
   const v = issuerId.trim();
   if (!ISSUER_ID.test(v)) {
-    throw new AscendError('ISSUER_ID_INVALID', `${origin} "${v}" is not shaped like 8-4-4-4-12 hexadecimal digits`);
+    throw new AscendError(
+      'ISSUER_ID_INVALID',
+      `${origin} ${describeRejected(v, 36)} is not shaped like 8-4-4-4-12 hexadecimal digits`,
+    );
   }
-  return v;
+  return v.toLowerCase();
 }
 
 /** A validated ApiKey from its three parts, for keys that do not come through resolveCredentials (demo, tests). */

@@ -1,7 +1,7 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ISSUER_ID, KEY_ID, p256 } from '../../test/helpers/keys.js';
 import { hasThirdParty, thirdParty } from '../../test/helpers/third-party.js';
 import { validatePrivateKey } from './key.js';
@@ -21,6 +21,7 @@ beforeEach(() => {
   mkdirSync(home);
   store = new KeyStore(join(home, '.config', 'ascend'));
 });
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const ctx = (env: Record<string, string | undefined> = {}, extra: object = {}) => ({
   env,
@@ -256,5 +257,104 @@ describe('KeyStore', () => {
     });
     chmodSync(file, 0o600);
     await expect(store.get('ci')).resolves.toMatchObject({ keyId: KEY_ID, name: 'ci' });
+  });
+});
+
+describe('resolveCredentials: hostile and mistaken input', () => {
+  const collect = () => {
+    const warnings: string[] = [];
+    return { warnings, warn: (m: string) => warnings.push(m) };
+  };
+
+  it('never quotes a private key given as the Key ID or Issuer ID; shows its length and shape', async () => {
+    const b64 = Buffer.from(key.pkcs8).toString('base64');
+    const body = key.pkcs8.split('\n')[1]!;
+    const cases: [Parameters<typeof resolveCredentials>[0], Record<string, string>, string][] = [
+      [{ keyId: b64, issuerId: ISSUER_ID, privateKey: key.pkcs8 }, {}, 'KEY_ID_INVALID'],
+      [{}, { ASC_KEY_ID: b64, ASC_ISSUER_ID: ISSUER_ID, ASC_PRIVATE_KEY: key.pkcs8 }, 'KEY_ID_INVALID'],
+      [{ keyId: KEY_ID, issuerId: key.pkcs8, privateKey: key.pkcs8 }, {}, 'ISSUER_ID_INVALID'],
+    ];
+    for (const [flags, env, code] of cases) {
+      const err = await resolveCredentials(flags, ctx(env)).catch((e: Error) => e);
+      expect(err).toMatchObject({ code });
+      const text = `${(err as Error).message} ${(err as Error).stack}`;
+      expect(text).not.toContain(b64.slice(0, 40));
+      expect(text).not.toContain(body);
+      expect((err as Error).message).toMatch(/\(\d+ characters of (base64-like|PEM) text, not shown\)/);
+    }
+    // A short mistake is still quoted, so the user sees what was wrong.
+    await expect(
+      resolveCredentials({ keyId: 'abcde12345', issuerId: ISSUER_ID, privateKey: key.pkcs8 }, ctx()),
+    ).rejects.toThrow(/"abcde12345"/);
+  });
+
+  it('normalises an upper-case Issuer ID to lower case, and says so', async () => {
+    const w = collect();
+    const k = await resolveCredentials(
+      { keyId: KEY_ID, issuerId: ISSUER_ID.toUpperCase(), privateKey: write('k.p8', key.pkcs8) },
+      ctx({}, { warn: w.warn }),
+    );
+    expect(k.issuerId).toBe(ISSUER_ID);
+    expect(w.warnings.join('\n')).toMatch(/upper-case.*lower case/);
+  });
+
+  it("takes fastlane's key JSON as --private-key, with its Key ID and Issuer ID", async () => {
+    const json = write(
+      'key.json',
+      JSON.stringify({ key_id: KEY_ID, issuer_id: ISSUER_ID, key: key.pkcs8, in_house: false }),
+    );
+    const k = await resolveCredentials({ privateKey: json }, ctx());
+    expect(k).toMatchObject({ keyId: KEY_ID, issuerId: ISSUER_ID, privateKeyPem: pemOf(key.pkcs8) });
+    // Flags given beside it win over the file's fields.
+    await expect(resolveCredentials({ privateKey: json, keyId: 'abc' }, ctx())).rejects.toMatchObject({
+      code: 'KEY_ID_INVALID',
+    });
+    await expect(resolveCredentials({ privateKey: write('bad.json', '{"key_id": 1}') }, ctx())).rejects.toMatchObject({
+      code: 'KEY_JSON_INVALID',
+    });
+  });
+
+  it('warns about a literal key on the command line and about a key file others can read', async () => {
+    const w = collect();
+    await resolveCredentials({ keyId: KEY_ID, issuerId: ISSUER_ID, privateKey: key.pkcs8 }, ctx({}, { warn: w.warn }));
+    expect(w.warnings).toHaveLength(1);
+    expect(w.warnings[0]).toMatch(/`ps`.*`-`.*@env:VAR/);
+    const loose = write('loose.p8', key.pkcs8);
+    chmodSync(loose, 0o644);
+    const tight = write('tight.p8', key.pkcs8);
+    chmodSync(tight, 0o600);
+    const w2 = collect();
+    await resolveCredentials({ keyId: KEY_ID, issuerId: ISSUER_ID, privateKey: tight }, ctx({}, { warn: w2.warn }));
+    expect(w2.warnings).toEqual([]);
+    if (process.platform !== 'win32') {
+      await resolveCredentials({ keyId: KEY_ID, issuerId: ISSUER_ID, privateKey: loose }, ctx({}, { warn: w2.warn }));
+      expect(w2.warnings).toEqual([expect.stringContaining(`chmod 600 ${loose}`)]);
+    }
+  });
+
+  it('reads at most 16 KiB from standard input and refuses more', async () => {
+    let asked: number | undefined;
+    const endless = async (max?: number) => {
+      asked = max;
+      return 'A'.repeat((max ?? 0) + 1);
+    };
+    await expect(
+      resolveCredentials({ keyId: KEY_ID, issuerId: ISSUER_ID, privateKey: '-' }, ctx({}, { readStdin: endless })),
+    ).rejects.toMatchObject({ code: 'KEY_FILE_TOO_LARGE' });
+    expect(asked).toBe(16 * 1024);
+  });
+
+  it.runIf(process.platform !== 'win32')('refuses /dev/zero everywhere a key file is named', async () => {
+    for (const [flags, env] of [
+      [{ keyId: KEY_ID, issuerId: ISSUER_ID, privateKey: '/dev/zero' }, {}],
+      [{ keyId: KEY_ID, issuerId: ISSUER_ID, privateKey: '@file:/dev/zero' }, {}],
+      [{}, { ASC_KEY_ID: KEY_ID, ASC_ISSUER_ID: ISSUER_ID, ASC_PRIVATE_KEY_PATH: '/dev/zero' }],
+      [{}, { APP_STORE_CONNECT_API_KEY_PATH: '/dev/urandom' }],
+      [{}, { EXPO_ASC_KEY_ID: KEY_ID, EXPO_ASC_ISSUER_ID: ISSUER_ID, EXPO_ASC_API_KEY_PATH: '/dev/zero' }],
+    ] as const) {
+      await expect(resolveCredentials(flags, ctx(env)), JSON.stringify(env)).rejects.toMatchObject({
+        code: 'KEY_FILE_NOT_REGULAR',
+      });
+    }
   });
 });

@@ -1,8 +1,9 @@
-import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Clock, systemClock } from '../core/clock.js';
 import { AscendError } from '../core/errors.js';
-import { validateIssuerId, validateKeyId, validatePrivateKey } from './key.js';
+import { describeRejected, validateIssuerId, validateKeyId, validatePrivateKey } from './key.js';
+import { readKeyFileBounded } from './read.js';
 import type { ApiKey } from './types.js';
 
 export interface StoredKeyInfo {
@@ -27,7 +28,8 @@ interface StoredKeyFile {
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function validateKeyName(name: string): string {
-  if (!NAME.test(name)) throw new AscendError('KEY_NAME_INVALID', `"${name}" is not a valid key name`);
+  if (!NAME.test(name))
+    throw new AscendError('KEY_NAME_INVALID', `${describeRejected(name, 64)} is not a valid key name`);
   return name;
 }
 
@@ -53,9 +55,8 @@ export class KeyStore {
   async add(name: string, key: ApiKey, options: { makeDefault?: boolean } = {}): Promise<void> {
     const path = this.file(name);
     if (await exists(path)) throw new AscendError('KEY_EXISTS', `a key named "${name}" is already stored`);
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await chmod(this.home, 0o700).catch(() => {});
-    await chmod(this.dir, 0o700);
+    await privateFolder(this.home, 'ASCEND_HOME');
+    await privateFolder(this.dir, 'the key folder');
     const record: StoredKeyFile = {
       name,
       keyId: key.keyId,
@@ -69,28 +70,44 @@ export class KeyStore {
     if (options.makeDefault || current === undefined) await this.setDefault(name);
   }
 
+  /** The stored keys that can be read; see `listAll` for the ones that cannot. */
   async list(): Promise<StoredKeyInfo[]> {
-    let names: string[];
+    return (await this.listAll()).keys;
+  }
+
+  /**
+   * Every stored key, and apart from them each file under keys/ that is not a usable key (damaged JSON,
+   * readable by others, a bad name): one bad file must not hide the good keys.
+   */
+  async listAll(): Promise<{ keys: StoredKeyInfo[]; unreadable: UnreadableKeyFile[] }> {
+    let files: string[];
     try {
-      names = (await readdir(this.dir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+      files = (await readdir(this.dir)).filter((f) => f.endsWith('.json'));
     } catch {
-      return [];
+      return { keys: [], unreadable: [] };
     }
     const def = await this.defaultName();
-    const out: StoredKeyInfo[] = [];
-    for (const name of names.sort()) {
-      const rec = await this.readRecord(name);
-      out.push({
-        name,
-        keyId: rec.keyId,
-        issuerId: rec.issuerId,
-        individual: rec.issuerId === null,
-        inHouse: rec.inHouse,
-        isDefault: name === def,
-        createdAt: rec.createdAt,
-      });
+    const keys: StoredKeyInfo[] = [];
+    const unreadable: UnreadableKeyFile[] = [];
+    for (const f of files.sort()) {
+      const name = f.slice(0, -5);
+      try {
+        const rec = await this.readRecord(name);
+        keys.push({
+          name,
+          keyId: rec.keyId,
+          issuerId: rec.issuerId,
+          individual: rec.issuerId === null,
+          inHouse: rec.inHouse,
+          isDefault: name === def,
+          createdAt: rec.createdAt,
+        });
+      } catch (err) {
+        if (!(err instanceof AscendError)) throw err;
+        unreadable.push({ file: join(this.dir, f), code: err.code, problem: err.message });
+      }
     }
-    return out;
+    return { keys, unreadable };
   }
 
   async get(name: string): Promise<ApiKey> {
@@ -120,8 +137,9 @@ export class KeyStore {
 
   async defaultName(): Promise<string | undefined> {
     try {
-      const cfg = JSON.parse(await readFile(join(this.home, 'config.json'), 'utf8')) as { defaultKey?: string };
-      return cfg.defaultKey ?? undefined;
+      const { text } = await readKeyFileBounded(join(this.home, 'config.json'), 'the key store settings');
+      const cfg = JSON.parse(text) as { defaultKey?: unknown };
+      return typeof cfg.defaultKey === 'string' ? cfg.defaultKey : undefined;
     } catch {
       return undefined;
     }
@@ -134,26 +152,72 @@ export class KeyStore {
 
   private async readRecord(name: string): Promise<StoredKeyFile> {
     const path = this.file(name);
-    let mode: number;
-    try {
-      mode = (await stat(path)).mode;
-    } catch {
-      throw new AscendError('KEY_NOT_STORED', `no key named "${name}" is stored`);
+    if (!(await exists(path))) throw new AscendError('KEY_NOT_STORED', `no key named "${name}" is stored`);
+    const { text, mode } = await readKeyFileBounded(path, `the stored key "${name}"`);
+    if ((mode & 0o077) !== 0 && process.platform !== 'win32') {
+      throw new AscendError('KEY_FILE_PERMISSIONS', `${path} can be read by other users (mode ${mode.toString(8)})`, {
+        remedy: `Run \`chmod 600 ${path}\`, then retry.`,
+      });
     }
-    if ((mode & 0o077) !== 0) {
-      throw new AscendError(
-        'KEY_FILE_PERMISSIONS',
-        `${path} can be read by other users (mode ${(mode & 0o777).toString(8)})`,
-        {
-          remedy: `Run \`chmod 600 ${path}\`, then retry.`,
-        },
-      );
-    }
+    let rec: Partial<StoredKeyFile>;
     try {
-      return JSON.parse(await readFile(path, 'utf8')) as StoredKeyFile;
+      rec = JSON.parse(text) as Partial<StoredKeyFile>;
     } catch (cause) {
-      throw new AscendError('KEY_JSON_INVALID', `${path} is not a valid stored key`, { cause });
+      throw new AscendError('KEY_JSON_INVALID', `${path} is not a valid stored key (not JSON)`, { cause });
     }
+    if (
+      typeof rec !== 'object' ||
+      rec === null ||
+      typeof rec.keyId !== 'string' ||
+      typeof rec.privateKey !== 'string' ||
+      !(typeof rec.issuerId === 'string' || rec.issuerId === null)
+    ) {
+      throw new AscendError('KEY_JSON_INVALID', `${path} is not a valid stored key (fields missing)`);
+    }
+    return {
+      name,
+      keyId: rec.keyId,
+      issuerId: rec.issuerId,
+      inHouse: rec.inHouse === true,
+      privateKey: rec.privateKey,
+      createdAt: typeof rec.createdAt === 'string' ? rec.createdAt : '',
+    };
+  }
+}
+
+export interface UnreadableKeyFile {
+  file: string;
+  code: string;
+  problem: string;
+}
+
+/**
+ * Makes a private folder, or checks an existing one. An existing folder that others can read is refused,
+ * not silently chmod'ed: it may be shared on purpose, and the user should decide.
+ */
+async function privateFolder(path: string, what: string): Promise<void> {
+  let mode: number | undefined;
+  try {
+    const st = await stat(path);
+    if (!st.isDirectory()) {
+      throw new AscendError('HOME_PERMISSIONS', `${what} ${path} is not a folder`, {
+        remedy: 'Point ASCEND_HOME at a folder (it is made, owner-only, when missing).',
+      });
+    }
+    mode = st.mode & 0o777;
+  } catch (err) {
+    if (err instanceof AscendError) throw err;
+  }
+  if (mode === undefined) {
+    await mkdir(path, { recursive: true, mode: 0o700 });
+    return;
+  }
+  if ((mode & 0o077) !== 0 && process.platform !== 'win32') {
+    throw new AscendError(
+      'HOME_PERMISSIONS',
+      `${what} ${path} can be read by other users (mode ${mode.toString(8)}); keys are not stored there`,
+      { remedy: `Run \`chmod 700 ${path}\` (or point ASCEND_HOME at a private folder), then retry.` },
+    );
   }
 }
 

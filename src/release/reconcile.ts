@@ -1,8 +1,27 @@
 import { AscApiError, AscNetworkError } from '../asc/http/errors.js';
+import { DEFAULT_RETRY_POLICY, decide, type Outcome, type RequestKind } from '../core/policy.js';
+
+function outcomeOf(err: unknown): Outcome | undefined {
+  if (err instanceof AscNetworkError) return { kind: 'no-answer' };
+  if (err instanceof AscApiError) return { kind: 'answer', status: err.status };
+  return undefined;
+}
+
+/**
+ * What the shared policy says after a failed write of `kind`: 'reconcile' (read before sending again),
+ * 'resend', or 'final'. The HTTP layer has already waited out 429s, so only lost answers and 5xx reach here.
+ */
+function afterFailure(kind: RequestKind, err: unknown): 'reconcile' | 'resend' | 'final' {
+  const outcome = outcomeOf(err);
+  // A 429 that reaches here has outlived the HTTP layer's own waits: the budget is spent, so it is final.
+  if (!outcome || (outcome.kind === 'answer' && outcome.status === 429)) return 'final';
+  // Attempt 0 and no randomness: only the action matters here; the attempts are counted by the callers.
+  return decide(kind, outcome, 0, DEFAULT_RETRY_POLICY, () => 0).action;
+}
 
 /** A write whose answer may have been lost: no answer at all, or a 5xx after Apple may have applied it. */
 export function isAmbiguous(err: unknown): boolean {
-  return err instanceof AscNetworkError || (err instanceof AscApiError && err.status >= 500);
+  return afterFailure('create', err) === 'reconcile';
 }
 
 /**
@@ -34,7 +53,7 @@ export async function idempotentWrite<T>(write: () => Promise<T>, attempts = 4):
     try {
       return await write();
     } catch (err) {
-      if (!isAmbiguous(err) || i >= attempts) throw err;
+      if (afterFailure('idempotent', err) !== 'resend' || i >= attempts) throw err;
     }
   }
 }

@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { getEventListeners } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FakeClock, seededRandom } from '../core/clock.js';
+import { DEFAULT_RETRY_POLICY } from '../core/policy.js';
 import { type PartTransport, uploadParts } from './engine.js';
 import { planParts } from './operations.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ascend-engine-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function file(size: number): { path: string; bytes: Buffer } {
   const bytes = Buffer.alloc(size);
   for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) & 0xff;
@@ -59,18 +62,31 @@ function fakeServer(script: Record<number, (number | 'reset')[]> = {}) {
   return { transport, received, calls, maxInFlight: () => maxInFlight };
 }
 
-/** A transport whose first part answers only after 50 ms, while the others go ahead. */
-function slowFirstPart(server: ReturnType<typeof fakeServer>): PartTransport {
+/**
+ * A transport whose first part is answered only once the other parts have read `bytesAhead` bytes of their
+ * bodies: the others go ahead of a slow first part by construction, not by a timer.
+ */
+function slowFirstPart(server: ReturnType<typeof fakeServer>, bytesAhead: number): PartTransport {
   let release!: () => void;
   const gate = new Promise<void>((r) => {
     release = r;
   });
+  let ahead = 0;
   return async (p, body, signal) => {
     if (p.partNumber === 1) {
-      setTimeout(release, 50);
       await gate;
+      return server.transport(p, body, signal);
     }
-    return server.transport(p, body, signal);
+    const counted = Readable.from(
+      (async function* () {
+        for await (const c of body) {
+          ahead += (c as Buffer).length;
+          if (ahead >= bytesAhead) release();
+          yield c;
+        }
+      })(),
+    );
+    return server.transport(p, counted, signal);
   };
 }
 
@@ -163,7 +179,7 @@ describe('upload engine', () => {
   it('holds at most a window of parts for in-order hashing, even when the first part is slow', async () => {
     const part = 64 * 1024;
     const { path, bytes } = file(part * 40);
-    const slowFirst = slowFirstPart(fakeServer());
+    const slowFirst = slowFirstPart(fakeServer(), 3 * part);
     const r = await uploadParts({
       ...base,
       file: path,
@@ -192,6 +208,7 @@ describe('planParts', () => {
     expect(() => planParts(overlap, 200)).toThrow(/overlap/);
     expect(() => planParts(ops(200, 100), 250)).toThrow(/cover 200 bytes but the file has 250/);
     expect(() => planParts([], 1)).toThrow(/no upload operations/);
+    expect(() => planParts(gap, 300)).toThrow(expect.objectContaining({ code: 'UPLOAD_OPERATIONS_INVALID' }));
   });
 });
 
@@ -199,8 +216,8 @@ describe('upload engine: hold budget', () => {
   it('pauses parts ahead of a slow first part once the hold budget is reached', async () => {
     const part = 64 * 1024;
     const { path, bytes } = file(part * 20);
-    const slowFirst = slowFirstPart(fakeServer());
     const budget = 100 * 1024;
+    const slowFirst = slowFirstPart(fakeServer(), budget);
     const chunk = 4096;
     const r = await uploadParts({
       ...base,
@@ -213,5 +230,132 @@ describe('upload engine: hold budget', () => {
     });
     expect(r.md5).toBe(createHash('md5').update(bytes).digest('hex'));
     expect(r.peakBufferedBytes).toBeLessThanOrEqual(budget + 8 * chunk);
+  });
+});
+
+describe('upload engine: listeners, progress and backoff', () => {
+  it('uploads 40 parts at 16 at a time with one abort listener, and Node prints no MaxListeners warning', async () => {
+    const { path, bytes } = file(40 * 8192);
+    const server = fakeServer();
+    const outer = new AbortController();
+    let most = 0;
+    const counting: PartTransport = async (p, body, signal) => {
+      most = Math.max(most, getEventListeners(outer.signal, 'abort').length);
+      return server.transport(p, body, signal);
+    };
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const r = await uploadParts({
+        ...base,
+        file: path,
+        parts: planParts(ops(bytes.length, 8192), bytes.length),
+        concurrency: 16,
+        transport: counting,
+        chunkSize: 1024,
+        signal: outer.signal,
+      });
+      expect(r.md5).toBe(createHash('md5').update(bytes).digest('hex'));
+      // Warnings are emitted on a later tick: let them arrive before looking.
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(server.maxInFlight()).toBe(16);
+    expect(most).toBe(1);
+    expect(getEventListeners(outer.signal, 'abort')).toHaveLength(0);
+    expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+  });
+
+  it("an abort of the caller's signal stops parts in flight and the upload rejects with its reason", async () => {
+    const { path, bytes } = file(4 * 8192);
+    const outer = new AbortController();
+    const hanging: PartTransport = (_p, body, signal) =>
+      new Promise((_resolve, reject) => {
+        if (signal.aborted) return reject(new Error('aborted'));
+        body.resume();
+        signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+        outer.abort(new Error('interrupted by the user'));
+      });
+    await expect(
+      uploadParts({
+        ...base,
+        file: path,
+        parts: planParts(ops(bytes.length, 8192), bytes.length),
+        concurrency: 2,
+        transport: hanging,
+        signal: outer.signal,
+      }),
+    ).rejects.toThrow('interrupted by the user');
+  });
+
+  it('counts a part as done only when its PUT is answered; bytes read into it before are "sending"', async () => {
+    const part = 10_000;
+    const { path, bytes } = file(3 * part);
+    const server = fakeServer();
+    const seen: { acked: number; sending: number }[] = [];
+    let atAnswer: { acked: number; sending: number } | undefined;
+    const observed: PartTransport = async (p, body, signal) => {
+      const data = await collect(body);
+      // The whole part has been read and handed to the socket, yet no answer has come back.
+      if (p.partNumber === 2) atAnswer = seen.at(-1);
+      return server.transport(p, Readable.from([data]), signal);
+    };
+    await uploadParts({
+      ...base,
+      file: path,
+      parts: planParts(ops(bytes.length, part), bytes.length),
+      concurrency: 1,
+      transport: observed,
+      chunkSize: 2500,
+      done: new Set([1]),
+      onProgress: (acked, _total, sending) => seen.push({ acked, sending }),
+    });
+    // Part 1 was sent by an earlier run: acknowledged from the first report on.
+    expect(seen[0]).toEqual({ acked: part, sending: 0 });
+    expect(atAnswer).toEqual({ acked: part, sending: part });
+    expect(seen.at(-1)).toEqual({ acked: 3 * part, sending: 0 });
+    expect(seen.every((s) => s.acked + s.sending <= 3 * part)).toBe(true);
+  });
+
+  it('waits between attempts as the shared request policy says for an idempotent request', async () => {
+    const { path, bytes } = file(100_000);
+    const fake = new FakeClock();
+    const server = fakeServer({ 1: [503, 'reset', 500] });
+    await uploadParts({
+      file: path,
+      parts: planParts(ops(bytes.length, 100_000), bytes.length),
+      concurrency: 1,
+      transport: server.transport,
+      sleep: fake.sleep,
+      random: () => 1,
+      now: () => fake.now(),
+      retryPolicy: { ...DEFAULT_RETRY_POLICY, baseDelayMs: 40, maxDelayMs: 100 },
+    });
+    // random() = 1 gives the ceiling of each full-jitter delay: min(cap, base·2^attempt).
+    expect(fake.sleeps).toEqual([40, 80, 100]);
+  });
+
+  it('a part refused with 403 after its operation expired stops with UPLOAD_EXPIRED (exit 5), not a retry', async () => {
+    const { path, bytes } = file(20_000);
+    const fake = new FakeClock();
+    const expired = new Date(fake.now() - 1000).toISOString();
+    const server = fakeServer({ 1: [403] });
+    await expect(
+      uploadParts({
+        file: path,
+        parts: planParts(
+          ops(bytes.length, 20_000).map((o) => ({ ...o, expiration: expired })),
+          bytes.length,
+        ),
+        concurrency: 1,
+        transport: server.transport,
+        sleep: fake.sleep,
+        random: () => 0.5,
+        now: () => fake.now(),
+      }),
+    ).rejects.toMatchObject({ code: 'UPLOAD_EXPIRED', exitCode: 5 });
+    expect(server.calls).toEqual([1]);
   });
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,13 +13,32 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `bin/ascend` in a clean environment (its own HOME and ASCEND_HOME unless given). */
+/** The temporary-folder variables, so a spawned process writes where the test run cleans up (test/setup). */
+export function tempEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of ['TMPDIR', 'TMP', 'TEMP']) {
+    const v = process.env[k];
+    if (v !== undefined) env[k] = v;
+  }
+  return env;
+}
+
+/**
+ * Runs the real `bin/ascend` in a clean environment (its own HOME and ASCEND_HOME unless given; the test
+ * run's temporary folder). The HOME it made is removed when the process ends.
+ */
 export function runCli(
   args: string[],
   opts: { env?: Record<string, string>; cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
   const home = mkdtempSync(join(tmpdir(), 'ascend-cli-'));
-  const env = { PATH: process.env.PATH ?? '', HOME: home, ASCEND_HOME: join(home, 'ascend'), ...opts.env };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    ...tempEnv(),
+    HOME: home,
+    ASCEND_HOME: join(home, 'ascend'),
+    ...opts.env,
+  };
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env,
@@ -35,7 +54,10 @@ export function runCli(
       stderr += d;
     });
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      rmSync(home, { recursive: true, force: true });
+      resolvePromise({ code, stdout, stderr });
+    });
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -1,10 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Simulator } from '../../simulator/index.js';
 import { type AscClient, createAscClient } from '../../src/asc/http/client.js';
 import type { RateLimitTracker } from '../../src/asc/http/rate-limit.js';
-import { realSleep, type Sleep, systemClock } from '../../src/core/clock.js';
+import { type Clock, realSleep, type Sleep, systemClock } from '../../src/core/clock.js';
 import { MemoryStateStore, type StateStore } from '../../src/core/state.js';
 import { apiKeyOf } from '../../src/credentials/key.js';
 import { createTokenProvider } from '../../src/credentials/token.js';
@@ -13,18 +11,33 @@ import { deploy } from '../../src/release/deploy.js';
 import type { DeployOptions, DeployReport } from '../../src/release/deploy-types.js';
 import { buildIpa } from '../../src/sample/builder.js';
 import { httpTransport } from '../../src/upload/engine.js';
+import { tempDir } from './temp.js';
 
 /** Waits a tenth of what is asked: retries and polls keep their shape, tests stay quick. */
 export const quickSleep: Sleep = (ms, signal) => realSleep(ms / 10, signal);
 
+/** Where a test's time comes from: real time with quick sleeps by default, or a virtual clock. */
+export interface TestTime {
+  clock: Clock;
+  sleep: Sleep;
+}
+const quickTime: TestTime = { clock: systemClock, sleep: quickSleep };
+
 export function clientFor(
   sim: Simulator,
   key: { keyId: string; issuerId: string | undefined; privateKeyPem: string },
-  extra: { rateLimit?: RateLimitTracker; tokens?: TokenProvider } = {},
+  extra: { rateLimit?: RateLimitTracker; tokens?: TokenProvider; time?: TestTime } = {},
 ): { client: AscClient; tokens: TokenProvider } {
-  const tokens = extra.tokens ?? createTokenProvider(apiKeyOf(key, 'test'));
+  const time = extra.time ?? quickTime;
+  const tokens = extra.tokens ?? createTokenProvider(apiKeyOf(key, 'test'), { clock: time.clock });
   return {
-    client: createAscClient({ baseUrl: sim.url, tokens, sleep: quickSleep, rateLimit: extra.rateLimit }),
+    client: createAscClient({
+      baseUrl: sim.url,
+      tokens,
+      clock: time.clock,
+      sleep: time.sleep,
+      rateLimit: extra.rateLimit,
+    }),
     tokens,
   };
 }
@@ -35,7 +48,7 @@ export async function sampleIpa(
   bytes = 300 * 1024,
   bundleId?: string,
 ): Promise<string> {
-  const p = join(mkdtempSync(join(tmpdir(), 'ascend-rel-')), `app-${version}-${build}.ipa`);
+  const p = join(tempDir('ascend-rel-'), `app-${version}-${build}.ipa`);
   await buildIpa(p, { version, build, payloadBytes: bytes, bundleId });
   return p;
 }
@@ -45,6 +58,7 @@ export async function runDeploy(
   file: string,
   over: Partial<DeployOptions> = {},
   state: StateStore = new MemoryStateStore(),
+  time: TestTime = quickTime,
 ): Promise<DeployReport> {
   const transport = await httpTransport(4);
   try {
@@ -61,10 +75,10 @@ export async function runDeploy(
         phased: false,
         dryRun: false,
         concurrency: 4,
-        deadline: Date.now() + 120_000,
+        deadline: time.clock.now() + 120_000,
         ...over,
       },
-      { client, state, clock: systemClock, sleep: quickSleep, random: Math.random, transport },
+      { client, state, clock: time.clock, sleep: time.sleep, random: Math.random, transport },
     );
   } finally {
     await transport.close();

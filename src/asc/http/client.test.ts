@@ -7,6 +7,8 @@ import { AscApiError, AscNetworkError } from './errors.js';
 import { collect, paginate } from './paginate.js';
 
 const BASE = 'https://asc.test';
+// Every test here also fails, after it ends, on any request its script did not expect and on any scripted
+// request never sent (the afterEach in test/helpers/fake-fetch.ts).
 
 function tokens(): TokenProvider & { minted: number; invalidated: string[] } {
   let n = 0;

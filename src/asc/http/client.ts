@@ -22,6 +22,8 @@ export interface AscClientOptions {
   /** Share one tracker between clients of the same key so they see one budget. */
   rateLimit?: RateLimitTracker;
   timeoutMs?: number;
+  /** The most bytes one answer may hold (default MAX_RESPONSE_BYTES). */
+  maxResponseBytes?: number;
 }
 
 export interface AscResponse<T> {
@@ -56,7 +58,11 @@ export function createAscClient(options: AscClientOptions): AscClient {
   const origin = new URL(baseUrl).origin;
   let sent = 0;
 
-  const transport = fetchTransport(options.fetch ?? ((u, i) => fetch(u, i)), options.timeoutMs ?? 60_000);
+  const transport = fetchTransport(
+    options.fetch ?? ((u, i) => fetch(u, i)),
+    options.timeoutMs ?? 60_000,
+    options.maxResponseBytes,
+  );
   const counting: Handler = async (req) => {
     sent++;
     const started = clock.now();

@@ -1,4 +1,5 @@
 import { AscendError, type ErrorCode } from '../../core/errors.js';
+import { forbiddenFamily, hasAppleCode } from '../../core/policy.js';
 
 /** One entry of Apple's `errors[]` array, kept whole. */
 export interface AppleError {
@@ -34,11 +35,7 @@ export class AscApiError extends AscendError {
   }
 
   hasCode(prefix: string): boolean {
-    const match = (e: AppleError): boolean =>
-      e.code === prefix ||
-      e.code.startsWith(`${prefix}.`) ||
-      Object.values(e.meta?.associatedErrors ?? {}).some((list) => list.some(match));
-    return this.errors.some(match);
+    return hasAppleCode(this.errors, prefix);
   }
   get isUnauthorized(): boolean {
     return this.status === 401;
@@ -52,28 +49,25 @@ export class AscApiError extends AscendError {
   get isRateLimited(): boolean {
     return this.status === 429;
   }
+  /** 403 for an agreement that needs accepting (by Apple's code; see core/policy.ts forbiddenFamily). */
   get isAgreementMissing(): boolean {
-    return (
-      this.status === 403 &&
-      (this.hasCode('FORBIDDEN.REQUIRED_AGREEMENTS_MISSING_OR_EXPIRED') || /agreement/i.test(this.detailText))
-    );
+    return this.status === 403 && forbiddenFamily(this.errors) === 'agreement';
   }
   /** Apple's 403 for a key whose role does not allow the request ("The API key in use does not allow this request"). */
   get isForbiddenRole(): boolean {
-    return this.status === 403 && !this.isAgreementMissing && /does not allow|role|permission/i.test(this.detailText);
-  }
-  private get detailText(): string {
-    return this.errors.map((e) => `${e.title} ${e.detail ?? ''}`).join(' ');
+    return this.status === 403 && forbiddenFamily(this.errors) === 'role';
   }
 }
 
 function codeFor(status: number, errors: AppleError[]): ErrorCode {
-  const text = errors.map((e) => `${e.code} ${e.title} ${e.detail ?? ''}`).join(' ');
   if (status === 401) return 'ASC_UNAUTHORIZED';
   if (status === 403) {
-    if (/REQUIRED_AGREEMENTS|agreement/i.test(text)) return 'ASC_AGREEMENT_MISSING';
-    if (/does not allow|role|permission/i.test(text)) return 'ASC_FORBIDDEN_ROLE';
-    return 'ASC_FORBIDDEN';
+    const family = forbiddenFamily(errors);
+    return family === 'agreement'
+      ? 'ASC_AGREEMENT_MISSING'
+      : family === 'role'
+        ? 'ASC_FORBIDDEN_ROLE'
+        : 'ASC_FORBIDDEN';
   }
   if (status === 404) return 'ASC_NOT_FOUND';
   if (status === 409) return 'ASC_CONFLICT';
@@ -99,12 +93,43 @@ export function parseAppleErrors(status: number, text: string): AppleError[] {
   return [{ status: String(status), code: `HTTP_${status}`, title: text.slice(0, 200) || `HTTP ${status}` }];
 }
 
+/**
+ * Why a request got no answer, in words: Node's fetch says "fetch failed" and hides the reason in `cause`;
+ * it also refuses the WHATWG "bad ports" (1, 7, 9, …, 6000) outright with the bare text "bad port".
+ */
+function whyNoAnswer(cause: unknown, url: URL | undefined): string {
+  const inner =
+    cause instanceof Error ? ((cause.cause as (Error & { code?: string }) | undefined) ?? cause) : undefined;
+  const code = (inner as { code?: string } | undefined)?.code;
+  const port = url ? url.port || (url.protocol === 'https:' ? '443' : '80') : undefined;
+  if (inner?.message === 'bad port')
+    return `port ${port} is on the list of ports that fetch refuses to use (WHATWG "bad ports"); use another port`;
+  if (code === 'ECONNREFUSED') return `connection refused: nothing listens on port ${port}`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host name ${url?.hostname ?? ''} cannot be resolved`;
+  return inner?.message ?? String(cause);
+}
+
+function urlOf(s: string | undefined): URL | undefined {
+  try {
+    return s === undefined ? undefined : new URL(s);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A network failure (no HTTP answer). `ambiguous` marks a write whose effect is unknown. */
 export class AscNetworkError extends AscendError {
   readonly ambiguous: boolean;
-  constructor(method: string, path: string, cause: unknown, ambiguous: boolean) {
-    const why = cause instanceof Error ? ((cause.cause as Error | undefined)?.message ?? cause.message) : String(cause);
-    super('NETWORK_ERROR', `${method} ${path} failed without an answer from Apple: ${why}`, { cause });
+  /** `url` names the host that did not answer: Apple's, or a simulator's given with --api-url. */
+  constructor(method: string, path: string, cause: unknown, ambiguous: boolean, url?: string) {
+    const u = urlOf(url);
+    super(
+      'NETWORK_ERROR',
+      `${method} ${path} got no answer from ${u?.host ?? 'App Store Connect'}: ${whyNoAnswer(cause, u)}`,
+      {
+        cause,
+      },
+    );
     this.name = 'AscNetworkError';
     this.ambiguous = ambiguous;
   }

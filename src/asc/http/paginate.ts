@@ -60,7 +60,10 @@ export async function* paginate<T>(
   }
 }
 
-/** Items of every page, with `maxItems` as an optional cap. */
+/**
+ * Items of every page, with `maxItems` as an optional cap. Each page repeats the included resources its items
+ * link to (the same pre-release version on every page of builds), so `included` keeps one of each.
+ */
 export async function collect<T>(
   client: AscClient,
   path: string,
@@ -68,10 +71,13 @@ export async function collect<T>(
   options: { signal?: AbortSignal; maxItems?: number } = {},
 ): Promise<{ data: T[]; included: Resource[] }> {
   const data: T[] = [];
-  const included: Resource[] = [];
+  const included = new Map<string, Resource>();
   for await (const page of paginate<T>(client, path, query, options)) {
-    data.push(...page.data);
-    if (page.included) included.push(...page.included);
+    for (const item of page.data) data.push(item);
+    for (const r of page.included ?? []) included.set(`${r.type}/${r.id}`, r);
   }
-  return { data: options.maxItems !== undefined ? data.slice(0, options.maxItems) : data, included };
+  return {
+    data: options.maxItems !== undefined && data.length > options.maxItems ? data.slice(0, options.maxItems) : data,
+    included: [...included.values()],
+  };
 }

@@ -25,6 +25,8 @@ export class RateLimitTracker {
   private state: RateBudget = { limit: undefined, remaining: undefined, seenAt: undefined };
   private pausedUntil = 0;
   private consecutive = 0;
+  /** Counts pauses begun; a request remembers the one current when it was sent. */
+  private epoch = 0;
   /** 429 answers seen, for tests and benchmarks. */
   limited = 0;
   constructor(
@@ -43,20 +45,26 @@ export class RateLimitTracker {
 
   /**
    * Every client of the key goes through here: after a 429 the whole key pauses (exponential, capped) instead
-   * of each request hammering Apple on its own schedule; a success ends the pause.
+   * of each request hammering Apple on its own schedule; a success ends the pause. The requests already in
+   * flight when the quota ran out come back 429 together: they belong to the pause already begun and do not
+   * lengthen it, or eight parallel deploys would turn one exhausted quota into a 2^8-second wait.
    */
   layer(): Layer {
     return (next) => async (req) => {
       for (let wait = this.pausedUntil - this.clock.now(); wait > 0; wait = this.pausedUntil - this.clock.now()) {
         await this.sleep(wait, req.signal);
       }
+      const epoch = this.epoch;
       const res = await next(req);
       this.observe(res.headers.get('x-rate-limit'));
       if (res.status === 429) {
         this.limited++;
-        this.consecutive++;
-        const delay = Math.min(60_000, 1000 * 2 ** (this.consecutive - 1));
-        this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + delay);
+        if (epoch === this.epoch) {
+          this.epoch++;
+          this.consecutive++;
+          const delay = Math.min(60_000, 1000 * 2 ** (this.consecutive - 1));
+          this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + delay);
+        }
       } else {
         this.consecutive = 0;
       }

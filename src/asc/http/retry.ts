@@ -1,74 +1,53 @@
 import type { Random, Sleep } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
+import { DEFAULT_RETRY_POLICY, decide, kindOfMethod, type Outcome, type RetryPolicy } from '../../core/policy.js';
 import { AscNetworkError } from './errors.js';
 import type { Layer, RawResponse } from './types.js';
-import { SAFE_METHODS } from './types.js';
 
-export interface RetryOptions {
-  /** Attempts in total, the first included. */
-  maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  /** 429s wait longer: Apple documents no Retry-After and short-window limits are undocumented. */
-  rateLimitBaseDelayMs: number;
-}
+export type RetryOptions = RetryPolicy;
+export const DEFAULT_RETRY: RetryOptions = DEFAULT_RETRY_POLICY;
 
-export const DEFAULT_RETRY: RetryOptions = {
-  maxAttempts: 5,
-  baseDelayMs: 500,
-  maxDelayMs: 30_000,
-  rateLimitBaseDelayMs: 2_000,
-};
-
-/** Full-jitter exponential backoff: a random delay in [0, min(cap, base·2^n)], at least 1/4 of it. */
-export function backoffDelay(attempt: number, base: number, cap: number, random: Random): number {
-  const ceiling = Math.min(cap, base * 2 ** attempt);
-  return Math.round(ceiling / 4 + (random() * (ceiling * 3)) / 4);
-}
-
+/** Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3); anything else is ignored, not guessed at. */
 export function retryAfterMs(res: RawResponse, nowMs: number): number | undefined {
-  const h = res.headers.get('retry-after');
+  const h = res.headers.get('retry-after')?.trim();
   if (!h) return undefined;
-  if (/^\d+$/.test(h.trim())) return Number(h) * 1000;
+  if (/^\d+$/.test(h)) return Number(h) * 1000;
+  if (!/GMT$/.test(h)) return undefined;
   const at = Date.parse(h);
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
-function retryable(status: number): boolean {
-  return status === 429 || status >= 500;
-}
-
 /**
- * Retries GET/HEAD on 429, 5xx and network errors. Writes are retried on 429 only: App Store Connect refuses a
- * rate-limited request before acting on it. Any other failed write is never retried blindly: a 5xx or a write
- * that got no answer surfaces for the caller to reconcile by reading (release/reconcile.ts).
+ * Re-sends what the shared policy (core/policy.ts) allows the HTTP layer to: reads after 429, 5xx and network
+ * errors; writes after a 429 only, since App Store Connect refuses a rate-limited request before acting on it.
+ * Any other failed write surfaces for the caller to reconcile by reading (release/reconcile.ts).
  */
 export function retryLayer(
   opts: RetryOptions,
   deps: { sleep: Sleep; random: Random; now: () => number; logger: Logger },
 ): Layer {
   return (next) => async (req) => {
-    const safe = SAFE_METHODS.has(req.method);
+    // The HTTP layer knows only the method: a write is treated as a create, so only a 429 re-sends it.
+    const kind = kindOfMethod(req.method) === 'read' ? 'read' : 'create';
     for (let attempt = 0; ; attempt++) {
-      const last = attempt + 1 >= opts.maxAttempts;
-      let res: RawResponse;
+      let res: RawResponse | undefined;
+      let outcome: Outcome;
       try {
         res = await next({ ...req, attempt });
+        outcome = { kind: 'answer', status: res.status, retryAfterMs: retryAfterMs(res, deps.now()) };
       } catch (err) {
-        if (last || !safe || !(err instanceof AscNetworkError)) throw err;
-        const delay = backoffDelay(attempt, opts.baseDelayMs, opts.maxDelayMs, deps.random);
-        deps.logger.debug(`retrying ${req.method} ${req.path} in ${delay} ms after a network error`, { attempt });
-        await deps.sleep(delay, req.signal);
+        if (!(err instanceof AscNetworkError)) throw err;
+        outcome = { kind: 'no-answer' };
+        const d = decide(kind, outcome, attempt, opts, deps.random);
+        if (d.action !== 'resend') throw err;
+        deps.logger.debug(`retrying ${req.method} ${req.path} in ${d.delayMs} ms after a network error`, { attempt });
+        await deps.sleep(d.delayMs, req.signal);
         continue;
       }
-      if (last || !retryable(res.status) || (!safe && res.status !== 429)) return res;
-      const base = res.status === 429 ? opts.rateLimitBaseDelayMs : opts.baseDelayMs;
-      const delay = Math.min(
-        opts.maxDelayMs * 4,
-        retryAfterMs(res, deps.now()) ?? backoffDelay(attempt, base, opts.maxDelayMs, deps.random),
-      );
-      deps.logger.debug(`retrying ${req.method} ${req.path} in ${delay} ms after HTTP ${res.status}`, { attempt });
-      await deps.sleep(delay, req.signal);
+      const d = decide(kind, outcome, attempt, opts, deps.random);
+      if (d.action !== 'resend') return res;
+      deps.logger.debug(`retrying ${req.method} ${req.path} in ${d.delayMs} ms after HTTP ${res.status}`, { attempt });
+      await deps.sleep(d.delayMs, req.signal);
     }
   };
 }

@@ -36,11 +36,16 @@ export async function getBuildUploadFile(client: AscClient, id: string): Promise
 }
 
 /**
- * Commits the file (step 4): `uploaded: true` with the whole file's MD5. Not retried; an ambiguous result is
- * reconciled by reading the file's `assetDeliveryState`.
+ * Commits the file (step 4): `uploaded: true` with the whole file's MD5, or with no checksum when `md5` is
+ * undefined (Apple has refused `sourceFileChecksums` values in live reports). Not retried; an ambiguous
+ * result is reconciled by reading the file's `assetDeliveryState`.
  * https://developer.apple.com/documentation/appstoreconnectapi/patch-v1-builduploadfiles-_id_
  */
-export async function commitBuildUploadFile(client: AscClient, id: string, md5: string): Promise<BuildUploadFile> {
+export async function commitBuildUploadFile(
+  client: AscClient,
+  id: string,
+  md5: string | undefined,
+): Promise<BuildUploadFile> {
   const res = await client.request<Schemas['BuildUploadFileResponse']>({
     method: 'PATCH',
     path: `/v1/buildUploadFiles/${encodeURIComponent(id)}`,
@@ -48,7 +53,10 @@ export async function commitBuildUploadFile(client: AscClient, id: string, md5: 
       data: {
         type: 'buildUploadFiles',
         id,
-        attributes: { uploaded: true, sourceFileChecksums: { file: { hash: md5, algorithm: 'MD5' } } },
+        attributes:
+          md5 === undefined
+            ? { uploaded: true }
+            : { uploaded: true, sourceFileChecksums: { file: { hash: md5, algorithm: 'MD5' } } },
       },
     } satisfies Schemas['BuildUploadFileUpdateRequest'],
   });

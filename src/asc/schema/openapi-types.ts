@@ -558,6 +558,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/bundleIdCapabilities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["bundleIdCapabilities_createInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/bundleIdCapabilities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["bundleIdCapabilities_deleteInstance"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/bundleIds": {
         parameters: {
             query?: never;
@@ -567,11 +601,133 @@ export interface paths {
         };
         get: operations["bundleIds_getCollection"];
         put?: never;
+        post: operations["bundleIds_createInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/bundleIds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["bundleIds_getInstance"];
+        put?: never;
+        post?: never;
+        delete: operations["bundleIds_deleteInstance"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/bundleIds/{id}/bundleIdCapabilities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["bundleIds_bundleIdCapabilities_getToManyRelated"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/bundleIds/{id}/profiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["bundleIds_profiles_getToManyRelated"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/certificates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["certificates_getCollection"];
+        put?: never;
+        post: operations["certificates_createInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/certificates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["certificates_getInstance"];
+        put?: never;
+        post?: never;
+        delete: operations["certificates_deleteInstance"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["devices_getCollection"];
+        put?: never;
+        post: operations["devices_createInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["devices_getInstance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch: operations["devices_updateInstance"];
         trace?: never;
     };
     "/v1/preReleaseVersions": {
@@ -600,6 +756,94 @@ export interface paths {
             cookie?: never;
         };
         get: operations["preReleaseVersions_getInstance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/profiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["profiles_getCollection"];
+        put?: never;
+        post: operations["profiles_createInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/profiles/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["profiles_getInstance"];
+        put?: never;
+        post?: never;
+        delete: operations["profiles_deleteInstance"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/profiles/{id}/bundleId": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["profiles_bundleId_getToOneRelated"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/profiles/{id}/certificates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["profiles_certificates_getToManyRelated"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/profiles/{id}/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["profiles_devices_getToManyRelated"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2863,8 +3107,16 @@ export interface components {
                     meta?: components["schemas"]["PagingInformation"];
                 };
             };
-            /** @enum {string} */
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
             type: "bundleIds";
+        };
+        BundleIdCapabilitiesWithoutIncludesResponse: {
+            data: components["schemas"]["BundleIdCapability"][];
+            links: components["schemas"]["PagedDocumentLinks"];
+            meta?: components["schemas"]["PagingInformation"];
         };
         BundleIdCapability: {
             attributes?: {
@@ -2879,13 +3131,57 @@ export interface components {
              */
             type: "bundleIdCapabilities";
         };
+        BundleIdCapabilityCreateRequest: {
+            data: {
+                attributes: {
+                    capabilityType: components["schemas"]["CapabilityType"];
+                    settings?: components["schemas"]["CapabilitySetting"][] | null;
+                };
+                relationships: {
+                    bundleId: {
+                        data: {
+                            id: string;
+                            /** @enum {string} */
+                            type: "bundleIds";
+                        };
+                    };
+                };
+                /** @enum {string} */
+                type: "bundleIdCapabilities";
+            };
+        };
+        BundleIdCapabilityResponse: {
+            data: components["schemas"]["BundleIdCapability"];
+            links: components["schemas"]["DocumentLinks"];
+        };
+        BundleIdCreateRequest: {
+            data: {
+                attributes: {
+                    identifier: string;
+                    name: string;
+                    platform: components["schemas"]["BundleIdPlatform"];
+                    seedId?: string | null;
+                };
+                /** @enum {string} */
+                type: "bundleIds";
+            };
+        };
         /** @enum {string} */
         BundleIdPlatform: "IOS" | "MAC_OS" | "UNIVERSAL" | "SERVICES";
+        BundleIdResponse: {
+            data: components["schemas"]["BundleId"];
+            included?: (components["schemas"]["App"] | components["schemas"]["BundleIdCapability"] | components["schemas"]["Profile"])[];
+            links: components["schemas"]["DocumentLinks"];
+        };
         BundleIdsResponse: {
             data: components["schemas"]["BundleId"][];
             included?: (components["schemas"]["App"] | components["schemas"]["BundleIdCapability"] | components["schemas"]["Profile"])[];
             links: components["schemas"]["PagedDocumentLinks"];
             meta?: components["schemas"]["PagingInformation"];
+        };
+        BundleIdWithoutIncludesResponse: {
+            data: components["schemas"]["BundleId"];
+            links: components["schemas"]["DocumentLinks"];
         };
         CapabilityOption: {
             description?: string;
@@ -2910,6 +3206,80 @@ export interface components {
         };
         /** @enum {string} */
         CapabilityType: "ICLOUD" | "IN_APP_PURCHASE" | "GAME_CENTER" | "PUSH_NOTIFICATIONS" | "WALLET" | "INTER_APP_AUDIO" | "MAPS" | "ASSOCIATED_DOMAINS" | "PERSONAL_VPN" | "APP_GROUPS" | "HEALTHKIT" | "HOMEKIT" | "WIRELESS_ACCESSORY_CONFIGURATION" | "APPLE_PAY" | "DATA_PROTECTION" | "SIRIKIT" | "NETWORK_EXTENSIONS" | "MULTIPATH" | "HOT_SPOT" | "NFC_TAG_READING" | "CLASSKIT" | "AUTOFILL_CREDENTIAL_PROVIDER" | "ACCESS_WIFI_INFORMATION" | "NETWORK_CUSTOM_PROTOCOL" | "COREMEDIA_HLS_LOW_LATENCY" | "SYSTEM_EXTENSION_INSTALL" | "USER_MANAGEMENT" | "APPLE_ID_AUTH";
+        Certificate: {
+            attributes?: {
+                activated?: boolean;
+                certificateContent?: string;
+                certificateType?: components["schemas"]["CertificateType"];
+                displayName?: string;
+                /** Format: date-time */
+                expirationDate?: string;
+                name?: string;
+                platform?: components["schemas"]["BundleIdPlatform"];
+                serialNumber?: string;
+            };
+            id: string;
+            links?: components["schemas"]["ResourceLinks"];
+            relationships?: {
+                passTypeId?: {
+                    data?: {
+                        id: string;
+                        /** @enum {string} */
+                        type: "passTypeIds";
+                    };
+                    links?: components["schemas"]["RelationshipLinks"];
+                };
+            };
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "certificates";
+        };
+        CertificateCreateRequest: {
+            data: {
+                attributes: {
+                    certificateType: components["schemas"]["CertificateType"];
+                    csrContent: string;
+                };
+                relationships?: {
+                    merchantId?: {
+                        data?: {
+                            id: string;
+                            /** @enum {string} */
+                            type: "merchantIds";
+                        };
+                    };
+                    passTypeId?: {
+                        data?: {
+                            id: string;
+                            /** @enum {string} */
+                            type: "passTypeIds";
+                        };
+                    };
+                };
+                /** @enum {string} */
+                type: "certificates";
+            };
+        };
+        CertificateResponse: {
+            data: components["schemas"]["Certificate"];
+            included?: components["schemas"]["PassTypeId"][];
+            links: components["schemas"]["DocumentLinks"];
+        };
+        CertificatesResponse: {
+            data: components["schemas"]["Certificate"][];
+            included?: components["schemas"]["PassTypeId"][];
+            links: components["schemas"]["PagedDocumentLinks"];
+            meta?: components["schemas"]["PagingInformation"];
+        };
+        CertificatesWithoutIncludesResponse: {
+            data: components["schemas"]["Certificate"][];
+            links: components["schemas"]["PagedDocumentLinks"];
+            meta?: components["schemas"]["PagingInformation"];
+        };
+        /** @enum {string} */
+        CertificateType: "APPLE_PAY" | "APPLE_PAY_MERCHANT_IDENTITY" | "APPLE_PAY_PSP_IDENTITY" | "APPLE_PAY_RSA" | "DEVELOPER_ID_KEXT" | "DEVELOPER_ID_KEXT_G2" | "DEVELOPER_ID_APPLICATION" | "DEVELOPER_ID_APPLICATION_G2" | "DEVELOPMENT" | "DISTRIBUTION" | "IDENTITY_ACCESS" | "IOS_DEVELOPMENT" | "IOS_DISTRIBUTION" | "MAC_APP_DISTRIBUTION" | "MAC_INSTALLER_DISTRIBUTION" | "MAC_APP_DEVELOPMENT" | "PASS_TYPE_ID" | "PASS_TYPE_ID_WITH_NFC";
         /** @enum {string} */
         ChecksumAlgorithm: "MD5" | "SHA_256";
         Checksums: {
@@ -2988,12 +3358,70 @@ export interface components {
             requestHeaders?: components["schemas"]["HttpHeader"][];
             url?: string;
         };
+        Device: {
+            attributes?: {
+                /** Format: date-time */
+                addedDate?: string;
+                /** @enum {string} */
+                deviceClass?: "APPLE_VISION_PRO" | "APPLE_WATCH" | "IPAD" | "IPHONE" | "IPOD" | "APPLE_TV" | "MAC";
+                model?: string;
+                name?: string;
+                platform?: components["schemas"]["BundleIdPlatform"];
+                /** @enum {string} */
+                status?: "ENABLED" | "DISABLED";
+                udid?: string;
+            };
+            id: string;
+            links?: components["schemas"]["ResourceLinks"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "devices";
+        };
+        DeviceCreateRequest: {
+            data: {
+                attributes: {
+                    name: string;
+                    platform: components["schemas"]["BundleIdPlatform"];
+                    udid: string;
+                };
+                /** @enum {string} */
+                type: "devices";
+            };
+        };
         /** @enum {string} */
         DeviceFamily: "IPHONE" | "IPAD" | "APPLE_TV" | "APPLE_WATCH" | "MAC" | "VISION";
         DeviceFamilyOsVersionFilter: {
             deviceFamily?: components["schemas"]["DeviceFamily"];
             maximumOsInclusive?: string;
             minimumOsInclusive?: string;
+        };
+        DeviceResponse: {
+            data: components["schemas"]["Device"];
+            links: components["schemas"]["DocumentLinks"];
+        };
+        DevicesResponse: {
+            data: components["schemas"]["Device"][];
+            links: components["schemas"]["PagedDocumentLinks"];
+            meta?: components["schemas"]["PagingInformation"];
+        };
+        DevicesWithoutIncludesResponse: {
+            data: components["schemas"]["Device"][];
+            links: components["schemas"]["PagedDocumentLinks"];
+            meta?: components["schemas"]["PagingInformation"];
+        };
+        DeviceUpdateRequest: {
+            data: {
+                attributes?: {
+                    name?: string | null;
+                    /** @enum {string|null} */
+                    status?: "ENABLED" | "DISABLED" | null;
+                };
+                id: string;
+                /** @enum {string} */
+                type: "devices";
+            };
         };
         DocumentLinks: {
             /** Format: uri-reference */
@@ -3616,6 +4044,27 @@ export interface components {
                 total?: number;
             };
         };
+        PassTypeId: {
+            attributes?: {
+                identifier?: string;
+                name?: string;
+            };
+            id: string;
+            links?: components["schemas"]["ResourceLinks"];
+            relationships?: {
+                certificates?: {
+                    data?: {
+                        id: string;
+                        /** @enum {string} */
+                        type: "certificates";
+                    }[];
+                    links?: components["schemas"]["RelationshipLinks"];
+                    meta?: components["schemas"]["PagingInformation"];
+                };
+            };
+            /** @enum {string} */
+            type: "passTypeIds";
+        };
         /** @enum {string} */
         PhasedReleaseState: "INACTIVE" | "ACTIVE" | "PAUSED" | "COMPLETE";
         /** @enum {string} */
@@ -3722,6 +4171,56 @@ export interface components {
              * @enum {string}
              */
             type: "profiles";
+        };
+        ProfileCreateRequest: {
+            data: {
+                attributes: {
+                    name: string;
+                    /** @enum {string} */
+                    profileType: "IOS_APP_DEVELOPMENT" | "IOS_APP_STORE" | "IOS_APP_ADHOC" | "IOS_APP_INHOUSE" | "MAC_APP_DEVELOPMENT" | "MAC_APP_STORE" | "MAC_APP_DIRECT" | "TVOS_APP_DEVELOPMENT" | "TVOS_APP_STORE" | "TVOS_APP_ADHOC" | "TVOS_APP_INHOUSE" | "MAC_CATALYST_APP_DEVELOPMENT" | "MAC_CATALYST_APP_STORE" | "MAC_CATALYST_APP_DIRECT";
+                };
+                relationships: {
+                    bundleId: {
+                        data: {
+                            id: string;
+                            /** @enum {string} */
+                            type: "bundleIds";
+                        };
+                    };
+                    certificates: {
+                        data: {
+                            id: string;
+                            /** @enum {string} */
+                            type: "certificates";
+                        }[];
+                    };
+                    devices?: {
+                        data?: {
+                            id: string;
+                            /** @enum {string} */
+                            type: "devices";
+                        }[];
+                    };
+                };
+                /** @enum {string} */
+                type: "profiles";
+            };
+        };
+        ProfileResponse: {
+            data: components["schemas"]["Profile"];
+            included?: (components["schemas"]["BundleId"] | components["schemas"]["Certificate"] | components["schemas"]["Device"])[];
+            links: components["schemas"]["DocumentLinks"];
+        };
+        ProfilesResponse: {
+            data: components["schemas"]["Profile"][];
+            included?: (components["schemas"]["BundleId"] | components["schemas"]["Certificate"] | components["schemas"]["Device"])[];
+            links: components["schemas"]["PagedDocumentLinks"];
+            meta?: components["schemas"]["PagingInformation"];
+        };
+        ProfilesWithoutIncludesResponse: {
+            data: components["schemas"]["Profile"][];
+            links: components["schemas"]["PagedDocumentLinks"];
+            meta?: components["schemas"]["PagingInformation"];
         };
         PromotedPurchase: {
             attributes?: {
@@ -7337,6 +7836,136 @@ export interface operations {
             };
         };
     };
+    bundleIdCapabilities_createInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BundleIdCapabilityCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BundleIdCapabilityResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    bundleIdCapabilities_deleteInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     bundleIds_getCollection: {
         parameters: {
             query?: {
@@ -7386,6 +8015,864 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    bundleIds_createInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BundleIdCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BundleIdResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    bundleIds_getInstance: {
+        parameters: {
+            query?: {
+                "fields[apps]"?: ("accessibilityUrl" | "name" | "bundleId" | "sku" | "primaryLocale" | "isOrEverWasMadeForKids" | "subscriptionStatusUrl" | "subscriptionStatusUrlVersion" | "subscriptionStatusUrlForSandbox" | "subscriptionStatusUrlVersionForSandbox" | "contentRightsDeclaration" | "streamlinedPurchasingEnabled" | "accessibilityDeclarations" | "appEncryptionDeclarations" | "appStoreIcon" | "ciProduct" | "betaTesters" | "betaGroups" | "appStoreVersions" | "appTags" | "preReleaseVersions" | "betaAppLocalizations" | "builds" | "betaLicenseAgreement" | "betaAppReviewDetail" | "appInfos" | "appClips" | "appPricePoints" | "endUserLicenseAgreement" | "appPriceSchedule" | "appAvailabilityV2" | "inAppPurchases" | "subscriptionGroups" | "gameCenterEnabledVersions" | "perfPowerMetrics" | "appCustomProductPages" | "inAppPurchasesV2" | "promotedPurchases" | "appEvents" | "reviewSubmissions" | "subscriptionGracePeriod" | "customerReviews" | "customerReviewSummarizations" | "gameCenterDetail" | "appStoreVersionExperimentsV2" | "alternativeDistributionKey" | "analyticsReportRequests" | "marketplaceSearchDetail" | "buildUploads" | "backgroundAssets" | "betaFeedbackScreenshotSubmissions" | "betaFeedbackCrashSubmissions" | "searchKeywords" | "webhooks" | "androidToIosAppMappingDetails")[];
+                "fields[bundleIdCapabilities]"?: ("capabilityType" | "settings")[];
+                "fields[bundleIds]"?: ("name" | "platform" | "identifier" | "seedId" | "profiles" | "bundleIdCapabilities" | "app")[];
+                "fields[profiles]"?: ("name" | "platform" | "profileType" | "profileState" | "profileContent" | "uuid" | "createdDate" | "expirationDate" | "bundleId" | "devices" | "certificates")[];
+                include?: ("profiles" | "bundleIdCapabilities" | "app")[];
+                "limit[bundleIdCapabilities]"?: number;
+                "limit[profiles]"?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BundleIdResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    bundleIds_deleteInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    bundleIds_bundleIdCapabilities_getToManyRelated: {
+        parameters: {
+            query?: {
+                "fields[bundleIdCapabilities]"?: ("capabilityType" | "settings")[];
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BundleIdCapabilitiesWithoutIncludesResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    bundleIds_profiles_getToManyRelated: {
+        parameters: {
+            query?: {
+                "fields[profiles]"?: ("name" | "platform" | "profileType" | "profileState" | "profileContent" | "uuid" | "createdDate" | "expirationDate" | "bundleId" | "devices" | "certificates")[];
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfilesWithoutIncludesResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    certificates_getCollection: {
+        parameters: {
+            query?: {
+                "fields[certificates]"?: ("name" | "certificateType" | "displayName" | "serialNumber" | "platform" | "expirationDate" | "certificateContent" | "activated" | "passTypeId")[];
+                "fields[passTypeIds]"?: ("name" | "identifier" | "certificates")[];
+                "filter[certificateType]"?: ("APPLE_PAY" | "APPLE_PAY_MERCHANT_IDENTITY" | "APPLE_PAY_PSP_IDENTITY" | "APPLE_PAY_RSA" | "DEVELOPER_ID_KEXT" | "DEVELOPER_ID_KEXT_G2" | "DEVELOPER_ID_APPLICATION" | "DEVELOPER_ID_APPLICATION_G2" | "DEVELOPMENT" | "DISTRIBUTION" | "IDENTITY_ACCESS" | "IOS_DEVELOPMENT" | "IOS_DISTRIBUTION" | "MAC_APP_DISTRIBUTION" | "MAC_INSTALLER_DISTRIBUTION" | "MAC_APP_DEVELOPMENT" | "PASS_TYPE_ID" | "PASS_TYPE_ID_WITH_NFC")[];
+                "filter[displayName]"?: string[];
+                "filter[id]"?: string[];
+                "filter[serialNumber]"?: string[];
+                include?: "passTypeId"[];
+                limit?: number;
+                sort?: ("displayName" | "-displayName" | "certificateType" | "-certificateType" | "serialNumber" | "-serialNumber" | "id" | "-id")[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CertificatesResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    certificates_createInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CertificateCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CertificateResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    certificates_getInstance: {
+        parameters: {
+            query?: {
+                "fields[certificates]"?: ("name" | "certificateType" | "displayName" | "serialNumber" | "platform" | "expirationDate" | "certificateContent" | "activated" | "passTypeId")[];
+                "fields[passTypeIds]"?: ("name" | "identifier" | "certificates")[];
+                include?: "passTypeId"[];
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CertificateResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    certificates_deleteInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    devices_getCollection: {
+        parameters: {
+            query?: {
+                "fields[devices]"?: ("name" | "platform" | "udid" | "deviceClass" | "status" | "model" | "addedDate")[];
+                "filter[id]"?: string[];
+                "filter[name]"?: string[];
+                "filter[platform]"?: ("IOS" | "MAC_OS" | "UNIVERSAL")[];
+                "filter[status]"?: ("ENABLED" | "DISABLED")[];
+                "filter[udid]"?: string[];
+                limit?: number;
+                sort?: ("name" | "-name" | "platform" | "-platform" | "udid" | "-udid" | "status" | "-status" | "id" | "-id")[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DevicesResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    devices_createInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    devices_getInstance: {
+        parameters: {
+            query?: {
+                "fields[devices]"?: ("name" | "platform" | "udid" | "deviceClass" | "status" | "model" | "addedDate")[];
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    devices_updateInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceUpdateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7493,6 +8980,461 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PrereleaseVersionResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    profiles_getCollection: {
+        parameters: {
+            query?: {
+                "fields[bundleIds]"?: ("name" | "platform" | "identifier" | "seedId" | "profiles" | "bundleIdCapabilities" | "app")[];
+                "fields[certificates]"?: ("name" | "certificateType" | "displayName" | "serialNumber" | "platform" | "expirationDate" | "certificateContent" | "activated" | "passTypeId")[];
+                "fields[devices]"?: ("name" | "platform" | "udid" | "deviceClass" | "status" | "model" | "addedDate")[];
+                "fields[profiles]"?: ("name" | "platform" | "profileType" | "profileState" | "profileContent" | "uuid" | "createdDate" | "expirationDate" | "bundleId" | "devices" | "certificates")[];
+                "filter[id]"?: string[];
+                "filter[name]"?: string[];
+                "filter[profileState]"?: ("ACTIVE" | "INVALID")[];
+                "filter[profileType]"?: ("IOS_APP_DEVELOPMENT" | "IOS_APP_STORE" | "IOS_APP_ADHOC" | "IOS_APP_INHOUSE" | "MAC_APP_DEVELOPMENT" | "MAC_APP_STORE" | "MAC_APP_DIRECT" | "TVOS_APP_DEVELOPMENT" | "TVOS_APP_STORE" | "TVOS_APP_ADHOC" | "TVOS_APP_INHOUSE" | "MAC_CATALYST_APP_DEVELOPMENT" | "MAC_CATALYST_APP_STORE" | "MAC_CATALYST_APP_DIRECT")[];
+                include?: ("bundleId" | "devices" | "certificates")[];
+                limit?: number;
+                "limit[certificates]"?: number;
+                "limit[devices]"?: number;
+                sort?: ("name" | "-name" | "profileType" | "-profileType" | "profileState" | "-profileState" | "id" | "-id")[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfilesResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    profiles_createInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    profiles_getInstance: {
+        parameters: {
+            query?: {
+                "fields[bundleIds]"?: ("name" | "platform" | "identifier" | "seedId" | "profiles" | "bundleIdCapabilities" | "app")[];
+                "fields[certificates]"?: ("name" | "certificateType" | "displayName" | "serialNumber" | "platform" | "expirationDate" | "certificateContent" | "activated" | "passTypeId")[];
+                "fields[devices]"?: ("name" | "platform" | "udid" | "deviceClass" | "status" | "model" | "addedDate")[];
+                "fields[profiles]"?: ("name" | "platform" | "profileType" | "profileState" | "profileContent" | "uuid" | "createdDate" | "expirationDate" | "bundleId" | "devices" | "certificates")[];
+                include?: ("bundleId" | "devices" | "certificates")[];
+                "limit[certificates]"?: number;
+                "limit[devices]"?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    profiles_deleteInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    profiles_bundleId_getToOneRelated: {
+        parameters: {
+            query?: {
+                "fields[bundleIds]"?: ("name" | "platform" | "identifier" | "seedId" | "profiles" | "bundleIdCapabilities" | "app")[];
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BundleIdWithoutIncludesResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    profiles_certificates_getToManyRelated: {
+        parameters: {
+            query?: {
+                "fields[certificates]"?: ("name" | "certificateType" | "displayName" | "serialNumber" | "platform" | "expirationDate" | "certificateContent" | "activated" | "passTypeId")[];
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CertificatesWithoutIncludesResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    profiles_devices_getToManyRelated: {
+        parameters: {
+            query?: {
+                "fields[devices]"?: ("name" | "platform" | "udid" | "deviceClass" | "status" | "model" | "addedDate")[];
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DevicesWithoutIncludesResponse"];
                 };
             };
             400: {

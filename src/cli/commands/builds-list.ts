@@ -4,16 +4,17 @@ import { AscendError } from '../../core/errors.js';
 import { isDottedVersion } from '../../core/versions.js';
 import { table } from '../io.js';
 import type { Runtime } from '../runtime.js';
+import type { ArgsOf, OptionsOf } from '../spec.js';
 
-export async function run(rt: Runtime, _args: unknown[], opts: Record<string, unknown>): Promise<number> {
+export async function run(rt: Runtime, _args: ArgsOf<'buildsList'>, opts: OptionsOf<'buildsList'>): Promise<number> {
   const limit = Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1)
-    throw new AscendError('USAGE', `--limit ${String(opts.limit)} is not a positive whole number`);
-  const version = opts.version as string | undefined;
+    throw new AscendError('USAGE', `--limit ${opts.limit} is not a positive whole number`);
+  const version = opts.version;
   if (version !== undefined && !isDottedVersion(version))
     throw new AscendError('VERSION_INVALID', `--version "${version}" is not a version`);
   const client = await rt.client();
-  const app = await resolveApp(client, String(opts.app));
+  const app = await resolveApp(client, opts.app);
   const { builds, included } = await listBuilds(client, { appId: app.id, version, maxItems: limit });
   const trains = new Map(
     included

@@ -2,16 +2,17 @@ import { realSleep, systemClock } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
 import { waitForBuild } from '../../release/wait-build.js';
 import type { Runtime } from '../runtime.js';
+import type { ArgsOf, OptionsOf } from '../spec.js';
 
 /** `ascend builds wait BUILD_ID [--timeout]`: exit 0 when VALID, 7 when INVALID/FAILED, 8 at the deadline. */
-export async function run(rt: Runtime, args: unknown[], opts: Record<string, unknown>): Promise<number> {
-  const id = String(args[0]);
-  const deadline = systemClock.now() + parseDuration(String(opts.timeout ?? '30m'));
+export async function run(rt: Runtime, [id]: ArgsOf<'buildsWait'>, opts: OptionsOf<'buildsWait'>): Promise<number> {
+  const deadline = systemClock.now() + parseDuration(opts.timeout);
   let last = '';
   const b = await waitForBuild(await rt.client(), id, {
     deadline,
     clock: systemClock,
     sleep: realSleep,
+    signal: rt.signal,
     onState: (s) => {
       if (s !== last) rt.out.note(`build ${id}: ${s}`);
       last = s;

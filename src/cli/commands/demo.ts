@@ -11,15 +11,15 @@ import { nextBuildNumber } from '../../release/build-number.js';
 import { deploy } from '../../release/deploy.js';
 import { buildIpa } from '../../sample/builder.js';
 import { httpTransport } from '../../upload/engine.js';
-import { createProgress } from '../progress.js';
 import { protect, type Runtime } from '../runtime.js';
-import { summary } from './deploy.js';
+import { progressFor } from '../session.js';
+import { demoOptions, demoOutro } from './release-flags.js';
+import { renderEvents, summary } from './release-render.js';
 
 /**
- * `ascend demo`: a newcomer's first minutes, with no Apple account. Starts the simulated App Store Connect
- * in this process, makes an App Manager key and a sample IPA for a seeded app, and runs the real deploy
- * pipeline to TestFlight and App Review with the same progress and summary a real deploy shows. Nothing
- * is left running; the temporary folder is removed.
+ * `ascend demo`: no Apple account needed. The simulated App Store Connect runs in this process; an App
+ * Manager key and a sample IPA are made for a seeded app, and the deploy pipeline takes it to TestFlight and
+ * App Review exactly as `ascend deploy` would. Nothing is left running; the temporary folder is removed.
  */
 export async function run(rt: Runtime): Promise<number> {
   const { startSimulator } = await import('../../../simulator/index.js');
@@ -31,69 +31,26 @@ export async function run(rt: Runtime): Promise<number> {
     protect(rt.out, created.privateKeyPem);
     const tokens = createTokenProvider(apiKeyOf(created, 'demo'));
     const client = createAscClient({ baseUrl: sim.url, tokens, logger: rt.out.logger });
-    const progress = createProgress({
-      io: rt.io,
-      tty: rt.config.stderrIsTTY,
-      json: rt.config.json,
-      quiet: rt.config.quiet,
-      now: () => systemClock.now(),
-    });
+    const progress = progressFor(rt);
     progress.note('demo', `simulated App Store Connect at ${sim.url}, App Manager key ${created.keyId}`);
     const app = (await listApps(client))[0]!;
     const { next } = await nextBuildNumber(client, app.id, '1.0.0');
     const file = join(home, 'SandboxOne.ipa');
-    await buildIpa(file, {
-      bundleId: app.attributes?.bundleId ?? undefined,
-      version: '1.0.0',
-      build: next,
-      payloadBytes: 3 * 1024 * 1024,
+    const bundleId = app.attributes?.bundleId ?? undefined;
+    await buildIpa(file, { bundleId, version: '1.0.0', build: next, payloadBytes: 3 * 1024 * 1024 });
+    progress.note('demo', `made ${file} (${bundleId} 1.0.0 build ${next}); deploying it to TestFlight and App Review`);
+    const report = await deploy(demoOptions(file, systemClock.now()), {
+      client,
+      state: new MemoryStateStore(),
+      clock: systemClock,
+      sleep: realSleep,
+      random: Math.random,
+      transport,
+      onEvent: renderEvents(progress),
     });
-    progress.note('demo', `made ${file} (${app.attributes?.bundleId} 1.0.0 build ${next}); deploying it`);
-    const report = await deploy(
-      {
-        file,
-        groups: ['Internal Testers', 'External Testers'],
-        whatsNew: 'Try the new onboarding flow.',
-        locale: 'en-US',
-        betaReview: false,
-        appStore: true,
-        submitReview: true,
-        release: { type: 'AFTER_APPROVAL' },
-        phased: true,
-        dryRun: false,
-        concurrency: 4,
-        deadline: systemClock.now() + 5 * 60_000,
-      },
-      {
-        client,
-        state: new MemoryStateStore(),
-        clock: systemClock,
-        sleep: realSleep,
-        random: Math.random,
-        transport,
-        onEvent: (e) => {
-          if (e.type === 'progress') progress.progress(e.sent, e.total);
-          else if (e.type === 'step') progress.note(`${e.step} ${e.status}`, e.detail);
-          else progress.note(e.text);
-        },
-      },
-    );
     if (rt.config.json)
       rt.out.json({ simulator: sim.url, requests: client.sent, tokensMinted: tokens.minted, deploy: report });
-    else {
-      rt.out.print(summary(report));
-      rt.out.print(
-        [
-          '',
-          `That was the real pipeline against a simulator (${client.sent} API requests, ${tokens.minted} token).`,
-          'With your own key (App Store Connect → Users and Access → Integrations → "+", App Manager):',
-          '  ascend keys add --name my-team --key-id <KEY ID> --issuer-id <ISSUER ID> --private-key AuthKey_<KEY ID>.p8',
-          '  ascend keys check',
-          '  ascend deploy MyApp.ipa --group "Internal Testers" --whats-new "What to test" --dry-run',
-          'Or keep a simulator running: ascend simulator start --port 0 --write-key k.json',
-        ].join('\n'),
-      );
-    }
+    else rt.out.print(`${summary(report, rt.config.quiet)}\n${demoOutro(client.sent, tokens.minted)}`);
     return 0;
   } finally {
     await transport.close();

@@ -6,25 +6,35 @@ import { validateKeyName } from '../../credentials/store.js';
 import { isIndividualKey } from '../../credentials/types.js';
 import { table } from '../io.js';
 import { createRuntime, protect, type Runtime } from '../runtime.js';
+import type { ArgsOf, OptionsOf } from '../spec.js';
 
-/** `ascend keys add`: validates the key exactly as given by flags (no environment fallback) and stores it. */
-export async function add(rt: Runtime, _args: unknown[], opts: Record<string, unknown>): Promise<number> {
+/**
+ * `ascend keys add`: validates the key exactly as given and stores it. The key comes from the flags
+ * (`--key-id`, `--issuer-id`, `--private-key AuthKey.p8`, or `--private-key key.json` with fastlane's key
+ * JSON alone), or else from fastlane's APP_STORE_CONNECT_API_KEY_PATH; no other environment or stored key.
+ */
+export async function add(rt: Runtime, _args: ArgsOf<'keysAdd'>, opts: OptionsOf<'keysAdd'>): Promise<number> {
   const flags = rt.config.credentials;
-  const name = validateKeyName(String(opts.name));
-  if (!flags.keyId || !flags.privateKey) {
-    throw new AscendError('USAGE', '`keys add` needs --key-id, --private-key and (for a team key) --issuer-id', {
+  const name = validateKeyName(opts.name);
+  const jsonPath = rt.config.env.APP_STORE_CONNECT_API_KEY_PATH;
+  const fromFlags = Boolean(flags.keyId || flags.issuerId || flags.privateKey);
+  if (!flags.privateKey && !(jsonPath && !fromFlags)) {
+    throw new AscendError('USAGE', '`keys add` needs --private-key (with --key-id and, for a team key, --issuer-id)', {
       remedy:
-        'Example: ascend keys add --name ci --key-id ABC123DEFG --issuer-id <uuid> --private-key AuthKey_ABC123DEFG.p8',
+        'Example: ascend keys add --name ci --key-id ABC123DEFG --issuer-id <uuid> --private-key AuthKey_ABC123DEFG.p8 (or --private-key key.json, fastlane’s key JSON)',
     });
   }
   const key = await resolveCredentials(
-    { keyId: flags.keyId, issuerId: flags.issuerId, privateKey: flags.privateKey, individual: flags.individual },
+    fromFlags
+      ? { keyId: flags.keyId, issuerId: flags.issuerId, privateKey: flags.privateKey, individual: flags.individual }
+      : { individual: flags.individual },
     {
-      env: {},
+      env: fromFlags ? {} : { APP_STORE_CONNECT_API_KEY_PATH: jsonPath },
       store: rt.store,
       home: rt.config.userHome,
       cwd: rt.config.cwd,
       readStdin: rt.io.readStdin,
+      warn: (m) => rt.out.warn(m),
       noStoredDefault: true,
     },
   );
@@ -39,9 +49,11 @@ export async function add(rt: Runtime, _args: unknown[], opts: Record<string, un
   return 0;
 }
 
-export async function list(rt: Runtime): Promise<number> {
-  const keys = await rt.store.list();
-  if (rt.config.json) rt.out.json({ keys });
+/** `ascend keys list`: every readable key; a damaged file is named on stderr (and in --json), not fatal. */
+export async function list(rt: Runtime, _args: ArgsOf<'keysList'>, _opts: OptionsOf<'keysList'>): Promise<number> {
+  const { keys, unreadable } = await rt.store.listAll();
+  for (const u of unreadable) rt.out.warn(`${u.file} is not a usable key [${u.code}]: ${u.problem}`);
+  if (rt.config.json) rt.out.json({ keys, unreadable });
   else if (!keys.length) rt.out.note('no keys stored; add one with `ascend keys add`');
   else
     rt.out.print(
@@ -53,8 +65,11 @@ export async function list(rt: Runtime): Promise<number> {
   return 0;
 }
 
-export async function remove(rt: Runtime, args: unknown[]): Promise<number> {
-  const name = String(args[0]);
+export async function remove(
+  rt: Runtime,
+  [name]: ArgsOf<'keysRemove'>,
+  _opts: OptionsOf<'keysRemove'>,
+): Promise<number> {
   await rt.store.remove(name);
   if (rt.config.json) rt.out.json({ removed: name });
   else rt.out.print(`removed key "${name}"`);
@@ -71,10 +86,9 @@ interface Probe {
  * `ascend keys check [NAME]`: proves the key works and reports what it can do. Apple does not expose a
  * key's role through the API, so the role is inferred from read-only probes that roles answer differently.
  */
-export async function check(rt: Runtime, args: unknown[]): Promise<number> {
-  const name = args[0] as string | undefined;
+export async function check(rt: Runtime, [name]: ArgsOf<'keysCheck'>, _opts: OptionsOf<'keysCheck'>): Promise<number> {
   const runtime = name
-    ? createRuntime({ ...rt.config, credentials: { ...rt.config.credentials, key: name } }, rt.io, rt.out)
+    ? createRuntime({ ...rt.config, credentials: { ...rt.config.credentials, key: name } }, rt.io, rt.out, rt.signal)
     : rt;
   const key = await runtime.key();
   const client = await runtime.client();

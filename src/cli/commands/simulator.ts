@@ -1,30 +1,35 @@
 import { AscendError } from '../../core/errors.js';
 import type { Runtime } from '../runtime.js';
+import type { ArgsOf, OptionsOf } from '../spec.js';
 
-function num(v: unknown, name: string): number | undefined {
+function num(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new AscendError('USAGE', `${name} ${String(v)} is not a non-negative number`);
+  if (!Number.isFinite(n) || n < 0) throw new AscendError('USAGE', `${name} ${v} is not a non-negative number`);
   return n;
 }
 
 /** `ascend simulator start`: runs until SIGINT/SIGTERM and prints its URL first. */
-export async function run(rt: Runtime, _args: unknown[], opts: Record<string, unknown>): Promise<number> {
+export async function run(
+  rt: Runtime,
+  _args: ArgsOf<'simulatorStart'>,
+  opts: OptionsOf<'simulatorStart'>,
+): Promise<number> {
   const { createSimulator, writeKeyFile } = await import('../../../simulator/index.js');
   let sim: Awaited<ReturnType<typeof createSimulator>>;
   try {
     sim = createSimulator({
       port: num(opts.port, '--port'),
-      host: opts.host as string,
-      publicUrl: opts.publicUrl as string | undefined,
-      seed: opts.seed as string | undefined,
-      stateFile: opts.stateFile as string | undefined,
+      host: opts.host,
+      publicUrl: opts.publicUrl,
+      seed: opts.seed,
+      stateFile: opts.stateFile,
       processingSeconds: num(opts.processingSeconds, '--processing-seconds'),
       latencyMs: num(opts.latency, '--latency'),
       bandwidthMBps: num(opts.bandwidth, '--bandwidth'),
       connectionBandwidthMBps: num(opts.connectionBandwidth, '--connection-bandwidth'),
       rateLimitPerHour: num(opts.rateLimit, '--rate-limit'),
-      faults: opts.faults as string | undefined,
+      faults: opts.faults,
       faultSeed: num(opts.faultSeed, '--fault-seed'),
       log: rt.config.verbose ? (l) => rt.out.logger.debug(l) : undefined,
     });
@@ -39,16 +44,16 @@ export async function run(rt: Runtime, _args: unknown[], opts: Record<string, un
   const url = await sim.listen();
   if (opts.writeKey) {
     const key = sim.createKey({ role: 'APP_MANAGER' });
-    writeKeyFile(String(opts.writeKey), key);
-    rt.out.note(`wrote an App Manager key (Key ID ${key.keyId}) to ${String(opts.writeKey)}`);
+    writeKeyFile(opts.writeKey, key);
+    rt.out.note(`wrote an App Manager key (Key ID ${key.keyId}) to ${opts.writeKey}`);
   }
   // Always the bare URL on its own line: a long-running server, read by scripts with `head -1`.
   rt.out.print(url);
   rt.out.note('simulated App Store Connect running; press Ctrl-C to stop');
+  // Ctrl-C or SIGTERM abort rt.signal: for a server that is the normal way to stop, so it exits 0.
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    if (rt.signal.aborted) resolve();
+    else rt.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   await sim.close();
   return 0;

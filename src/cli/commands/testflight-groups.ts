@@ -5,15 +5,20 @@ import { AscendError } from '../../core/errors.js';
 import { idempotentWrite } from '../../release/reconcile.js';
 import { table } from '../io.js';
 import type { Runtime } from '../runtime.js';
+import type { ArgsOf, OptionsOf } from '../spec.js';
 
 /** `ascend testflight groups --app A [--add-build ID | --remove-build ID] [--group NAME]...` */
-export async function run(rt: Runtime, _args: unknown[], opts: Record<string, unknown>): Promise<number> {
+export async function run(
+  rt: Runtime,
+  _args: ArgsOf<'testflightGroups'>,
+  opts: OptionsOf<'testflightGroups'>,
+): Promise<number> {
   const client = await rt.client();
-  const app = await resolveApp(client, String(opts.app));
+  const app = await resolveApp(client, opts.app);
   const groups = await listBetaGroups(client, { appId: app.id });
-  const add = opts.addBuild as string | undefined;
-  const remove = opts.removeBuild as string | undefined;
-  const names = (opts.group as string[] | undefined) ?? [];
+  const add = opts.addBuild;
+  const remove = opts.removeBuild;
+  const names = opts.group ?? [];
   if (add && remove) throw new AscendError('USAGE', 'give --add-build or --remove-build, not both');
   if ((add || remove) && !names.length)
     throw new AscendError('USAGE', `--${add ? 'add' : 'remove'}-build needs at least one --group NAME`);

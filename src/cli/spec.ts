@@ -1,0 +1,174 @@
+import { Command, Option } from '@commander-js/extra-typings';
+import { deployCommand, uploadCommand } from './commands/release-flags.js';
+
+/**
+ * Every command, its arguments and options, and nothing else: no command code loads from here, so `--help`
+ * stays fast. The command modules take their option types from this tree (`OptionsOf<'buildsList'>`), so
+ * what commander parses is what the code receives, with no re-casting.
+ */
+export function defineCommands() {
+  const program = new Command()
+    .name('ascend')
+    .description('Ship app builds to App Store Connect with an API key, from any OS.')
+    // `ascend --version` is answered before any code loads (bin/ascend, main); it is not a program option
+    // because subcommands use `--version` for the app's version string.
+    .addHelpText(
+      'after',
+      [
+        '',
+        'ascend --version prints the version.',
+        'Environment: ASC_API_URL (like --api-url), ASC_KEY_ID, ASC_ISSUER_ID, ASC_PRIVATE_KEY_PATH (or',
+        'ASC_PRIVATE_KEY, ASC_PRIVATE_KEY_B64), APP_STORE_CONNECT_API_KEY_PATH (fastlane key JSON), ASCEND_HOME.',
+      ].join('\n'),
+    )
+    .option('--key <name>', 'use a stored key (see `ascend keys list`)')
+    .option('--key-id <id>', 'API Key ID (10 characters)')
+    .option('--issuer-id <id>', 'Issuer ID of the team (a lower-case UUID)')
+    .option(
+      '--private-key <value>',
+      'the .p8 (or fastlane key JSON): a path, "-" for stdin, @env:VAR or @file:PATH (PEM text works but shows in `ps`)',
+    )
+    .option('--individual', 'the key is an individual key (no Issuer ID)')
+    .option('--strict-auth', 'refuse credentials mixed from several sources')
+    .option(
+      '--api-url <url>',
+      'App Store Connect API base URL, e.g. a local simulator (env ASC_API_URL; default https://api.appstoreconnect.apple.com)',
+    )
+    .option('--json', 'print one JSON document on stdout')
+    .option('--verbose', 'log every request (secrets redacted)')
+    .option('--quiet', 'print nothing but the result and errors')
+    // Subcommand help lists these too: `keys add --help` must show --key-id, --issuer-id and --private-key.
+    .configureHelp({ showGlobalOptions: true });
+
+  const demo = program
+    .command('demo')
+    .description('try ascend against a simulated App Store Connect (no Apple account needed)');
+
+  const apps = program.command('apps').description('apps visible to the key');
+  const appsList = apps.command('list').description('list apps');
+
+  const builds = program.command('builds').description('builds of an app');
+  const buildsList = builds
+    .command('list')
+    .description('list builds, newest first')
+    .requiredOption('--app <app>', 'bundle ID or Apple ID of the app')
+    .option('--version <version>', 'only this version (CFBundleShortVersionString)')
+    .option('--limit <n>', 'at most this many builds', '50');
+  const buildsNextNumber = builds
+    .command('next-number')
+    .description('the next free build number for a version (counts builds and uploads in flight)')
+    .requiredOption('--app <app>', 'bundle ID or Apple ID of the app')
+    .requiredOption('--version <version>', 'version (CFBundleShortVersionString)')
+    .addOption(
+      new Option('--platform <platform>', 'platform')
+        .choices(['IOS', 'MAC_OS', 'TV_OS', 'VISION_OS'] as const)
+        .default('IOS' as const),
+    );
+  const buildsWait = builds
+    .command('wait')
+    .description('wait until Apple has processed a build (exit 0 VALID, 7 INVALID, 8 at the deadline, 130 Ctrl-C)')
+    .argument('<build-id>')
+    .option('--timeout <duration>', 'deadline, e.g. 30m', '30m');
+
+  const ipa = program.command('ipa').description('read an .ipa without uploading it');
+  const ipaInspect = ipa
+    .command('inspect')
+    .description('facts and preflight checks of an .ipa (or .pkg); exit 6 on a preflight error')
+    .argument('<file>')
+    .option('--checksums', 'also compute MD5 and SHA-256 (reads the whole file)');
+
+  // Declared beside their option parsing (release-flags.ts), which also loads only commander and core.
+  // Added commands do not inherit help settings as `.command()` children do.
+  const upload = uploadCommand().configureHelp({ showGlobalOptions: true });
+  program.addCommand(upload);
+  const deploy = deployCommand().configureHelp({ showGlobalOptions: true });
+  program.addCommand(deploy);
+
+  const testflight = program.command('testflight').description('TestFlight distribution');
+  const testflightGroups = testflight
+    .command('groups')
+    .description('list beta groups; add or remove a build')
+    .requiredOption('--app <app>', 'bundle ID or Apple ID of the app')
+    .option('--add-build <build-id>', 'add this build to the --group groups')
+    .option('--remove-build <build-id>', 'remove this build from the --group groups')
+    .option('--group <name>', 'beta group (repeatable)', (v: string, prev: string[] = []) => [...prev, v]);
+
+  const keys = program.command('keys').description('API keys stored on this machine');
+  const keysAdd = keys
+    .command('add')
+    .description(
+      'validate and store an API key (owner-only, under $ASCEND_HOME): --key-id, --issuer-id and --private-key ' +
+        'AuthKey.p8, or --private-key key.json (fastlane key JSON) alone, or APP_STORE_CONNECT_API_KEY_PATH',
+    )
+    .requiredOption('--name <name>', 'a name for the key')
+    .option('--default', 'make it the default key');
+  const keysList = keys.command('list').description('list stored keys (never their secret)');
+  const keysRemove = keys.command('remove').description('remove a stored key').argument('<name>');
+  const keysCheck = keys
+    .command('check')
+    .description('check a key against App Store Connect: role and visible apps')
+    .argument('[name]');
+
+  const signing = program.command('signing').description('distribution certificate, key and App Store profile');
+  const signingEnsure = signing
+    .command('ensure')
+    .description('reuse or make the bundle ID, certificate (+ key) and profile; write .p12, profile, summary')
+    .requiredOption('--app <bundle-id>', "the app's exact bundle ID")
+    .addOption(new Option('--type <type>', 'profile type').choices(['app-store'] as const).default('app-store'))
+    .requiredOption('--out <dir>', 'folder for distribution.p12, the .mobileprovision and signing.json')
+    .option('--p12-password-file <file>', 'the .p12 password (file must be owner-only); default: generated')
+    .option('--renew-within-days <n>', 'replace what expires within this many days', '30');
+  const signingList = signing
+    .command('list')
+    .description('certificates (and whose keys are held here) and profiles, with expiry');
+  const signingRevoke = signing
+    .command('revoke')
+    .description('revoke a certificate and forget its key')
+    .argument('<cert-id>');
+
+  const sim = program.command('simulator').description('a local App Store Connect for tests and demos');
+  const simulatorStart = sim
+    .command('start')
+    .description('run the simulator until interrupted')
+    .option('--port <port>', 'port (0 = any free port)', '0')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--public-url <url>', 'base URL to advertise in links and upload URLs')
+    .option('--seed <file>', 'seed JSON (teams, keys, apps, groups, builds); see docs/SIMULATOR.md')
+    .option('--state-file <file>', 'persist state in this file across restarts')
+    .option('--write-key <file>', 'write a fresh App Manager key as fastlane JSON')
+    .option('--processing-seconds <n>', 'seconds a build upload spends processing', '2')
+    .option('--latency <ms>', 'added latency per request', '0')
+    .option('--bandwidth <MBps>', 'total upload bandwidth (MB/s)')
+    .option('--connection-bandwidth <MBps>', 'upload bandwidth per connection (MB/s)')
+    .option('--rate-limit <n>', 'requests per key per rolling hour', '3600')
+    .option('--faults <spec>', 'e.g. 5xx=0.05,reset=0.02,429=0.01,drop-response=0.01')
+    .option('--fault-seed <n>', 'seed for reproducible faults');
+
+  return {
+    program,
+    demo,
+    appsList,
+    buildsList,
+    buildsNextNumber,
+    buildsWait,
+    ipaInspect,
+    upload,
+    deploy,
+    testflightGroups,
+    keysAdd,
+    keysList,
+    keysRemove,
+    keysCheck,
+    signingEnsure,
+    signingList,
+    signingRevoke,
+    simulatorStart,
+  };
+}
+
+export type Commands = ReturnType<typeof defineCommands>;
+export type CommandName = Exclude<keyof Commands, 'program'>;
+/** The options of a command as commander parsed them (defaults applied, choices narrowed). */
+export type OptionsOf<K extends CommandName> = ReturnType<Commands[K]['opts']>;
+/** The positional arguments of a command. */
+export type ArgsOf<K extends CommandName> = Commands[K]['processedArgs'];

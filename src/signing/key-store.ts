@@ -1,0 +1,96 @@
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AscendError } from '../core/errors.js';
+
+/** One certificate whose private key this machine holds. */
+export interface HeldCertificate {
+  certificateId: string;
+  certificateType: string;
+  serialNumber: string;
+  expirationDate: string;
+  /** Base64 DER of the certificate as Apple issued it. */
+  certificateContent: string;
+  /** PKCS#8 PEM. Never printed. */
+  privateKeyPem: string;
+  createdAt: string;
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Private keys of signing certificates under `$ASCEND_HOME/signing/certificates/<id>.json`, owner-only,
+ * written atomically (the same rules as the API key store, src/credentials/store.ts). A file others can read is
+ * refused, because a leaked distribution key can sign as the team until the certificate is revoked.
+ */
+export class SigningKeyStore {
+  constructor(readonly home: string) {}
+
+  private get dir(): string {
+    return join(this.home, 'signing', 'certificates');
+  }
+
+  private file(id: string): string {
+    if (!ID.test(id)) throw new AscendError('ASC_REQUEST_INVALID', `"${id}" is not a certificate id ascend can store`);
+    return join(this.dir, `${id}.json`);
+  }
+
+  async save(entry: HeldCertificate): Promise<void> {
+    const path = this.file(entry.certificateId);
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await chmod(join(this.home, 'signing'), 0o700);
+    await chmod(this.dir, 0o700);
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(entry, null, 2)}\n`, { mode: 0o600 });
+    await rename(tmp, path);
+  }
+
+  async get(id: string): Promise<HeldCertificate | undefined> {
+    const path = this.file(id);
+    let mode: number;
+    try {
+      mode = (await stat(path)).mode;
+    } catch {
+      return undefined;
+    }
+    if ((mode & 0o077) !== 0) {
+      throw new AscendError(
+        'KEY_FILE_PERMISSIONS',
+        `${path} can be read by other users (mode ${(mode & 0o777).toString(8)})`,
+        {
+          remedy: `Run \`chmod 600 ${path}\`, and revoke the certificate (\`ascend signing revoke ${id}\`) if others may have copied it.`,
+        },
+      );
+    }
+    try {
+      return JSON.parse(await readFile(path, 'utf8')) as HeldCertificate;
+    } catch (cause) {
+      throw new AscendError('KEY_JSON_INVALID', `${path} is not a valid stored signing key`, {
+        cause,
+        remedy: `Remove ${path} and revoke its certificate with \`ascend signing revoke ${id}\`.`,
+      });
+    }
+  }
+
+  /** Ids of every held certificate. */
+  async ids(): Promise<string[]> {
+    try {
+      return (await readdir(this.dir))
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => f.slice(0, -5))
+        .filter((id) => ID.test(id))
+        .sort();
+    } catch {
+      return [];
+    }
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const path = this.file(id);
+    try {
+      await rm(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
