@@ -48,7 +48,15 @@ export function artifactRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const { sha256, size } = await ctx.artifacts.files.put(req.body as Readable, ctx.artifacts.maxBytes);
     const existing = await findArtifactBySha(ctx.store, p.teamId, sha256);
     if (existing) return view(existing);
-    const { facts, findings } = await ctx.artifacts.inspect(ctx.artifacts.files.pathOf(sha256), filename);
+    let inspected: Awaited<ReturnType<typeof ctx.artifacts.inspect>>;
+    try {
+      inspected = await ctx.artifacts.inspect(ctx.artifacts.files.pathOf(sha256), filename);
+    } catch (err) {
+      // A hostile or broken archive is not kept: no worker may ever see it.
+      await ctx.artifacts.files.remove(sha256);
+      throw err;
+    }
+    const { facts, findings } = inspected;
     const art = await createArtifact(ctx.store, ctx.deps, p.teamId, {
       sha256,
       size,
