@@ -378,6 +378,14 @@ export const CATALOGUE = {
     remedy:
       'The server at --api-url sent an answer far larger than App Store Connect ever does; check --api-url, then retry.',
   },
+  PORT_IN_USE: {
+    exit: EXIT.conflict,
+    remedy: 'Stop what listens on that port, or start the server on another one with --port.',
+  },
+  DATA_DIR_NOT_WRITABLE: {
+    exit: EXIT.validation,
+    remedy: 'Give the server a folder it can write with --data DIR (it holds the database, master key and uploads).',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

@@ -2,18 +2,47 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.js';
 import { handleError } from './errors.js';
 import { artifactRoutes } from './routes/artifacts.js';
+import { deployRoutes } from './routes/deploys.js';
 import { keyRoutes } from './routes/keys.js';
 import { sessionRoutes } from './routes/session.js';
 import { teamRoutes } from './routes/team.js';
 import { tokenRoutes } from './routes/tokens.js';
 
+/** Where a credential could appear in a pino line: request headers and the key fields of bodies. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  'privateKey',
+  'password',
+  'token',
+  '*.privateKey',
+  '*.password',
+  '*.token',
+] as const;
+
 /**
  * The server's HTTP API (DESIGN §3.5) as a Fastify instance; `ascend server start` listens with it, tests
  * use `inject()`. Every route authenticates itself through principalOf(), so a route cannot forget to.
  */
-export function buildApi(ctx: ApiContext, opts: { trustProxy?: boolean } = {}): FastifyInstance {
+export function buildApi(
+  ctx: ApiContext,
+  opts: { trustProxy?: boolean; log?: { write(line: string): void } } = {},
+): FastifyInstance {
   const app = Fastify({
-    logger: false,
+    // pino, redacted: credentials travel in these headers and fields, and must never reach a log line.
+    logger: opts.log
+      ? {
+          level: 'info',
+          stream: opts.log,
+          redact: { paths: [...REDACTED_PATHS], censor: '[REDACTED]' },
+        }
+      : false,
+    requestTimeout: 120_000,
+    connectionTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    maxParamLength: 200,
     bodyLimit: 256 * 1024,
     exposeHeadRoutes: false,
     trustProxy: opts.trustProxy ?? false,
@@ -33,5 +62,6 @@ export function buildApi(ctx: ApiContext, opts: { trustProxy?: boolean } = {}): 
   tokenRoutes(app, ctx);
   keyRoutes(app, ctx);
   artifactRoutes(app, ctx);
+  if (ctx.deploys) deployRoutes(app, ctx, ctx.deploys);
   return app;
 }

@@ -25,6 +25,16 @@ export interface AppleGateway {
 /** Inspects a stored upload as `ipa inspect --json` does; `ascend server start` wires it to src/ipa. */
 export type ArtifactInspector = (path: string, filename: string) => Promise<{ facts: unknown; findings: unknown[] }>;
 
+/** How deploy routes reach the queue and the workers of this process. */
+export interface DeployControl {
+  enqueue(payload: { teamId: string; deployId: string }): Promise<string>;
+  /** Aborts a deploy running in this process at its next safe point; false if none runs here. */
+  cancel(deployId: string): boolean;
+  /** How often the event stream looks for new events. */
+  pollMs: number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
 /** What every route needs, built once at start (DESIGN §2: nothing global). */
 export interface ApiContext {
   store: Store;
@@ -36,6 +46,8 @@ export interface ApiContext {
   queue: { name: string; workers(): number };
   apple: AppleGateway;
   artifacts: { files: ArtifactFiles; maxBytes: number; inspect: ArtifactInspector };
+  /** Deploys: queued as jobs, cancelled through the process that runs them. Absent: no deploy routes. */
+  deploys?: DeployControl;
   /** Passwords' scrypt cost; tests lower it. */
   scrypt?: ScryptParams;
 }

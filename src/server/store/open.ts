@@ -27,7 +27,14 @@ export function storeLocation(databaseUrl: string | undefined, dataDir: string):
     } catch {
       throw new AscendError('DATABASE_URL_INVALID', '--database-url is not a valid URL');
     }
-    return { dialect: 'postgres', url: databaseUrl };
+    // `?schema=NAME` keeps ascend's tables in their own schema (one database shared by several servers).
+    const url = new URL(databaseUrl);
+    const schema = url.searchParams.get('schema');
+    if (schema === null) return { dialect: 'postgres', url: databaseUrl };
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+      throw new AscendError('DATABASE_URL_INVALID', 'the schema in --database-url must be a lower-case SQL name');
+    url.searchParams.delete('schema');
+    return { dialect: 'postgres', url: url.toString(), schema };
   }
   if (databaseUrl.startsWith('sqlite:')) return { dialect: 'sqlite', path: databaseUrl.slice('sqlite:'.length) };
   // The URL may hold a password: name only its scheme.

@@ -60,8 +60,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
   });
 
-  app.post('/api/v1/session/link', async (req, reply) => {
-    const { token } = parseBody(LinkBody, req.body);
+  const signInByLink = async (req: FastifyRequest, reply: FastifyReply, token: string) => {
     const userId = await consumeSignInLink(ctx.store, ctx.deps, token);
     const user = await getUser(ctx.store, userId);
     if (!user || user.disabled) throw new AscendError('SIGN_IN_LINK_INVALID', 'the sign-in link’s user is disabled');
@@ -73,6 +72,18 @@ export function sessionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     await auditSignIn(ctx, req, user.id, result, 'session.sign_in_link');
     setCookie(ctx, reply, s.token);
     return result;
+  };
+
+  app.post('/api/v1/session/link', async (req, reply) => {
+    const { token } = parseBody(LinkBody, req.body);
+    return signInByLink(req, reply, token);
+  });
+
+  // The "Sign in:" line of `ascend server start`: a browser opens it, gets the session cookie, lands on `/`.
+  app.get<{ Params: { token: string } }>('/sign-in/:token', async (req, reply) => {
+    await signInByLink(req, reply, req.params.token.slice(0, 200));
+    reply.header('cache-control', 'no-store');
+    return reply.redirect('/', 303);
   });
 
   app.get('/api/v1/session', async (req) => {
