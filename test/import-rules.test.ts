@@ -45,6 +45,8 @@ const ALLOWED: Record<string, string[]> = {
     'src/signing',
     'src/sample',
     'simulator',
+    // `ascend server start` runs the server in the CLI's process.
+    'src/server',
   ],
   simulator: ['src/core', 'src/asc/schema'],
 };

@@ -37,12 +37,20 @@ export function buildApi(
           level: 'info',
           stream: opts.log,
           redact: { paths: [...REDACTED_PATHS], censor: '[REDACTED]' },
+          serializers: {
+            // The one-time sign-in link carries its token in the path; query strings may carry anything.
+            req: (req: { method: string; url: string; ip?: string }) => ({
+              method: req.method,
+              url: req.url.replace(/^\/sign-in\/[^/?#]+/, '/sign-in/[REDACTED]').split('?')[0],
+              ip: req.ip,
+            }),
+          },
         }
       : false,
     requestTimeout: 120_000,
     connectionTimeout: 30_000,
     keepAliveTimeout: 5_000,
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     bodyLimit: 256 * 1024,
     exposeHeadRoutes: false,
     trustProxy: opts.trustProxy ?? false,
