@@ -125,6 +125,14 @@ describeStores('server: deploys through the embedded queue and worker', (ctx) =>
     expect(res.statusCode).toBe(201);
     expect(res.json().role).toBe('APP_MANAGER');
     expect((await call('GET', '/api/v1/keys', owner)).json().data).toHaveLength(1);
+    const synced = await call('POST', '/api/v1/apps/sync', releaser);
+    expect(
+      synced
+        .json()
+        .data.map((a: { bundleId: string }) => a.bundleId)
+        .sort(),
+    ).toEqual(['com.example.sandbox.one', 'com.example.sandbox.two']);
+    expect((await call('GET', '/api/v1/apps', releaser)).json().data).toHaveLength(2);
   });
 
   it('50 concurrent build-number requests get 50 distinct numbers above Apple’s', async () => {

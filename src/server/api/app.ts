@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.js';
 import { handleError } from './errors.js';
+import { appRoutes } from './routes/apps.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { deployRoutes } from './routes/deploys.js';
 import { keyRoutes } from './routes/keys.js';
@@ -70,6 +71,7 @@ export function buildApi(
   tokenRoutes(app, ctx);
   keyRoutes(app, ctx);
   artifactRoutes(app, ctx);
+  appRoutes(app, ctx);
   if (ctx.deploys) deployRoutes(app, ctx, ctx.deploys);
   return app;
 }

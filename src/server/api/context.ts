@@ -20,6 +20,8 @@ export interface AppleGateway {
   checkKey(key: ApiKey): Promise<{ role: string | null }>;
   /** Every build number Apple has for the train: builds and uploads still in flight. */
   buildNumbersInUse(key: ApiKey, train: { appId: string; version: string; platform: string }): Promise<string[]>;
+  /** The apps the key can see, for the apps list (synced per key). */
+  listApps?(key: ApiKey): Promise<{ ascAppId: string; bundleId: string; name: string }[]>;
 }
 
 /** Inspects a stored upload as `ipa inspect --json` does; `ascend server start` wires it to src/ipa. */

@@ -39,6 +39,15 @@ export function ascGateway(clients: AscClients): AppleGateway {
         return { role: 'APP_MANAGER' satisfies InferredRole };
       return { role: 'DEVELOPER' satisfies InferredRole };
     },
+    /** https://developer.apple.com/documentation/appstoreconnectapi/get-v1-apps */
+    async listApps(key: ApiKey) {
+      const apps = await listApps(clients.for(key), { maxItems: 1000 });
+      return apps.map((a) => ({
+        ascAppId: a.id,
+        bundleId: a.attributes?.bundleId ?? '',
+        name: a.attributes?.name ?? '',
+      }));
+    },
     /** Builds and live uploads of the train: release/build-number.ts reads both. */
     async buildNumbersInUse(key: ApiKey, train: { appId: string; version: string; platform: string }) {
       const report = await nextBuildNumber(clients.for(key), train.appId, train.version, train.platform as Platform);

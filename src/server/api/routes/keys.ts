@@ -8,7 +8,7 @@ import { requireRole } from '../auth.js';
 import { type ApiContext, audit, parseBody, principalOf } from '../context.js';
 import type { Page } from '../types.js';
 
-const AddBody = z.object({
+const AddBody = z.strictObject({
   name: z.string().max(64),
   keyId: z.string().max(64),
   issuerId: z.string().max(64).nullish(),
@@ -16,7 +16,7 @@ const AddBody = z.object({
   privateKey: z.string().max(16 * 1024),
   individual: z.boolean().optional(),
 });
-const BuildNumberBody = z.object({
+const BuildNumberBody = z.strictObject({
   version: z.string().regex(/^\d+(\.\d+){0,2}$/, 'a version is one to three period-separated integers'),
   platform: z.enum(['IOS', 'MAC_OS', 'TV_OS', 'VISION_OS']).optional(),
   keyId: z.string().max(64).optional(),

@@ -9,8 +9,8 @@ import { clearSessionCookie, cookieValue, SESSION_COOKIE, sessionCookie } from '
 import { type ApiContext, audit, parseBody, principalOf } from '../context.js';
 import type { SessionInfo } from '../types.js';
 
-const PasswordBody = z.object({ email: z.string().max(254), password: z.string().max(1024) });
-const LinkBody = z.object({ token: z.string().max(200) });
+const PasswordBody = z.strictObject({ email: z.string().max(254), password: z.string().max(1024) });
+const LinkBody = z.strictObject({ token: z.string().max(200) });
 
 async function info(ctx: ApiContext, user: User, session: Session): Promise<SessionInfo> {
   const teams = await teamsOf(ctx.store, user.id);

@@ -5,7 +5,7 @@ import { requireRole } from '../auth.js';
 import { type ApiContext, audit, parseBody, principalOf } from '../context.js';
 import type { ApiToken, CreatedApiToken, Page } from '../types.js';
 
-const CreateBody = z.object({
+const CreateBody = z.strictObject({
   name: z.string().min(1).max(64),
   role: z.enum(['owner', 'admin', 'releaser', 'viewer']),
   expiresAt: z.iso.datetime().nullish(),
