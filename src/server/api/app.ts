@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { AscendError } from '../../core/errors.js';
 import type { ApiContext } from './context.js';
 import { handleError } from './errors.js';
 import { appRoutes } from './routes/apps.js';
@@ -57,6 +58,14 @@ export function buildApi(
     trustProxy: opts.trustProxy ?? false,
   });
   app.setErrorHandler(handleError);
+  // A NUL or other control character in the path or query is never part of an id: refused before any
+  // route, so no database sees it (PostgreSQL text cannot hold a NUL).
+  app.addHook('onRequest', async (req) => {
+    if (/%(?:0[0-9a-f]|1[0-9a-f]|7f)/i.test(req.url))
+      throw new AscendError('USAGE', 'the URL holds a control character', {
+        remedy: 'Check the id in the path; ids are letters, digits and underscores.',
+      });
+  });
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send({
       error: {

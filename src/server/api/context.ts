@@ -59,7 +59,19 @@ export function principalOf(ctx: ApiContext, req: FastifyRequest): Promise<Princ
 }
 
 /** The request body checked against a schema; the first problem is named in a one-line USAGE error. */
+/** True when any string in the (size-bounded) JSON value holds a NUL, which PostgreSQL text cannot store. */
+function hasNul(v: unknown, depth = 0): boolean {
+  if (typeof v === 'string') return v.includes('\u0000');
+  if (depth > 32 || v === null || typeof v !== 'object') return false;
+  return Object.entries(v).some(([k, x]) => k.includes('\u0000') || hasNul(x, depth + 1));
+}
+
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  // Refused on both databases alike, rather than stored by SQLite and failing on PostgreSQL.
+  if (hasNul(body))
+    throw new AscendError('USAGE', 'a text field holds a NUL character', {
+      remedy: 'Remove the NUL (\\u0000) characters from the request.',
+    });
   const r = schema.safeParse(body ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0];
