@@ -107,3 +107,30 @@ it('storeLocation picks SQLite under --data unless a PostgreSQL URL is given, an
   expect(err).toMatchObject({ code: 'DATABASE_URL_INVALID' });
   expect((err as Error).message).not.toContain('hunter2');
 });
+
+it('an unreachable PostgreSQL is DATABASE_UNREACHABLE, naming the cause but not the password', async () => {
+  const err = await openStore({ dialect: 'postgres', url: 'postgres://bench:hunter2@127.0.0.1:1/none' }).catch(
+    (e: unknown) => e,
+  );
+  expect(err).toMatchObject({ code: 'DATABASE_UNREACHABLE', exitCode: 9 });
+  expect((err as Error).message).toBe('cannot connect to PostgreSQL (ECONNREFUSED)');
+});
+
+it('a migration that fails is DATABASE_MIGRATION_FAILED and leaves the database as it was', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'ascend-migrate-fail-'));
+  const store = await openStore({ dialect: 'sqlite', path: join(dir, 'ascend.db') });
+  try {
+    // A table of the same name as the first migration's, made by something else: the upgrade cannot proceed.
+    await sql`create table teams (other text)`.execute(store.db);
+    const err = await migrate(store).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'DATABASE_MIGRATION_FAILED', exitCode: 1 });
+    expect((err as Error).message).not.toContain('\n');
+    const tables = await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(store.db);
+    expect(tables.rows.map((r) => r.name).filter((n) => !n.startsWith('kysely_'))).toEqual(['teams']);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
