@@ -5,7 +5,7 @@ import { startSimulator } from '../simulator/index.js';
 import { FakeClock } from '../src/core/clock.js';
 import { apiKeyOf } from '../src/credentials/key.js';
 import { createTokenProvider } from '../src/credentials/token.js';
-import { buildIpa } from '../src/sample/builder.js';
+import { buildIpa, SAMPLE_ROOT_SHA256 } from '../src/sample/builder.js';
 import { fmt, stats, timed } from './lib.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'ascend');
@@ -63,6 +63,8 @@ export async function benchDeploy(runs = 5): Promise<string> {
           ...process.env,
           APP_STORE_CONNECT_API_KEY_PATH: join(dir, 'k.json'),
           ASCEND_HOME: join(dir, `home${i}`),
+          // The sample IPA's profile is signed by the sample root, not Apple.
+          ASCEND_EXTRA_TRUSTED_ROOTS: SAMPLE_ROOT_SHA256,
         },
       });
       if (r.code !== 0) throw new Error(`deploy exited ${r.code}`);
@@ -73,8 +75,10 @@ export async function benchDeploy(runs = 5): Promise<string> {
       work.push(entries.filter(([k]) => !POLLS.has(k)).reduce((n, [, v]) => n + v, 0));
       // The next version of an app can only be created once the previous one left review: cancel it.
       for (const s of sim.store.list('reviewSubmissions')) s.attributes.state = 'COMPLETE';
-      for (const v of sim.store.list('appStoreVersions'))
-        v.attributes.appVersionState = v.attributes.appStoreState = 'READY_FOR_DISTRIBUTION';
+      for (const v of sim.store.list('appStoreVersions')) {
+        v.attributes.appStoreState = 'READY_FOR_SALE';
+        v.attributes.appVersionState = 'READY_FOR_DISTRIBUTION';
+      }
       for (const b of sim.store.list('betaAppReviewSubmissions')) b.attributes.betaReviewState = 'APPROVED';
     }
     const w = stats(walls);

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildIpa } from '../src/sample/builder.js';
+import { buildIpa, SAMPLE_ROOT_SHA256 } from '../src/sample/builder.js';
 import { fmt, probe, stats, timed } from './lib.js';
 
 const MiB = 1024 * 1024;
@@ -25,13 +25,12 @@ export async function benchIpaInspect(tmp: string, runs = 5): Promise<string> {
       ]);
       inProcess.push(r.ms);
       rss.push(r.maxRssMB);
-      const c = await timed(process.execPath, [
-        join(import.meta.dirname, '..', 'bin', 'ascend'),
-        'ipa',
-        'inspect',
-        file,
-        '--json',
-      ]);
+      const c = await timed(
+        process.execPath,
+        [join(import.meta.dirname, '..', 'bin', 'ascend'), 'ipa', 'inspect', file, '--json'],
+        // The sample IPA's profile is signed by the sample root, not Apple.
+        { env: { ...process.env, ASCEND_EXTRA_TRUSTED_ROOTS: SAMPLE_ROOT_SHA256 } },
+      );
       if (c.code !== 0) throw new Error(`ipa inspect exited ${c.code}`);
       cli.push(c.ms);
     }

@@ -20,14 +20,14 @@ const havePeers = want('startup') || want('api') ? ensurePeers() : false;
 if (want('startup')) sections.push(await benchStartup(havePeers));
 if (want('api')) sections.push(await benchApiClient(tmp, havePeers));
 if (want('ipa')) sections.push(await benchIpaInspect(tmp));
-if (want('upload')) sections.push(await benchUpload(tmp, [1, 4], [12]));
+if (want('upload')) sections.push(await benchUpload(tmp, [1, 4], [16]));
 if (want('concurrency'))
   sections.push(
     await benchUpload(
       tmp,
       [1],
-      [4, 8, 16],
-      'Upload concurrency (the default, 12, is the smallest that fills this link)',
+      [4, 8, 12, 16],
+      'Upload concurrency (the default, 16, is the smallest that fills this link)',
     ),
   );
 if (want('deploy')) sections.push(await benchDeploy());

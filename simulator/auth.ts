@@ -15,6 +15,8 @@ export interface SimKey {
 
 export interface AuthContext {
   key: SimKey;
+  /** The token's `scope` claim, checked against each request (simulator/scope.ts); undefined when absent. */
+  scope: unknown;
 }
 
 export const MAX_LIFETIME_S = 1200;
@@ -72,7 +74,7 @@ export async function authenticate(header: string | undefined, opts: JwtCheckOpt
   } catch {
     throw reject('bad signature');
   }
-  const { iat, exp, aud, iss, sub } = payload;
+  const { iat, exp, aud, iss, sub, scope } = payload;
   if (typeof exp !== 'number') throw reject('exp missing');
   // Apple documents `iat` as part of the token, yet widely used clients omit it and Apple accepts their tokens
   // (docs/API_NOTES.md); without it only "expires within 20 minutes" can be checked.
@@ -90,5 +92,5 @@ export async function authenticate(header: string | undefined, opts: JwtCheckOpt
   } else if (iss !== key.issuerId) {
     throw reject('iss does not match the key');
   }
-  return { key };
+  return { key, scope };
 }

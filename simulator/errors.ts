@@ -74,12 +74,31 @@ export const notFound = (type: string, id: string) =>
     `There is no resource of type '${type}' with id '${id}'`,
   );
 
-export const pathError = (path: string) =>
+/** An invented path, as Apple answers it (live captures, e.g. `GET /v1/appGroups`). */
+export const pathNotFound = () =>
   simError(
     404,
-    'PATH_ERROR',
-    'The URL path is not valid',
-    `The path provided does not match a defined resource type: ${path}`,
+    'NOT_FOUND',
+    'The specified resource does not exist',
+    'The path provided does not match a defined resource type.',
+  );
+
+/** An operation Apple's OpenAPI file defines but this simulator does not: never a made-up 404 or 405. */
+export const notSimulated = (opKey: string) =>
+  simError(
+    501,
+    'NOT_SIMULATED',
+    'The operation is not simulated',
+    `${opKey} is defined by App Store Connect but not implemented by this simulator`,
+  );
+
+/** A token whose `scope` claim does not cover the request (wording of a live capture). */
+export const scopeMismatch = (method: string, path: string, query: string | null, scopes: string[]) =>
+  simError(
+    403,
+    'FORBIDDEN.REQUEST_DOES_NOT_MATCH_SCOPE',
+    'This request does not match the scope specified in the API token.',
+    `The request RequestData(method=${method}, path=${path}, query=${query ?? 'null'}) does not match any authorized scope: [${scopes.join(', ')}]`,
   );
 
 export const methodNotAllowed = (method: string) =>

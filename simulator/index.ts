@@ -1,17 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Clock, seededRandom, systemClock } from '../src/core/clock.js';
+import { AscendError } from '../src/core/errors.js';
 import type { SimKey } from './auth.js';
 import { parseFaults } from './faults.js';
 import { HourlyQuota } from './quota.js';
 import { applySeed, DEFAULT_SEED, newKeyPair, type SeedInput } from './seed.js';
 import { buildServer } from './server.js';
+import type { Timeouts } from './server-deps.js';
+import { SimClock } from './sim-clock.js';
 import { loadSpec } from './spec.js';
 import { Store } from './store.js';
 import { RateLimiter } from './throttle.js';
+import type { UploadConfig } from './upload-config.js';
 
 export interface SimulatorOptions {
   port?: number;
@@ -37,6 +41,14 @@ export interface SimulatorOptions {
   uploadExpirySeconds?: number;
   /** Where received upload bytes are kept until processed (default: a temporary folder removed on close). */
   dataDir?: string;
+  /** Refuse every `sourceFileChecksums` at commit with the 409 Apple was seen answering (docs/SIMULATOR.md). */
+  refuseChecksums?: boolean;
+  /** The simulator's "now" for resources (ISO date; `--clock`); tokens are still checked against `clock`. */
+  simNow?: string;
+  /** Bounds on slow clients (defaults: 120 s per request, 60 s socket inactivity, 15 s part body idle). */
+  requestTimeoutSeconds?: number;
+  connectionTimeoutSeconds?: number;
+  bodyIdleTimeoutSeconds?: number;
   clock?: Clock;
   log?: (line: string) => void;
 }
@@ -50,7 +62,11 @@ export interface CreatedKey {
 export interface Simulator {
   readonly app: FastifyInstance;
   readonly store: Store;
+  /** The simulator's "now" for resources; `set(iso)` and `advance(seconds)` move it. */
+  readonly simClock: SimClock;
   readonly stats: Map<string, number>;
+  /** Resolves when every part received so far has been hashed into its file's digests. */
+  hashing(): Promise<void>;
   /** Hashes of the distinct tokens accepted so far. */
   readonly tokensSeen: Set<string>;
   /** Set after `listen()`. */
@@ -67,25 +83,63 @@ function randomKeyId(): string {
   return [...randomBytes(10)].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
+const MB = 1_000_000;
+
+function uploadConfig(options: SimulatorOptions, dataDir: string, secret: Buffer, seedRefuses: boolean): UploadConfig {
+  return {
+    dataDir,
+    partSize: options.partSizeBytes ?? 5 * 1024 * 1024,
+    processingMs: (options.processingSeconds ?? 2) * 1000,
+    reviewMs: (options.reviewSeconds ?? options.processingSeconds ?? 2) * 1000,
+    uploadExpiryMs: (options.uploadExpirySeconds ?? 7 * 86_400) * 1000,
+    secret,
+    bandwidth: options.bandwidthMBps ? new RateLimiter(options.bandwidthMBps * MB) : undefined,
+    connectionBytesPerSecond: options.connectionBandwidthMBps ? options.connectionBandwidthMBps * MB : undefined,
+    refuseChecksums: options.refuseChecksums ?? seedRefuses,
+    hashers: new Map(),
+  };
+}
+
+function timeouts(options: SimulatorOptions): Timeouts {
+  return {
+    requestMs: (options.requestTimeoutSeconds ?? 120) * 1000,
+    connectionMs: (options.connectionTimeoutSeconds ?? 60) * 1000,
+    bodyIdleMs: (options.bodyIdleTimeoutSeconds ?? 15) * 1000,
+  };
+}
+
+/** The simulator's resource clock, started at `--clock` when given. */
+function simClockFor(clock: Clock, simNow: string | undefined): SimClock {
+  const simClock = new SimClock(clock);
+  if (simNow === undefined) return simClock;
+  if (Number.isNaN(Date.parse(simNow)) || !/^\d{4}-\d\d-\d\dT/.test(simNow))
+    throw new AscendError('USAGE', `--clock ${simNow} is not an ISO date such as 2027-01-31T12:00:00Z`);
+  simClock.set(simNow);
+  return simClock;
+}
+
 /** Builds the simulator without listening (for in-process `inject()` tests); `listen()` opens the port. */
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const clock = options.clock ?? systemClock;
+  const simClock = simClockFor(clock, options.simNow);
   const seedInput: SeedInput =
     typeof options.seed === 'string'
       ? (JSON.parse(readFileSync(options.seed, 'utf8')) as SeedInput)
       : (options.seed ?? DEFAULT_SEED);
-  const seeded = applySeed(seedInput, clock, options.stateFile);
+  const seeded = applySeed(seedInput, simClock, options.stateFile);
   const store = (options.stateFile && Store.load(options.stateFile)) || seeded.store;
   const stats = new Map<string, number>();
   const tokensSeen = new Set<string>();
   const log = options.log ?? (() => {});
   const ownDataDir = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ascend-sim-data-'));
-  const MB = 1_000_000;
+  // Made on the first reservation (upload-files.ts), so a simulator that never receives bytes leaves nothing.
+  const dataDir = options.dataDir ?? join(tmpdir(), `ascend-sim-data-${randomBytes(8).toString('hex')}`);
+  const uploads = uploadConfig(options, dataDir, store.secret, seeded.refuseChecksums);
   const app = buildServer({
     spec: loadSpec(),
     store,
     clock,
+    simClock,
     random: options.faultSeed !== undefined ? seededRandom(options.faultSeed) : Math.random,
     roleRules: seeded.roleRules,
     quota: new HourlyQuota(options.rateLimitPerHour ?? 3600, clock, (options.rateWindowSeconds ?? 3600) * 1000),
@@ -95,20 +149,16 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     log,
     stats,
     tokensSeen,
-    uploads: {
-      dataDir,
-      partSize: options.partSizeBytes ?? 5 * 1024 * 1024,
-      processingMs: (options.processingSeconds ?? 2) * 1000,
-      reviewMs: (options.reviewSeconds ?? options.processingSeconds ?? 2) * 1000,
-      uploadExpiryMs: (options.uploadExpirySeconds ?? 7 * 86_400) * 1000,
-      secret: randomBytes(32),
-      bandwidth: options.bandwidthMBps ? new RateLimiter(options.bandwidthMBps * MB) : undefined,
-      connectionBytesPerSecond: options.connectionBandwidthMBps ? options.connectionBandwidthMBps * MB : undefined,
-    },
+    uploads,
+    timeouts: timeouts(options),
   });
   const sim: Simulator = {
     app,
     store,
+    simClock,
+    async hashing() {
+      await Promise.all([...uploads.hashers.values()].map((h) => h.idle()));
+    },
     stats,
     tokensSeen,
     url: options.publicUrl ?? '',
@@ -121,6 +171,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     },
     async close() {
       await app.close();
+      await sim.hashing();
       if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     createKey(opts = {}) {

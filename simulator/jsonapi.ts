@@ -21,7 +21,8 @@ function listParam(q: URLSearchParams, name: string): string[] | undefined {
 
 /**
  * A resource object as Apple returns it: attributes (sparse with `fields[type]`), a `links` pair for each
- * relationship the schema declares, and linkage `data` only for relationships the request included.
+ * relationship whose schema declares links, and linkage `data` for relationships the request included
+ * (or that Apple declares with `data` only, such as `buildUploads.relationships.build`).
  */
 export function serialize(rec: Rec, ctx: QueryCtx, includes: Set<string>): Json {
   const fields = listParam(ctx.query, `fields[${rec.type}]`);
@@ -32,14 +33,16 @@ export function serialize(rec: Rec, ctx: QueryCtx, includes: Set<string>): Json 
   const relationships: Json = {};
   for (const [name, def] of declared) {
     if (fields && !fields.includes(name)) continue;
-    const rel: Json = { links: { self: `${self}/relationships/${name}`, related: `${self}/${name}` } };
-    if (includes.has(name) && def.type) {
+    const rel: Json = {};
+    if (def.links) rel.links = { self: `${self}/relationships/${name}`, related: `${self}/${name}` };
+    // Linkage for included relationships, and always for those Apple declares without links.
+    if (def.type && def.data && (includes.has(name) || !def.links)) {
       const v = rec.rels[name];
       // An empty to-one omits `data`: Apple's schemas do not mark linkage nullable (docs/API_NOTES.md).
       if (def.toMany) rel.data = (Array.isArray(v) ? v : []).map((id) => ({ type: def.type, id }));
       else if (typeof v === 'string') rel.data = { type: def.type, id: v };
     }
-    relationships[name] = rel;
+    if (Object.keys(rel).length) relationships[name] = rel;
   }
   const out: Json = { type: rec.type, id: rec.id, attributes, links: { self } };
   if (Object.keys(relationships).length) out.relationships = relationships;

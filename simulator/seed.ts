@@ -2,8 +2,9 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import { z } from 'zod';
 import type { Clock } from '../src/core/clock.js';
 import type { SimKey } from './auth.js';
+import type { ResourceAttributes } from './records.js';
 import { DEFAULT_ROLE_RULES, type RoleRule } from './roles.js';
-import { Store } from './store.js';
+import { type Rec, Store } from './store.js';
 
 const platform = z.enum(['IOS', 'MAC_OS', 'TV_OS', 'VISION_OS']);
 
@@ -73,6 +74,8 @@ export const SeedSchema = z
             platform: platform.default('IOS'),
             processingState: z.enum(['PROCESSING', 'FAILED', 'INVALID', 'VALID']).default('VALID'),
             uploadedDate: z.string().optional(),
+            /** Relative to the simulator's "now", so a seed stays fresh (builds expire after 90 days). */
+            uploadedDaysAgo: z.number().nonnegative().optional(),
             usesNonExemptEncryption: z.boolean().optional(),
           })
           .strict(),
@@ -91,6 +94,8 @@ export const SeedSchema = z
           .strict(),
       )
       .default([]),
+    /** Refuse every `sourceFileChecksums` at commit with Apple's 409 (docs/SIMULATOR.md). */
+    refuseChecksums: z.boolean().optional(),
     roleRules: z
       .array(
         z.object({ pattern: z.string(), roles: z.array(z.string()), teamKeysOnly: z.boolean().optional() }).strict(),
@@ -113,8 +118,8 @@ export const DEFAULT_SEED: SeedInput = {
     { app: 'com.example.sandbox.two', name: 'QA', isInternalGroup: true },
   ],
   builds: [
-    { app: 'com.example.sandbox.one', version: '1.0.0', buildNumber: '1', uploadedDate: '2026-01-05T10:00:00Z' },
-    { app: 'com.example.sandbox.one', version: '1.0.0', buildNumber: '2', uploadedDate: '2026-01-06T10:00:00Z' },
+    { app: 'com.example.sandbox.one', version: '1.0.0', buildNumber: '1', uploadedDaysAgo: 2 },
+    { app: 'com.example.sandbox.one', version: '1.0.0', buildNumber: '2', uploadedDaysAgo: 1 },
   ],
 };
 
@@ -127,11 +132,13 @@ export function addBuild(
   b: {
     version: string;
     buildNumber: string;
-    platform: string;
+    platform: NonNullable<ResourceAttributes['preReleaseVersions']['platform']>;
     processingState: string;
     uploadedDate: string;
     usesNonExemptEncryption?: boolean;
   },
+  /** The simulator's "now": a build uploaded more than 90 days before it is expired. */
+  now: number,
 ): string {
   let prv = store
     .list('preReleaseVersions')
@@ -147,7 +154,7 @@ export function addBuild(
     version: b.buildNumber,
     uploadedDate: new Date(uploaded).toISOString(),
     expirationDate: new Date(uploaded + 90 * DAY_MS).toISOString(),
-    expired: false,
+    expired: uploaded + 90 * DAY_MS <= now,
     minOsVersion: '16.0',
     processingState: b.processingState,
     buildAudienceType: 'APP_STORE_ELIGIBLE',
@@ -195,7 +202,39 @@ export function newKeyPair(): { privateKeyPem: string; publicKeyPem: string } {
   };
 }
 
-export function applySeed(input: unknown, clock: Clock, stateFile?: string): { store: Store; roleRules: RoleRule[] } {
+type Seed = z.output<typeof SeedSchema>;
+
+/** App Store versions of the seed (e.g. a released one, whose train is closed). */
+function seedVersions(store: Store, versions: Seed['appStoreVersions'], app: (ref: string) => Rec, now: number): void {
+  type Version = ResourceAttributes['appStoreVersions'];
+  const legacy: Record<string, Version['appStoreState']> = { READY_FOR_DISTRIBUTION: 'READY_FOR_SALE' };
+  for (const v of versions) {
+    const a = app(v.app);
+    store.insert({
+      type: 'appStoreVersions',
+      teamId: a.teamId,
+      attributes: {
+        platform: v.platform,
+        versionString: v.versionString,
+        // The seed names states as Apple does; an unknown one is the seed author's to fix.
+        appVersionState: v.appVersionState as Version['appVersionState'],
+        appStoreState: legacy[v.appVersionState] ?? (v.appVersionState as Version['appStoreState']),
+        releaseType: v.releaseType,
+        createdDate: new Date(now).toISOString(),
+        downloadable: true,
+      },
+      rels: { app: a.id, build: null, appStoreVersionPhasedRelease: null },
+    });
+  }
+}
+
+export interface Seeded {
+  store: Store;
+  roleRules: RoleRule[];
+  refuseChecksums: boolean;
+}
+
+export function applySeed(input: unknown, clock: Clock, stateFile?: string): Seeded {
   const seed = SeedSchema.parse(input);
   const store = new Store(stateFile);
   for (const t of seed.teams) store.teams.set(t.id, t);
@@ -255,26 +294,10 @@ export function applySeed(input: unknown, clock: Clock, stateFile?: string): { s
       rels: { app: a.id },
     });
   }
-  for (const b of seed.builds) {
-    addBuild(store, app(b.app), { ...b, uploadedDate: b.uploadedDate ?? new Date(clock.now()).toISOString() });
+  for (const { uploadedDaysAgo, ...b } of seed.builds) {
+    const uploaded = b.uploadedDate ?? new Date(clock.now() - (uploadedDaysAgo ?? 0) * DAY_MS).toISOString();
+    addBuild(store, app(b.app), { ...b, uploadedDate: uploaded }, clock.now());
   }
-  for (const v of seed.appStoreVersions) {
-    const a = app(v.app);
-    const legacy: Record<string, string> = { READY_FOR_DISTRIBUTION: 'READY_FOR_SALE' };
-    store.insert({
-      type: 'appStoreVersions',
-      teamId: a.teamId,
-      attributes: {
-        platform: v.platform,
-        versionString: v.versionString,
-        appVersionState: v.appVersionState,
-        appStoreState: legacy[v.appVersionState] ?? v.appVersionState,
-        releaseType: v.releaseType,
-        createdDate: new Date(clock.now()).toISOString(),
-        downloadable: true,
-      },
-      rels: { app: a.id, build: null, appStoreVersionPhasedRelease: null },
-    });
-  }
-  return { store, roleRules: seed.roleRules ?? DEFAULT_ROLE_RULES };
+  seedVersions(store, seed.appStoreVersions, app, clock.now());
+  return { store, roleRules: seed.roleRules ?? DEFAULT_ROLE_RULES, refuseChecksums: seed.refuseChecksums ?? false };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,11 +37,16 @@ const uploadBody = (appId = '1000000001', attrs: Record<string, unknown> = {}) =
 });
 
 describe('simulator: routing and query validation', () => {
-  it('unknown path → 404 PATH_ERROR, known path with another method → 405', async () => {
+  it('unknown path → 404 NOT_FOUND as Apple words it, known path with another method → 405', async () => {
     const { req } = setup();
     const r1 = await req('GET', '/v1/nonsense');
     expect(r1.statusCode).toBe(404);
-    expect(r1.json().errors[0]).toMatchObject({ status: '404', code: 'PATH_ERROR' });
+    expect(r1.json().errors[0]).toMatchObject({
+      status: '404',
+      code: 'NOT_FOUND',
+      title: 'The specified resource does not exist',
+      detail: 'The path provided does not match a defined resource type.',
+    });
     const r2 = await req('DELETE', '/v1/apps');
     expect(r2.statusCode).toBe(405);
     expect(r2.json().errors[0].code).toBe('METHOD_NOT_ALLOWED');
@@ -339,5 +344,6 @@ describe('simulator: quota, roles, agreements, faults, persistence', () => {
     });
     expect(r.statusCode).toBe(200);
     expect(r.json().data.attributes.cfBundleVersion).toBe('7');
+    rmSync(dir, { recursive: true, force: true });
   });
 });

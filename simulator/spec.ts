@@ -1,4 +1,4 @@
-import { readSubset } from '../src/asc/schema/index.js';
+import { readOperations, readSubset } from '../src/asc/schema/index.js';
 
 /**
  * Apple's OpenAPI subset (src/asc/schema/openapi-subset.json) as the simulator uses it: an index of
@@ -46,15 +46,38 @@ export interface OpenApiDoc {
   components: { schemas: Record<string, Schema> };
 }
 
+export interface RelationshipDef {
+  toMany: boolean;
+  type: string | undefined;
+  /** Apple declares `links` (self, related) for this relationship; some declare only `data`. */
+  links: boolean;
+  data: boolean;
+}
+
+export interface Match {
+  op?: Operation;
+  pathParams: string[];
+  missing?: 'not-simulated' | 'method' | 'path';
+  /** Apple's "METHOD /template" of a not-simulated operation. */
+  appleKey?: string;
+}
+
+function templateRegex(template: string): RegExp {
+  return new RegExp(`^${template.replace(/\{[^}]+\}/g, '([^/]+)')}$`);
+}
+
 export class Spec {
   readonly operations: Operation[] = [];
   readonly schemas: Record<string, Schema>;
+  /** Every operation in Apple's whole file, to tell "not simulated" from "does not exist". */
+  private readonly appleOperations: [string, RegExp][];
 
-  constructor(doc: OpenApiDoc) {
+  constructor(doc: OpenApiDoc, appleOperations: string[] = []) {
     this.schemas = doc.components.schemas;
+    this.appleOperations = appleOperations.map((k) => [k, templateRegex(k.slice(k.indexOf(' ') + 1))]);
     for (const [template, item] of Object.entries(doc.paths)) {
       const shared = (item.parameters as Parameter[] | undefined) ?? [];
-      const regex = new RegExp(`^${template.replace(/\{[^}]+\}/g, '([^/]+)')}$`);
+      const regex = templateRegex(template);
       for (const [m, raw] of Object.entries(item)) {
         if (m === 'parameters') continue;
         const op = raw as {
@@ -78,16 +101,23 @@ export class Spec {
     }
   }
 
-  /** Finds the operation for a method and path; `pathKnown` tells a 405 from a 404. */
-  match(method: string, path: string): { op?: Operation; pathParams: string[]; pathKnown: boolean } {
-    let pathKnown = false;
+  /**
+   * Finds the operation for a method and path. Without one, `missing` tells what Apple would answer:
+   * `not-simulated` (Apple defines it; 501), `method` (Apple defines the path, not the method; 405),
+   * `path` (Apple defines neither; 404).
+   */
+  match(method: string, path: string): Match {
     for (const op of this.operations) {
       const m = op.regex.exec(path);
-      if (!m) continue;
-      pathKnown = true;
-      if (op.method === method) return { op, pathParams: m.slice(1).map(decodeURIComponent), pathKnown };
+      if (m && op.method === method) return { op, pathParams: m.slice(1).map(decodeURIComponent) };
     }
-    return { pathParams: [], pathKnown };
+    let pathKnown = false;
+    for (const [key, regex] of this.appleOperations) {
+      if (!regex.test(path)) continue;
+      if (key.startsWith(`${method} `)) return { pathParams: [], missing: 'not-simulated', appleKey: key };
+      pathKnown = true;
+    }
+    return { pathParams: [], missing: pathKnown ? 'method' : 'path' };
   }
 
   resolve(schema: Schema): Schema {
@@ -111,15 +141,20 @@ export class Spec {
     return undefined;
   }
 
-  /** Relationship names of a resource type and whether each is to-many. */
-  relationships(type: string): Map<string, { toMany: boolean; type: string | undefined }> {
-    const out = new Map<string, { toMany: boolean; type: string | undefined }>();
+  /** Relationship names of a resource type: to-many or not, the related type, whether Apple declares `links`. */
+  relationships(type: string): Map<string, RelationshipDef> {
+    const out = new Map<string, RelationshipDef>();
     const rels = this.resourceSchema(type)?.properties?.relationships;
     for (const [name, rel] of Object.entries(rels ? (this.resolve(rels).properties ?? {}) : {})) {
       const data = rel.properties?.data;
       const toMany = data?.type === 'array';
       const item = toMany ? data?.items : data;
-      out.set(name, { toMany, type: item?.properties?.type?.enum?.[0] as string | undefined });
+      out.set(name, {
+        toMany,
+        type: item?.properties?.type?.enum?.[0] as string | undefined,
+        links: rel.properties?.links !== undefined,
+        data: data !== undefined,
+      });
     }
     return out;
   }
@@ -128,6 +163,6 @@ export class Spec {
 let cached: Spec | undefined;
 /** The subset shipped with ascend, loaded once per process (it is read-only). */
 export function loadSpec(): Spec {
-  cached ??= new Spec(readSubset() as OpenApiDoc);
+  cached ??= new Spec(readSubset() as OpenApiDoc, readOperations());
   return cached;
 }

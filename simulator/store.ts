@@ -1,17 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { AscendError } from '../src/core/errors.js';
 import type { SimKey } from './auth.js';
+import type { Rec } from './records.js';
 
-/** One stored resource. `rels` may hold links the public schema does not expose (e.g. a build upload's app). */
-export interface Rec {
-  type: string;
-  id: string;
-  teamId: string;
-  attributes: Record<string, unknown>;
-  rels: Record<string, string | string[] | null>;
-  /** Simulator-only bookkeeping (timers, received parts); never serialized into responses. */
-  internal?: Record<string, unknown>;
-}
+export type { Rec } from './records.js';
 
 export interface Team {
   id: string;
@@ -27,6 +21,77 @@ export interface Snapshot {
   keys: SimKey[];
   resources: Rec[];
   seq: number;
+  /** The part-URL signing secret (base64), so URLs handed out before a restart still work after it. */
+  secret?: string;
+}
+
+const Ids = z.union([z.string(), z.array(z.string()), z.null()]);
+/** The state file's shape, checked on load: a damaged file is refused, never silently replaced. */
+const SnapshotSchema = z.object({
+  version: z.literal(1),
+  teams: z.array(z.object({ id: z.string(), name: z.string(), issuerId: z.string(), agreementsSigned: z.boolean() })),
+  keys: z.array(
+    z.object({
+      keyId: z.string(),
+      issuerId: z.string().optional(),
+      teamId: z.string(),
+      role: z.string(),
+      publicKeyPem: z.string(),
+      revoked: z.boolean(),
+    }),
+  ),
+  resources: z.array(
+    z.object({
+      type: z.string(),
+      id: z.string(),
+      teamId: z.string(),
+      attributes: z.record(z.string(), z.unknown()),
+      rels: z.record(z.string(), Ids),
+      internal: z
+        .object({
+          file: z.object({ dataPath: z.string(), received: z.array(z.number()), committed: z.boolean() }).optional(),
+          processUntil: z.number().optional(),
+          binary: z
+            .object({
+              bundleId: z.string().nullable(),
+              shortVersion: z.string().nullable(),
+              buildVersion: z.string().nullable(),
+              usesNonExemptEncryption: z.boolean().nullable(),
+              kind: z.enum(['ipa', 'pkg']),
+              error: z.string().optional(),
+            })
+            .optional(),
+          validAt: z.number().optional(),
+          expiredByPatch: z.boolean().optional(),
+          reviewAt: z.number().optional(),
+          doneAt: z.number().optional(),
+          appId: z.string().optional(),
+          issuedAt: z.string().optional(),
+          stale: z.boolean().optional(),
+          ca: z
+            .object({
+              rootPem: z.string(),
+              rootKeyPem: z.string(),
+              wwdrPem: z.string(),
+              wwdrKeyPem: z.string(),
+              signerPem: z.string(),
+              signerKeyPem: z.string(),
+            })
+            .optional(),
+        })
+        .strict()
+        .optional(),
+    }),
+  ),
+  seq: z.number().int().nonnegative(),
+  secret: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=$/)
+    .optional(),
+});
+
+function damaged(file: string, why: string): AscendError {
+  return new AscendError('STATE_FILE_INVALID', `the simulator's state file ${file} is damaged: ${why}`);
 }
 
 /**
@@ -39,16 +104,28 @@ export class Store {
   private byType = new Map<string, Map<string, Rec>>();
   private seq = 0;
 
+  /** Signs part URLs (simulator/part-signing.ts); persisted with the state. */
+  secret: Buffer = randomBytes(32);
+
   constructor(private readonly stateFile?: string) {}
 
+  /** The state in `stateFile`, or undefined when there is none yet; a damaged file throws STATE_FILE_INVALID. */
   static load(stateFile: string): Store | undefined {
-    let snap: Snapshot;
+    if (!existsSync(stateFile)) return undefined;
+    let raw: unknown;
     try {
-      snap = JSON.parse(readFileSync(stateFile, 'utf8')) as Snapshot;
-    } catch {
-      return undefined;
+      raw = JSON.parse(readFileSync(stateFile, 'utf8'));
+    } catch (err) {
+      throw damaged(stateFile, (err as Error).message.split('\n')[0]!);
     }
+    const parsed = SnapshotSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw damaged(stateFile, `${issue?.path.join('.') || '/'}: ${issue?.message ?? 'invalid'}`);
+    }
+    const snap = parsed.data as Snapshot;
     const store = new Store(stateFile);
+    if (snap.secret) store.secret = Buffer.from(snap.secret, 'base64');
     for (const t of snap.teams) store.teams.set(t.id, t);
     for (const k of snap.keys) store.keys.set(k.keyId, k);
     for (const r of snap.resources) store.table(r.type).set(r.id, r);
@@ -63,13 +140,19 @@ export class Store {
       keys: [...this.keys.values()],
       resources: [...this.byType.values()].flatMap((m) => [...m.values()]),
       seq: this.seq,
+      secret: this.secret.toString('base64'),
     };
   }
 
+  /**
+   * Writes the state atomically (a temporary file renamed over the old one) and owner-only: it holds the
+   * secret that signs part URLs.
+   */
   save(): void {
     if (!this.stateFile) return;
-    const tmp = `${this.stateFile}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.snapshot()));
+    const tmp = `${this.stateFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.snapshot()), { mode: 0o600 });
+    chmodSync(tmp, 0o600);
     renameSync(tmp, this.stateFile);
   }
 
@@ -88,17 +171,18 @@ export class Store {
     return type === 'apps' ? String(1_000_000_000 + this.seq) : randomUUID();
   }
 
-  get(type: string, id: string): Rec | undefined {
-    return this.byType.get(type)?.get(id);
+  /** Records are filed by their `type`, so a record read from a type's table has that type's attributes. */
+  get<T extends string>(type: T, id: string): Rec<T> | undefined {
+    return this.byType.get(type)?.get(id) as Rec<T> | undefined;
   }
 
-  list(type: string): Rec[] {
-    return [...(this.byType.get(type)?.values() ?? [])];
+  list<T extends string>(type: T): Rec<T>[] {
+    return [...(this.byType.get(type)?.values() ?? [])] as Rec<T>[];
   }
 
-  insert(rec: Omit<Rec, 'id'> & { id?: string }): Rec {
-    const full: Rec = { ...rec, id: rec.id ?? this.newId(rec.type) };
-    this.table(full.type).set(full.id, full);
+  insert<T extends string>(rec: Omit<Rec<T>, 'id'> & { id?: string }): Rec<T> {
+    const full = { ...rec, id: rec.id ?? this.newId(rec.type) } as Rec<T>;
+    this.table(full.type).set(full.id, full as Rec);
     return full;
   }
 

@@ -2,110 +2,125 @@ import type { Clock } from '../src/core/clock.js';
 import { conflict } from './errors.js';
 import { mustGet } from './reads.js';
 import type { Store } from './store.js';
-import { created, now, ok, syncBetaDetail, visibleRel } from './write-helpers.js';
-import type { WriteHandler } from './writes.js';
+import {
+  created,
+  now,
+  ok,
+  type Schemas,
+  syncBetaDetail,
+  visibleRel,
+  type WriteHandler,
+  write,
+} from './write-helpers.js';
+
+/** https://developer.apple.com/documentation/appstoreconnectapi/patch-v1-builds-_id_ */
+const patchBuildsId: WriteHandler = write<Schemas['BuildUpdateRequest']>((ctx) => {
+  const build = mustGet(ctx, 'builds', ctx.pathParams[0]!);
+  const a = ctx.body.data.attributes ?? {};
+  if (a.usesNonExemptEncryption !== undefined && a.usesNonExemptEncryption !== null) {
+    if (
+      build.attributes.usesNonExemptEncryption !== undefined &&
+      build.attributes.usesNonExemptEncryption !== a.usesNonExemptEncryption
+    ) {
+      throw conflict(
+        'ENTITY_ERROR.ATTRIBUTE.INVALID',
+        'Export compliance was already answered for this build',
+        '/data/attributes/usesNonExemptEncryption',
+      );
+    }
+    build.attributes.usesNonExemptEncryption = a.usesNonExemptEncryption;
+  }
+  if (a.expired === true) {
+    build.attributes.expired = true;
+    build.internal = { ...build.internal, expiredByPatch: true };
+  }
+  syncBetaDetail(ctx.store, build);
+  return ok(ctx, build);
+});
+
+const postBetaBuildLocalizations: WriteHandler = write<Schemas['BetaBuildLocalizationCreateRequest']>((ctx) => {
+  const build = visibleRel(ctx, 'builds', 'build');
+  const { locale, whatsNew } = ctx.body.data.attributes as { locale: string; whatsNew?: string };
+  if (
+    ctx.store.list('betaBuildLocalizations').some((l) => l.rels.build === build.id && l.attributes.locale === locale)
+  ) {
+    throw conflict(
+      'ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE',
+      `A localization for locale '${locale}' already exists for this build`,
+      '/data/attributes/locale',
+    );
+  }
+  if (whatsNew !== undefined && whatsNew.length > 4000)
+    throw conflict(
+      'ENTITY_ERROR.ATTRIBUTE.INVALID.TOO_LONG',
+      'whatsNew is longer than 4000 characters',
+      '/data/attributes/whatsNew',
+    );
+  const rec = ctx.store.insert({
+    type: 'betaBuildLocalizations',
+    teamId: build.teamId,
+    attributes: { locale, ...(whatsNew === undefined || whatsNew === null ? {} : { whatsNew }) },
+    rels: { build: build.id },
+  });
+  build.rels.betaBuildLocalizations = [...((build.rels.betaBuildLocalizations as string[]) ?? []), rec.id];
+  return created(ctx, rec);
+});
+
+const patchBetaBuildLocalizationsId: WriteHandler = write<Schemas['BetaBuildLocalizationUpdateRequest']>((ctx) => {
+  const rec = mustGet(ctx, 'betaBuildLocalizations', ctx.pathParams[0]!);
+  const whatsNew = ctx.body.data.attributes?.whatsNew;
+  if (typeof whatsNew === 'string') rec.attributes.whatsNew = whatsNew;
+  return ok(ctx, rec);
+});
+
+/** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-betaappreviewsubmissions */
+const postBetaAppReviewSubmissions = (reviewMs: number): WriteHandler =>
+  write<Schemas['BetaAppReviewSubmissionCreateRequest']>((ctx) => {
+    const build = visibleRel(ctx, 'builds', 'build');
+    if (build.attributes.processingState !== 'VALID') throw conflict('STATE_ERROR', 'The build is not processed yet');
+    if (build.attributes.usesNonExemptEncryption === undefined)
+      throw conflict('STATE_ERROR.MISSING_EXPORT_COMPLIANCE', 'Export compliance must be answered before beta review');
+    const texts = ctx.store
+      .list('betaBuildLocalizations')
+      .filter((l) => l.rels.build === build.id && l.attributes.whatsNew);
+    if (!texts.length)
+      throw conflict(
+        'STATE_ERROR.WHATS_NEW_REQUIRED',
+        '"What to Test" is required before a build can be submitted for beta review',
+      );
+    if (build.rels.betaAppReviewSubmission)
+      throw conflict('ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE', 'This build was already submitted for beta review');
+    const busy = ctx.store
+      .list('betaAppReviewSubmissions')
+      .some(
+        (s) =>
+          s.internal?.appId === build.rels.app &&
+          ['WAITING_FOR_REVIEW', 'IN_REVIEW'].includes(String(s.attributes.betaReviewState)),
+      );
+    if (busy) throw conflict('STATE_ERROR.ANOTHER_BUILD_IN_REVIEW', 'Another build is in review');
+    const rec = ctx.store.insert({
+      type: 'betaAppReviewSubmissions',
+      teamId: build.teamId,
+      attributes: { betaReviewState: 'WAITING_FOR_REVIEW', submittedDate: now(ctx) },
+      rels: { build: build.id },
+      internal: {
+        appId: build.rels.app as string,
+        reviewAt: ctx.clock.now() + reviewMs,
+        doneAt: ctx.clock.now() + 2 * reviewMs,
+      },
+    });
+    build.rels.betaAppReviewSubmission = rec.id;
+    syncBetaDetail(ctx.store, build);
+    return created(ctx, rec);
+  });
 
 /** TestFlight writes: export compliance, "What to Test", beta review. */
 export function testflightWrites(reviewMs: number): Record<string, WriteHandler> {
   return {
-    /** https://developer.apple.com/documentation/appstoreconnectapi/patch-v1-builds-_id_ */
-    'PATCH /v1/builds/{id}': (ctx) => {
-      const build = mustGet(ctx, 'builds', ctx.pathParams[0]!);
-      const a = ctx.body.data.attributes ?? {};
-      if (a.usesNonExemptEncryption !== undefined && a.usesNonExemptEncryption !== null) {
-        if (
-          build.attributes.usesNonExemptEncryption !== undefined &&
-          build.attributes.usesNonExemptEncryption !== a.usesNonExemptEncryption
-        ) {
-          throw conflict(
-            'ENTITY_ERROR.ATTRIBUTE.INVALID',
-            'Export compliance was already answered for this build',
-            '/data/attributes/usesNonExemptEncryption',
-          );
-        }
-        build.attributes.usesNonExemptEncryption = a.usesNonExemptEncryption;
-      }
-      if (a.expired === true) build.attributes.expired = true;
-      syncBetaDetail(ctx.store, build);
-      return ok(ctx, build);
-    },
-    'POST /v1/betaBuildLocalizations': (ctx) => {
-      const build = visibleRel(ctx, 'builds', 'build');
-      const { locale, whatsNew } = ctx.body.data.attributes as { locale: string; whatsNew?: string };
-      if (
-        ctx.store
-          .list('betaBuildLocalizations')
-          .some((l) => l.rels.build === build.id && l.attributes.locale === locale)
-      ) {
-        throw conflict(
-          'ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE',
-          `A localization for locale '${locale}' already exists for this build`,
-          '/data/attributes/locale',
-        );
-      }
-      if (whatsNew !== undefined && whatsNew.length > 4000)
-        throw conflict(
-          'ENTITY_ERROR.ATTRIBUTE.INVALID.TOO_LONG',
-          'whatsNew is longer than 4000 characters',
-          '/data/attributes/whatsNew',
-        );
-      const rec = ctx.store.insert({
-        type: 'betaBuildLocalizations',
-        teamId: build.teamId,
-        attributes: { locale, whatsNew: whatsNew ?? null },
-        rels: { build: build.id },
-      });
-      build.rels.betaBuildLocalizations = [...((build.rels.betaBuildLocalizations as string[]) ?? []), rec.id];
-      return created(ctx, rec);
-    },
-    'PATCH /v1/betaBuildLocalizations/{id}': (ctx) => {
-      const rec = mustGet(ctx, 'betaBuildLocalizations', ctx.pathParams[0]!);
-      const whatsNew = ctx.body.data.attributes?.whatsNew;
-      if (typeof whatsNew === 'string') rec.attributes.whatsNew = whatsNew;
-      return ok(ctx, rec);
-    },
-    /** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-betaappreviewsubmissions */
-    'POST /v1/betaAppReviewSubmissions': (ctx) => {
-      const build = visibleRel(ctx, 'builds', 'build');
-      if (build.attributes.processingState !== 'VALID') throw conflict('STATE_ERROR', 'The build is not processed yet');
-      if (build.attributes.usesNonExemptEncryption === undefined)
-        throw conflict(
-          'STATE_ERROR.MISSING_EXPORT_COMPLIANCE',
-          'Export compliance must be answered before beta review',
-        );
-      const texts = ctx.store
-        .list('betaBuildLocalizations')
-        .filter((l) => l.rels.build === build.id && l.attributes.whatsNew);
-      if (!texts.length)
-        throw conflict(
-          'STATE_ERROR.WHATS_NEW_REQUIRED',
-          '"What to Test" is required before a build can be submitted for beta review',
-        );
-      if (build.rels.betaAppReviewSubmission)
-        throw conflict('ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE', 'This build was already submitted for beta review');
-      const busy = ctx.store
-        .list('betaAppReviewSubmissions')
-        .some(
-          (s) =>
-            s.internal?.appId === build.rels.app &&
-            ['WAITING_FOR_REVIEW', 'IN_REVIEW'].includes(String(s.attributes.betaReviewState)),
-        );
-      if (busy) throw conflict('STATE_ERROR.ANOTHER_BUILD_IN_REVIEW', 'Another build is in review');
-      const rec = ctx.store.insert({
-        type: 'betaAppReviewSubmissions',
-        teamId: build.teamId,
-        attributes: { betaReviewState: 'WAITING_FOR_REVIEW', submittedDate: now(ctx) },
-        rels: { build: build.id },
-        internal: {
-          appId: build.rels.app,
-          reviewAt: ctx.clock.now() + reviewMs,
-          doneAt: ctx.clock.now() + 2 * reviewMs,
-        },
-      });
-      build.rels.betaAppReviewSubmission = rec.id;
-      syncBetaDetail(ctx.store, build);
-      return created(ctx, rec);
-    },
+    'PATCH /v1/builds/{id}': patchBuildsId,
+    'POST /v1/betaBuildLocalizations': postBetaBuildLocalizations,
+    'PATCH /v1/betaBuildLocalizations/{id}': patchBetaBuildLocalizationsId,
+    'POST /v1/betaAppReviewSubmissions': postBetaAppReviewSubmissions(reviewMs),
   };
 }
 
@@ -129,7 +144,7 @@ export function advanceReviews(store: Store, clock: Clock): boolean {
   }
   for (const s of store.list('reviewSubmissions')) {
     const st = String(s.attributes.state);
-    let next: string | undefined;
+    let next: 'IN_REVIEW' | 'COMPLETE' | undefined;
     if (st === 'WAITING_FOR_REVIEW' && t >= Number(s.internal?.reviewAt)) next = 'IN_REVIEW';
     else if (st === 'IN_REVIEW' && t >= Number(s.internal?.doneAt)) next = 'COMPLETE';
     else if (st === 'CANCELING') next = 'COMPLETE';

@@ -1,7 +1,30 @@
+import type { components } from '../src/asc/schema/openapi-types.js';
+import type { Clock } from '../src/core/clock.js';
 import { conflict } from './errors.js';
-import { single } from './jsonapi.js';
+import { type QueryCtx, single } from './jsonapi.js';
+import type { ResourceAttributes } from './records.js';
 import type { Rec, Store } from './store.js';
-import type { WriteCtx, WriteResult } from './writes.js';
+
+/** Apple's schemas, generated from the OpenAPI file: request bodies are typed by them. */
+export type Schemas = components['schemas'];
+
+/** What a write handler gets: the request body, already validated against the operation's schema. */
+export interface WriteCtx<B = unknown> extends QueryCtx {
+  body: B;
+  pathParams: string[];
+  /** The simulator's clock (`--clock`), not the token clock. */
+  clock: Clock;
+  teamId: string;
+}
+
+export interface WriteResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** A write operation; `B` is the request schema (a handler of any body fits `WriteHandler<never>`). */
+export type WriteHandler<B = never> = (ctx: WriteCtx<B>) => WriteResult | Promise<WriteResult>;
 
 /**
  * Shared by the TestFlight and App Store writes, which enforce App Store Connect's rules with a 409 each:
@@ -9,6 +32,7 @@ import type { WriteCtx, WriteResult } from './writes.js';
  * platform, one open review submission per platform, builds attachable only when processed and matching.
  */
 
+/** 201 with the resource document and its Location, as every Apple create answers. */
 export function created(ctx: WriteCtx, rec: Rec): WriteResult {
   return {
     status: 201,
@@ -20,11 +44,15 @@ export const ok = (ctx: WriteCtx, rec: Rec): WriteResult => ({
   status: 200,
   body: single(rec, { ...ctx, path: `/v1/${rec.type}/${rec.id}` }),
 });
-export const relId = (ctx: WriteCtx, name: string): string => ctx.body.data.relationships[name].data.id as string;
+/** The id of a to-one relationship in a create body (validated to be present by the request schema). */
+export function relId(ctx: WriteCtx, name: string): string {
+  const body = ctx.body as { data?: { relationships?: Record<string, { data?: { id?: string } | null }> } };
+  return String(body.data?.relationships?.[name]?.data?.id);
+}
 export const now = (ctx: WriteCtx) => new Date(ctx.clock.now()).toISOString();
 
-export function visibleRel(ctx: WriteCtx, type: string, name: string): Rec {
-  const id = relId(ctx, name);
+/** The related record a create names, or Apple's 409 with the pointer when it is unknown or another team's. */
+export function visibleRel(ctx: WriteCtx, type: string, name: string, id = relId(ctx, name)): Rec {
   const rec = ctx.store.get(type, id);
   if (!rec || !ctx.visible(rec))
     throw conflict(
@@ -41,7 +69,7 @@ export function syncBetaDetail(store: Store, build: Rec): void {
   const answered = build.attributes.usesNonExemptEncryption !== undefined;
   detail.attributes.internalBuildState = answered ? 'READY_FOR_BETA_TESTING' : 'MISSING_EXPORT_COMPLIANCE';
   const review = store.get('betaAppReviewSubmissions', build.rels.betaAppReviewSubmission as string);
-  const map: Record<string, string> = {
+  const map: Record<string, NonNullable<ResourceAttributes['buildBetaDetails']['externalBuildState']>> = {
     WAITING_FOR_REVIEW: 'WAITING_FOR_BETA_REVIEW',
     IN_REVIEW: 'IN_BETA_REVIEW',
     APPROVED: 'BETA_APPROVED',
@@ -69,3 +97,6 @@ export const OPEN_SUBMISSION = new Set([
   'CANCELING',
   'COMPLETING',
 ]);
+
+/** Declares a handler's request schema: `write<Schemas['XCreateRequest']>((ctx) => …)`. */
+export const write = <B>(fn: WriteHandler<B>): WriteHandler => fn;

@@ -61,7 +61,7 @@ describe('an unexpected error', () => {
     const r = run(new AscNetworkError('GET', '/v1/apps', new TypeError('fetch failed'), false));
     expect(r.code).toBe(9);
     expect(r.stderr).toBe(
-      'ascend: GET /v1/apps failed without an answer from Apple: fetch failed [NETWORK_ERROR] — Check the network connection and --api-url, then retry.\n',
+      'ascend: GET /v1/apps got no answer from App Store Connect: fetch failed [NETWORK_ERROR] — Check the network connection and --api-url, then retry.\n',
     );
   });
 });

@@ -8,7 +8,7 @@ import { MemoryStateStore } from '../src/core/state.js';
 import { type DeployDeps, deploy } from '../src/release/deploy.js';
 import type { DeployOptions } from '../src/release/deploy-types.js';
 import type { RunEvent, StepName } from '../src/release/pipeline.js';
-import { buildIpa } from '../src/sample/builder.js';
+import { buildIpa, SAMPLE_ROOT_SHA256 } from '../src/sample/builder.js';
 import { httpTransport } from '../src/upload/engine.js';
 import { clientFor, quickSleep } from './helpers/deploy.js';
 
@@ -45,6 +45,7 @@ async function setup(version: string) {
     dryRun: false,
     concurrency: 2,
     deadline: Date.now() + 120_000,
+    extraTrustedRoots: [SAMPLE_ROOT_SHA256],
   };
   const state = new MemoryStateStore();
   const run = async (over: Partial<DeployOptions> = {}, extra: Partial<DeployDeps> = {}) => {
@@ -131,13 +132,13 @@ describe('the pipeline runner', () => {
     const final = await run();
     expect(final.changed).toBe(false);
     expect(final.reviewSubmission?.state).toBe('WAITING_FOR_REVIEW');
-    // Each write once: the upload's three, compliance, "What to Test", groups, beta review, version (+ build,
-    // phased release), and the review submission's three.
+    // Each write once: the upload's three, "What to Test", groups, beta review, version (+ build, phased
+    // release), and the review submission's three. Export compliance needs no write: Info.plist answers it,
+    // and Apple settles it from the binary.
     expect(writes(sim)).toEqual({
       'POST /v1/buildUploads': 1,
       'POST /v1/buildUploadFiles': 1,
       'PATCH /v1/buildUploadFiles/{id}': 1,
-      'PATCH /v1/builds/{id}': 1,
       'POST /v1/betaBuildLocalizations': 1,
       'POST /v1/builds/{id}/relationships/betaGroups': 1,
       'POST /v1/betaAppReviewSubmissions': 1,

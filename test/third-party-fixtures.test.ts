@@ -135,6 +135,8 @@ describe.skipIf(!hasThirdParty)('third-party IPAs, profiles and plists', () => {
       expect(f.wrapper).toBe(want.wrapper ?? null);
       expect(f.app?.profile?.kind ?? null).toBe(want.profile);
       if (want.team) expect(f.app?.profile?.teamId).toBe(want.team);
+      // fastlane's placeholder profile was re-signed with a self-signed 'TestFixture' certificate (SOURCES.md).
+      if (want.profile) expect(f.app?.profile?.signerTrusted, file).toBe(file !== 'fastlane_very-capable-app.ipa');
       expect(f.extensions.map((e) => e.bundleId)).toEqual(want.extensions ?? []);
       expect(f.watchApps.map((e) => e.bundleId)).toEqual(want.watch ?? []);
     });
@@ -209,7 +211,15 @@ describe.skipIf(!hasThirdParty)('third-party IPAs, profiles and plists', () => {
   for (const [file, want] of Object.entries(PROFILES)) {
     it(`reads ${file}`, async () => {
       const p = await parseProfile(readFileSync(thirdParty('mobileprovision', file)), file);
-      expect(p).toMatchObject({ kind: want.kind, name: want.name, teamId: want.team, signatureValid: true });
+      // Every one is Apple's, including those carrying the legacy root instead of Apple Root CA.
+      expect(p).toMatchObject({
+        kind: want.kind,
+        name: want.name,
+        teamId: want.team,
+        signatureValid: true,
+        signerTrusted: true,
+        signer: expect.stringMatching(/^(Apple iPhone OS|Mac OS X) Provisioning Profile Signing$/),
+      });
       expect(p.expirationDate?.slice(0, 10)).toBe(want.expires);
       if (want.devices !== undefined) expect(p.devices).toBe(want.devices);
       expect(p.entitlements).toMatchObject({

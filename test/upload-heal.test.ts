@@ -30,8 +30,8 @@ afterEach(async () => {
   closers = [];
 });
 
-async function setup(build: string) {
-  const sim = await startSimulator({ processingSeconds: 0.2, partSizeBytes: MiB });
+async function setup(build: string, simOptions: { refuseChecksums?: boolean } = {}) {
+  const sim = await startSimulator({ processingSeconds: 0.2, partSizeBytes: MiB, ...simOptions });
   sims.push(sim);
   const dir = mkdtempSync(join(tmpdir(), 'ascend-heal-'));
   dirs.push(dir);
@@ -156,4 +156,16 @@ describe('damaged resume state is healed', () => {
     // Nothing reported along the way carries a pre-signed part URL.
     expect(JSON.stringify(events)).not.toMatch(/[?&](sig|exp)=|__upload/);
   }, 60_000);
+
+  it('a commit whose checksum Apple refuses (409 at sourceFileChecksums) is sent again without one, once', async () => {
+    // Issue 10 item 26: Apple was seen refusing sourceFileChecksums; the parts were already checked one by one.
+    const { sim, run, md5 } = await setup('9', { refuseChecksums: true });
+    const r = await run(new MemoryStateStore());
+    expect(r.buildId).toBeTruthy();
+    expect(states(sim)).toEqual(['COMPLETE']);
+    // The refused commit changed nothing; the second one, without a checksum, completed the file.
+    expect(sim.stats.get('PATCH /v1/buildUploadFiles/{id}')).toBe(2);
+    const file = sim.store.list('buildUploadFiles')[0]!;
+    expect(file.attributes.sourceFileChecksums).toMatchObject({ file: { hash: md5 } });
+  });
 });

@@ -8,7 +8,7 @@ import { type Simulator, type SimulatorOptions, startSimulator } from '../simula
 import { FakeClock, realSleep, systemClock } from '../src/core/clock.js';
 import { MemoryStateStore } from '../src/core/state.js';
 import { uploadBuild } from '../src/release/upload-build.js';
-import { buildIpa } from '../src/sample/builder.js';
+import { buildIpa, SAMPLE_ROOT_SHA256 } from '../src/sample/builder.js';
 import { httpTransport } from '../src/upload/engine.js';
 import { BIN, runCli } from './helpers/cli.js';
 import { clientFor } from './helpers/deploy.js';
@@ -109,7 +109,7 @@ describe('ascend upload against the simulator', () => {
     const parts = 13;
     // First run: really killed (SIGKILL) once a third of the bytes are acknowledged.
     const child = spawn(process.execPath, [BIN, 'upload', ipa, '--api-url', sim.url, '--json', '--concurrency', '2'], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, ASCEND_EXTRA_TRUSTED_ROOTS: SAMPLE_ROOT_SHA256, ...env },
     });
     // Resolves when the process has exited (not merely been signalled), so its state is whatever it last saved.
     await new Promise<void>((resolve, reject) => {

@@ -146,11 +146,11 @@ export function loadOrCreateCa(store: Store, clock: Clock): Ca {
       teamId: '',
       attributes: {},
       rels: {},
-      internal: newMaterial(clock.now()) as unknown as Record<string, unknown>,
+      internal: { ca: newMaterial(clock.now()) },
     });
     store.save();
   }
-  return caFrom(rec.internal as unknown as CaMaterial);
+  return caFrom(rec.internal!.ca!);
 }
 
 export function caFrom(material: CaMaterial): Ca {

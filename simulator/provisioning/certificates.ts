@@ -1,7 +1,7 @@
 import { conflict, simError } from '../errors.js';
 import { mustGet } from '../reads.js';
-import { created, now } from '../write-helpers.js';
-import type { WriteHandler } from '../writes.js';
+import type { WriteHandler } from '../write-helpers.js';
+import { created, now, type Schemas, write } from '../write-helpers.js';
 import type { Ca } from './ca.js';
 import { parseCsr } from './csr.js';
 
@@ -30,7 +30,7 @@ export function certificateWrites(
 ): Record<string, WriteHandler> {
   return {
     /** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-certificates */
-    'POST /v1/certificates': (ctx) => {
+    'POST /v1/certificates': write<Schemas['CertificateCreateRequest']>((ctx) => {
       const { certificateType, csrContent } = ctx.body.data.attributes as {
         certificateType: string;
         csrContent: string;
@@ -91,7 +91,7 @@ export function certificateWrites(
         internal: { issuedAt: now(ctx) },
       });
       return created(ctx, rec);
-    },
+    }),
     /** Revokes: https://developer.apple.com/documentation/appstoreconnectapi/delete-v1-certificates-_id_ */
     'DELETE /v1/certificates/{id}': (ctx) => {
       const rec = mustGet(ctx, 'certificates', ctx.pathParams[0]!);

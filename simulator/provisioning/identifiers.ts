@@ -1,8 +1,8 @@
 import { conflict } from '../errors.js';
 import { mustGet } from '../reads.js';
 import type { Rec, Store } from '../store.js';
-import { created, now, ok, visibleRel } from '../write-helpers.js';
-import type { WriteCtx, WriteHandler } from '../writes.js';
+import type { WriteHandler } from '../write-helpers.js';
+import { created, now, ok, type Schemas, visibleRel, write } from '../write-helpers.js';
 
 /** Bundle IDs, their capabilities, and devices: the identifiers profiles are made from. */
 
@@ -29,7 +29,7 @@ function removeProfilesOf(store: Store, bundleIdId: string): void {
 
 export const identifierWrites: Record<string, WriteHandler> = {
   /** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-bundleids */
-  'POST /v1/bundleIds': (ctx) => {
+  'POST /v1/bundleIds': write<Schemas['BundleIdCreateRequest']>((ctx) => {
     const a = ctx.body.data.attributes as { identifier: string; name: string; platform: string; seedId?: string };
     if (!IDENTIFIER.test(a.identifier) || a.identifier.length > 255)
       throw invalidAttr(`'${a.identifier}' is not a valid bundle identifier`, 'identifier');
@@ -57,7 +57,7 @@ export const identifierWrites: Record<string, WriteHandler> = {
       rels: { app: app?.id ?? null },
     });
     return created(ctx, rec);
-  },
+  }),
   /** https://developer.apple.com/documentation/appstoreconnectapi/delete-v1-bundleids-_id_ */
   'DELETE /v1/bundleIds/{id}': (ctx) => {
     const rec = mustGet(ctx, 'bundleIds', ctx.pathParams[0]!);
@@ -73,7 +73,7 @@ export const identifierWrites: Record<string, WriteHandler> = {
     return { status: 204 };
   },
   /** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-bundleidcapabilities */
-  'POST /v1/bundleIdCapabilities': (ctx) => {
+  'POST /v1/bundleIdCapabilities': write<Schemas['BundleIdCapabilityCreateRequest']>((ctx) => {
     const bundle = visibleRel(ctx, 'bundleIds', 'bundleId');
     const a = ctx.body.data.attributes as { capabilityType: string; settings?: unknown[] };
     const dup = ctx.store
@@ -89,7 +89,7 @@ export const identifierWrites: Record<string, WriteHandler> = {
     });
     invalidateProfilesOf(ctx.store, bundle.id);
     return created(ctx, rec);
-  },
+  }),
   /** https://developer.apple.com/documentation/appstoreconnectapi/delete-v1-bundleidcapabilities-_id_ */
   'DELETE /v1/bundleIdCapabilities/{id}': (ctx) => {
     const rec = mustGet(ctx, 'bundleIdCapabilities', ctx.pathParams[0]!);
@@ -98,7 +98,7 @@ export const identifierWrites: Record<string, WriteHandler> = {
     return { status: 204 };
   },
   /** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-devices */
-  'POST /v1/devices': (ctx) => {
+  'POST /v1/devices': write<Schemas['DeviceCreateRequest']>((ctx) => {
     const a = ctx.body.data.attributes as { name: string; platform: string; udid: string };
     if (!UDID.test(a.udid)) throw invalidAttr(`'${a.udid}' is not a valid UDID`, 'udid');
     if (ctx.store.list('devices').some((d) => d.teamId === ctx.teamId && d.attributes.udid === a.udid))
@@ -118,13 +118,13 @@ export const identifierWrites: Record<string, WriteHandler> = {
       rels: {},
     });
     return created(ctx, rec);
-  },
+  }),
   /** https://developer.apple.com/documentation/appstoreconnectapi/patch-v1-devices-_id_ */
-  'PATCH /v1/devices/{id}': (ctx: WriteCtx) => {
+  'PATCH /v1/devices/{id}': write<Schemas['DeviceUpdateRequest']>((ctx) => {
     const rec: Rec = mustGet(ctx, 'devices', ctx.pathParams[0]!);
     const a = (ctx.body.data.attributes ?? {}) as { name?: string; status?: string };
     if (a.name !== undefined) rec.attributes.name = a.name;
     if (a.status !== undefined) rec.attributes.status = a.status;
     return ok(ctx, rec);
-  },
+  }),
 };

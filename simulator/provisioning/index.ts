@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../src/core/clock.js';
 import type { Store } from '../store.js';
-import type { WriteHandler } from '../writes.js';
+import type { WriteHandler } from '../write-helpers.js';
 import { type Ca, loadOrCreateCa } from './ca.js';
 import { type CertificateLimits, certificateWrites } from './certificates.js';
 import { identifierWrites } from './identifiers.js';

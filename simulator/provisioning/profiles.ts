@@ -1,8 +1,8 @@
 import { conflict } from '../errors.js';
 import { mustGet } from '../reads.js';
 import type { Rec, Store } from '../store.js';
-import { created, now, visibleRel } from '../write-helpers.js';
-import type { WriteCtx, WriteHandler } from '../writes.js';
+import type { WriteCtx, WriteHandler } from '../write-helpers.js';
+import { created, now, type Schemas, visibleRel, write } from '../write-helpers.js';
 import type { Ca } from './ca.js';
 import { DISTRIBUTION_TYPES } from './certificates.js';
 import { buildProfile, isDistribution, needsDevices, platformOf } from './profile-content.js';
@@ -11,7 +11,7 @@ const YEAR_MS = 365 * 86_400_000;
 
 const relInvalid = (detail: string, pointer: string) => conflict('ENTITY_ERROR.RELATIONSHIP.INVALID', detail, pointer);
 
-function certificatesOf(ctx: WriteCtx, profileType: string): Rec[] {
+function certificatesOf(ctx: WriteCtx<Schemas['ProfileCreateRequest']>, profileType: string): Rec[] {
   const items = (ctx.body.data.relationships.certificates.data ?? []) as { id: string }[];
   if (!items.length) throw relInvalid('A profile needs at least one certificate', '/data/relationships/certificates');
   const wantDistribution = isDistribution(profileType);
@@ -30,7 +30,7 @@ function certificatesOf(ctx: WriteCtx, profileType: string): Rec[] {
   });
 }
 
-function devicesOf(ctx: WriteCtx, profileType: string): Rec[] {
+function devicesOf(ctx: WriteCtx<Schemas['ProfileCreateRequest']>, profileType: string): Rec[] {
   const items = (ctx.body.data.relationships.devices?.data ?? []) as { id: string }[];
   if (!needsDevices(profileType)) return [];
   if (!items.length) throw relInvalid(`A ${profileType} profile needs devices`, '/data/relationships/devices');
@@ -45,7 +45,7 @@ function devicesOf(ctx: WriteCtx, profileType: string): Rec[] {
 export function profileWrites(ca: () => Ca, teamName: (id: string) => string): Record<string, WriteHandler> {
   return {
     /** https://developer.apple.com/documentation/appstoreconnectapi/post-v1-profiles */
-    'POST /v1/profiles': (ctx) => {
+    'POST /v1/profiles': write<Schemas['ProfileCreateRequest']>((ctx) => {
       const { name, profileType } = ctx.body.data.attributes as { name: string; profileType: string };
       const bundle = visibleRel(ctx, 'bundleIds', 'bundleId');
       // Apple's wording for a name already used in the team.
@@ -87,7 +87,7 @@ export function profileWrites(ca: () => Ca, teamName: (id: string) => string): R
         rels: { bundleId: bundle.id, certificates: certs.map((c) => c.id), devices: devices.map((d) => d.id) },
       });
       return created(ctx, rec);
-    },
+    }),
     /** https://developer.apple.com/documentation/appstoreconnectapi/delete-v1-profiles-_id_ */
     'DELETE /v1/profiles/{id}': (ctx) => {
       const rec = mustGet(ctx, 'profiles', ctx.pathParams[0]!);

@@ -193,7 +193,7 @@ describe('simulator provisioning: certificates', () => {
     const ca = (await sim.app.inject({ method: 'GET', url: '/__sim/provisioning/ca' })).json();
     const root = new X509Certificate(ca.rootCertificatePem);
     expect(root.fingerprint256).toBe(ca.rootSha256Fingerprint);
-    const wwdr = sim.store.list('__simProvisioningCa')[0]!.internal!.wwdrPem as string;
+    const wwdr = sim.store.list('__simProvisioningCa')[0]!.internal!.ca!.wwdrPem;
     expect(cert.verify(new X509Certificate(wwdr).publicKey)).toBe(true);
     expect(new X509Certificate(wwdr).verify(root.publicKey)).toBe(true);
   });

@@ -13,6 +13,7 @@ const EXIT_NAMES: Record<number, string> = {
   [EXIT.deadline]: 'deadline passed',
   [EXIT.network]: 'network or server failure after retries',
   [EXIT.rateLimit]: 'rate limit exhausted',
+  [EXIT.doctor]: '`ascend doctor` found something broken or expired (a finding of severity error)',
   [EXIT.interrupted]: 'interrupted (Ctrl-C or SIGTERM; state saved, run again to continue)',
 };
 

@@ -145,6 +145,10 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
     c.simulatorStart,
     lazy(() => import('./commands/simulator.js')),
   );
+  wire(
+    c.doctor,
+    lazy(() => import('./commands/doctor.js')),
+  );
   return program;
 }
 

@@ -126,6 +126,14 @@ export function defineCommands() {
     .description('revoke a certificate and forget its key')
     .argument('<cert-id>');
 
+  const doctor = program
+    .command('doctor')
+    .description(
+      'what would break a release: key and role, agreements, certificates, profiles, TestFlight builds about to ' +
+        'expire, App Store versions stuck in a state (exit 11 when something is broken or expired)',
+    )
+    .option('--app <app>', 'only this app (bundle ID or Apple ID); default: every app the key sees');
+
   const sim = program.command('simulator').description('a local App Store Connect for tests and demos');
   const simulatorStart = sim
     .command('start')
@@ -142,7 +150,9 @@ export function defineCommands() {
     .option('--connection-bandwidth <MBps>', 'upload bandwidth per connection (MB/s)')
     .option('--rate-limit <n>', 'requests per key per rolling hour', '3600')
     .option('--faults <spec>', 'e.g. 5xx=0.05,reset=0.02,429=0.01,drop-response=0.01')
-    .option('--fault-seed <n>', 'seed for reproducible faults');
+    .option('--fault-seed <n>', 'seed for reproducible faults')
+    .option('--refuse-checksums', 'answer any sourceFileChecksums at commit with 409 (as Apple was seen doing)')
+    .option('--clock <iso>', "the simulator's now for resources (expiry, processing); tokens use the real clock");
 
   const server = program.command('server').description('the Build System server (HTTP API, queue, workers)');
   const serverStart = server
@@ -187,6 +197,7 @@ export function defineCommands() {
     signingList,
     signingRevoke,
     simulatorStart,
+    doctor,
   };
 }
 

@@ -40,6 +40,11 @@ export interface Config {
   readonly credentials: Readonly<CredentialOptions>;
   /** The environment, for credential sources only (DESIGN §3.2 names the variables). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * ASCEND_EXTRA_TRUSTED_ROOTS: SHA-256 fingerprints (hex, colons allowed, separated by commas or spaces)
+   * of certificates trusted to sign provisioning profiles besides Apple's roots — for sample IPAs only.
+   */
+  readonly extraTrustedRoots: readonly string[];
 }
 
 export const DEFAULT_API_URL = 'https://api.appstoreconnect.apple.com';
@@ -69,6 +74,22 @@ function apiUrlOf(value: string, origin: string): string {
   return value.replace(/\/+$/, '');
 }
 
+function extraTrustedRootsOf(value: string | undefined): string[] {
+  const list = (value ?? '').split(/[\s,]+/).filter(Boolean);
+  return list.map((f) => {
+    const hex = f.replaceAll(':', '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(hex))
+      throw new AscendError(
+        'USAGE',
+        `ASCEND_EXTRA_TRUSTED_ROOTS holds "${f.slice(0, 80)}", not a SHA-256 fingerprint`,
+        {
+          remedy: 'Give 64 hex digits per root (the SHA-256 of its certificate), separated by commas, or unset it.',
+        },
+      );
+    return hex;
+  });
+}
+
 /** Reads and checks everything once; throws a usage error (exit 2) for a malformed value. */
 export function loadConfig(opts: GlobalOptions, s: Surroundings): Config {
   const userHome = s.userHome ?? s.env.HOME ?? homedir();
@@ -95,6 +116,7 @@ export function loadConfig(opts: GlobalOptions, s: Surroundings): Config {
       strictAuth: Boolean(opts.strictAuth) || /^(1|true)$/i.test(s.env.ASC_STRICT_AUTH ?? ''),
     }),
     env: Object.freeze({ ...s.env }),
+    extraTrustedRoots: Object.freeze(extraTrustedRootsOf(s.env.ASCEND_EXTRA_TRUSTED_ROOTS)),
   };
   return Object.freeze(config);
 }

@@ -16,6 +16,8 @@ export const EXIT = {
   deadline: 8,
   network: 9,
   rateLimit: 10,
+  /** `ascend doctor` found something broken or expired (a finding of severity error). */
+  doctor: 11,
   /** Ctrl-C (SIGINT) or SIGTERM: 128 + SIGINT, as shells report it; the state is saved. */
   interrupted: 130,
 } as const;
@@ -152,6 +154,10 @@ export const CATALOGUE = {
   STATE_FILE_INVALID: { exit: EXIT.validation, remedy: 'Remove or fix the damaged state file named in the message.' },
   SIMULATOR_SEED_INVALID: { exit: EXIT.validation, remedy: 'Fix the seed file; its format is in docs/SIMULATOR.md.' },
   FILE_NOT_FOUND: { exit: EXIT.validation, remedy: 'Check the path to the .ipa or .pkg file.' },
+  FILE_IS_DIRECTORY: {
+    exit: EXIT.validation,
+    remedy: 'Give the path of the .ipa file itself (Xcode → Organizer → Distribute App exports one), not a folder.',
+  },
   IPA_NOT_ZIP: {
     exit: EXIT.validation,
     remedy: "An .ipa is a zip archive made by Xcode's export (Product → Archive → Distribute App); export it again.",
@@ -171,6 +177,22 @@ export const CATALOGUE = {
   IPA_CORRUPT: {
     exit: EXIT.validation,
     remedy: 'The archive is damaged (sizes or data do not match); copy or export it again.',
+  },
+  IPA_TOO_MANY_ENTRIES: {
+    exit: EXIT.validation,
+    remedy: 'No real app holds that many files (ascend reads at most 200,000 entries); export the app again.',
+  },
+  IPA_DUPLICATE_ENTRY: {
+    exit: EXIT.validation,
+    remedy: 'The archive holds the same path twice, which Apple refuses; export the app again with Xcode.',
+  },
+  IPA_OVERLAPPING_ENTRIES: {
+    exit: EXIT.validation,
+    remedy: 'Entries of the archive share bytes (a zip bomb or a damaged file); do not use it, export the app again.',
+  },
+  IPA_NAME_MISMATCH: {
+    exit: EXIT.validation,
+    remedy: "An entry's local name differs from its directory name (a tampered archive); export the app again.",
   },
   PLIST_INVALID: {
     exit: EXIT.validation,
@@ -385,6 +407,16 @@ export const CATALOGUE = {
   DATA_DIR_NOT_WRITABLE: {
     exit: EXIT.validation,
     remedy: 'Give the server a folder it can write with --data DIR (it holds the database, master key and uploads).',
+  },
+  ASC_RESPONSE_INVALID: {
+    exit: EXIT.network,
+    remedy:
+      'The answer was not App Store Connect JSON (a proxy, captive portal or wrong --api-url answers like this); check --api-url and the network, then retry.',
+  },
+  DOCTOR_FOUND_PROBLEMS: {
+    exit: EXIT.doctor,
+    remedy:
+      'Apply the fix named with each error finding (docs/DOCTOR.md lists them all), then run `ascend doctor` again.',
   },
 } as const satisfies Record<string, CatalogueEntry>;
 

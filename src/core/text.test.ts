@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeControl, escapeJsonControl, escapeStream } from './text.js';
+import { escapeControl, escapeJsonControl, escapeStream, quoteForLine } from './text.js';
 
 describe('escapeControl', () => {
   it('shows ESC/OSC/CSI, BEL, CR, DEL, C1 and bidi overrides as escapes, never raw', () => {
@@ -33,5 +33,14 @@ describe('escapeStream', () => {
     );
     const doc = `${JSON.stringify({ name: 'a\u009bb\u202e' })}\n`;
     expect(JSON.parse(escapeStream(doc))).toEqual({ name: 'a\u009bb\u202e' });
+  });
+});
+
+describe('quoteForLine', () => {
+  it('quotes and cuts long values for one-line messages, escaping what a terminal would obey', () => {
+    expect(quoteForLine('short')).toBe('"short"');
+    expect(quoteForLine('9'.repeat(10_000), 5)).toBe('"99999…" (10000 characters)');
+    expect(quoteForLine('\u001b[2J')).toBe('"\\x1b[2J"');
+    expect(quoteForLine('a\u202eb')).toBe('"a\\u202eb"');
   });
 });

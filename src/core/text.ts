@@ -55,3 +55,10 @@ export function escapeStream(s: string): string {
     lead + s.slice(lead.length).replace(STREAM_CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
   );
 }
+
+/** A value from a file for a one-line message: control characters escaped, cut short past `max` characters. */
+export function quoteForLine(v: string, max = 80): string {
+  const cut = v.length <= max ? v : `${v.slice(0, max)}…`;
+  const tail = v.length <= max ? '' : ` (${v.length} characters)`;
+  return `"${escapeControl(cut)}"${tail}`;
+}

@@ -21,7 +21,11 @@ interface Tlv {
 
 export class CmsError extends Error {}
 
-function readTlv(b: Uint8Array, at: number, limit: number): Tlv {
+/** Apple's profiles nest about a dozen levels; a hostile one could nest until the stack overflows. */
+const MAX_NESTING = 64;
+
+function readTlv(b: Uint8Array, at: number, limit: number, depth = 0): Tlv {
+  if (depth > MAX_NESTING) throw new CmsError(`nests deeper than ${MAX_NESTING} levels`);
   if (at + 2 > limit) throw new CmsError('truncated element');
   const first = b[at]!;
   if ((first & 0x1f) === 0x1f) throw new CmsError('multi-byte tags are not used by CMS');
@@ -34,7 +38,7 @@ function readTlv(b: Uint8Array, at: number, limit: number): Tlv {
     for (;;) {
       if (q + 2 > limit) throw new CmsError('missing end-of-contents');
       if (b[q] === 0 && b[q + 1] === 0) return { tag: first, at, constructed, start: p, end: q, next: q + 2 };
-      q = readTlv(b, q, limit).next;
+      q = readTlv(b, q, limit, depth + 1).next;
     }
   }
   let len = lenByte;
@@ -74,9 +78,10 @@ function oid(b: Uint8Array, node: Tlv): string {
 }
 
 /** An OCTET STRING's bytes; a constructed one (BER streaming) is the concatenation of its pieces. */
-function octets(b: Uint8Array, node: Tlv): Buffer {
+function octets(b: Uint8Array, node: Tlv, depth = 0): Buffer {
   if (!node.constructed) return Buffer.from(b.subarray(node.start, node.end));
-  return Buffer.concat(children(b, node).map((c) => octets(b, c)));
+  if (depth > MAX_NESTING) throw new CmsError(`nests deeper than ${MAX_NESTING} levels`);
+  return Buffer.concat(children(b, node).map((c) => octets(b, c, depth + 1)));
 }
 
 const SIGNED_DATA = '1.2.840.113549.1.7.2';
@@ -93,6 +98,10 @@ export interface SignedContent {
   /** The content digest matches and the signer's signature over the signed attributes verifies. */
   signatureValid: boolean;
   encoding: 'der' | 'ber-indefinite';
+  /** The certificate whose key verified the signature, when it verified. */
+  signerCert: Buffer | null;
+  /** Every certificate the SignedData carries, to build the signer's chain from. */
+  certs: Buffer[];
 }
 
 /** Parses CMS SignedData, returns the encapsulated content and whether its signature checks out. */
@@ -116,38 +125,49 @@ export function readSignedData(der: Uint8Array): SignedContent {
     .flatMap((p) => children(der, p).map((c) => Buffer.from(der.subarray(c.at, c.next))));
   const signerSet = parts.at(-1);
   const signer = signerSet && signerSet.tag === 0x31 ? children(der, signerSet)[0] : undefined;
+  if (certs.length > MAX_CERTS)
+    throw new CmsError(`carries ${certs.length} certificates; at most ${MAX_CERTS} are read`);
+  const signerCert = signer ? verifySigner(der, signer, content, certs) : null;
   return {
     content,
-    signatureValid: signer ? verifySigner(der, signer, content, certs) : false,
+    signatureValid: signerCert !== null,
     encoding: der[1] === 0x80 ? 'ber-indefinite' : 'der',
+    signerCert,
+    certs,
   };
 }
 
-function verifySigner(b: Uint8Array, signer: Tlv, content: Buffer, certs: Buffer[]): boolean {
+/** Apple's profiles carry three; a hostile one could carry thousands for the chain builder to try. */
+const MAX_CERTS = 16;
+
+/** The certificate that verifies the signer's signature, or null when none does. */
+function verifySigner(b: Uint8Array, signer: Tlv, content: Buffer, certs: Buffer[]): Buffer | null {
   const fields = children(b, signer);
   const digestAlg = fields[2] && children(b, fields[2])[0];
   const hash = digestAlg ? DIGESTS[oid(b, digestAlg)] : undefined;
-  if (!hash) return false;
+  if (!hash) return null;
   const signedAttrs = fields.find((f) => f.tag === 0xa0);
   const signature = fields.find((f, i) => i > 3 && f.tag === 0x04);
-  if (!signature) return false;
+  if (!signature) return null;
   let signedBytes: Buffer = content;
   if (signedAttrs) {
     const md = children(b, signedAttrs)
       .map((attr) => children(b, attr))
       .find(([type]) => type !== undefined && oid(b, type) === MESSAGE_DIGEST);
     const value = md?.[1] && children(b, md[1])[0];
-    if (!value || !createHash(hash).update(content).digest().equals(octets(b, value))) return false;
+    if (!value || !createHash(hash).update(content).digest().equals(octets(b, value))) return null;
     // The signature covers the attributes re-tagged as a SET (RFC 5652 §5.4).
     signedBytes = Buffer.from(b.subarray(signedAttrs.at, signedAttrs.next));
     signedBytes[0] = 0x31;
   }
   const sig = octets(b, signature);
-  return certs.some((der) => {
-    try {
-      return verify(hash, signedBytes, new X509Certificate(der).publicKey, sig);
-    } catch {
-      return false;
-    }
-  });
+  return (
+    certs.find((der) => {
+      try {
+        return verify(hash, signedBytes, new X509Certificate(der).publicKey, sig);
+      } catch {
+        return false;
+      }
+    }) ?? null
+  );
 }

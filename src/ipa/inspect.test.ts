@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBinary } from 'plist';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIpa, makeProfile } from '../sample/builder.js';
-import { inspectIpa } from './inspect.js';
+import { inspectIpa, MAX_METADATA_BYTES, MAX_NESTED_BUNDLES } from './inspect.js';
 import { parsePlist } from './plist.js';
 import { parseProfile } from './profile.js';
 
@@ -13,6 +13,7 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ascend-ipa-'));
 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const path = (n: string) => join(dir, n);
 
 describe('inspectIpa', () => {
@@ -164,5 +165,39 @@ describe('inspectIpa: hostile and broken archives', () => {
       code: 'PLIST_INVALID',
       message: /dictionary/,
     });
+  });
+});
+
+describe('inspectIpa: bounded work whatever the archive holds', () => {
+  it(`refuses more than ${MAX_NESTED_BUNDLES} extensions and watch apps`, async () => {
+    const extensions = Array.from({ length: MAX_NESTED_BUNDLES + 1 }, (_, i) => ({ name: `E${i}`, profile: null }));
+    await buildIpa(path('many-ext.ipa'), { extensions });
+    await expect(inspectIpa(path('many-ext.ipa'))).rejects.toMatchObject({
+      code: 'IPA_TOO_MANY_ENTRIES',
+      message: expect.stringContaining(`holds ${MAX_NESTED_BUNDLES + 1} extensions and watch apps`),
+    });
+  });
+
+  it(`refuses Info.plists and profiles adding up to more than ${MAX_METADATA_BYTES} bytes`, async () => {
+    // Each plist is valid and under the per-file limit; together they are not.
+    const padded = (id: string) =>
+      Buffer.from(
+        `<plist><dict><key>CFBundleIdentifier</key><string>${id}</string><!--${' '.repeat(7_500_000)}--></dict></plist>`,
+      );
+    const extensions = Array.from({ length: 4 }, (_, i) => ({
+      name: `E${i}`,
+      profile: null,
+      rawPlist: padded(`com.example.sandbox.one.e${i}`),
+    }));
+    await buildIpa(path('fat-ext.ipa'), { extensions });
+    await expect(inspectIpa(path('fat-ext.ipa'))).rejects.toMatchObject({
+      code: 'IPA_ENTRY_TOO_LARGE',
+      message: expect.stringMatching(
+        /more than 25165824 bytes of Info.plists and profiles \(at .*E3\.appex\/Info\.plist\)/,
+      ),
+    });
+    // Three of them fit: the budget is a total, not a per-file cap.
+    await buildIpa(path('fat-ok.ipa'), { extensions: extensions.slice(0, 3) });
+    expect((await inspectIpa(path('fat-ok.ipa'))).extensions).toHaveLength(3);
   });
 });

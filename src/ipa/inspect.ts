@@ -2,12 +2,38 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { AscendError } from '../core/errors.js';
+import { escapeControl } from '../core/text.js';
 import { type PlistDict, parsePlistDict } from './plist.js';
 import { MAX_PROFILE_BYTES, parseProfile } from './profile.js';
+import { type TrustAnchors, trustAnchors } from './trust.js';
 import type { BundleFacts, IpaFacts, Platform } from './types.js';
 import { ZipReader } from './zip.js';
 
 const MAX_INFO_PLIST = 8 * 1024 * 1024;
+/**
+ * All Info.plists and profiles of one IPA together: a real app's are well under 1 MiB in total, and each
+ * parsed plist may expand to twice its size, so this keeps inspection inside its memory budget even for
+ * an archive of many bundles with oversized metadata.
+ */
+export const MAX_METADATA_BYTES = 24 * 1024 * 1024;
+/** Extensions and watch apps read per IPA; real apps carry a handful, rarely a few dozen. */
+export const MAX_NESTED_BUNDLES = 100;
+
+/** Counts the declared sizes of the metadata files read from one archive against MAX_METADATA_BYTES. */
+class MetadataBudget {
+  private left = MAX_METADATA_BYTES;
+  constructor(private readonly zip: ZipReader) {}
+
+  take(name: string): void {
+    const size = this.zip.entries.get(name)?.uncompressedSize ?? 0;
+    if (size > this.left)
+      throw new AscendError(
+        'IPA_ENTRY_TOO_LARGE',
+        `${this.zip.path} holds more than ${MAX_METADATA_BYTES} bytes of Info.plists and profiles (at ${escapeControl(name)})`,
+      );
+    this.left -= size;
+  }
+}
 
 /** Streams the file once for MD5 and SHA-256 together. */
 export async function fileChecksums(path: string): Promise<{ md5: string; sha256: string }> {
@@ -41,6 +67,8 @@ async function readBundle(
   zip: ZipReader,
   path: string,
   role: BundleFacts['role'],
+  anchors: TrustAnchors,
+  budget: MetadataBudget,
 ): Promise<{ facts: BundleFacts; platform: Platform | null }> {
   let platform: Platform | null = null;
   const facts: BundleFacts = {
@@ -68,7 +96,8 @@ async function readBundle(
   if (!zip.has(plistPath)) {
     facts.plistError = `${plistPath} is missing`;
   } else {
-    const { value: p, format } = parsePlistDict(await zip.read(plistPath, MAX_INFO_PLIST), plistPath);
+    budget.take(plistPath);
+    const { value: p, format } = parsePlistDict(await zip.read(plistPath, MAX_INFO_PLIST), escapeControl(plistPath));
     facts.plistFormat = format;
     facts.bundleId = str(p.CFBundleIdentifier);
     facts.shortVersion = str(p.CFBundleShortVersionString);
@@ -90,8 +119,11 @@ async function readBundle(
   }
   const profilePath = `${path}/embedded.mobileprovision`;
   if (zip.has(profilePath)) {
+    budget.take(profilePath);
     try {
-      facts.profile = await parseProfile(await zip.read(profilePath, MAX_PROFILE_BYTES), profilePath);
+      facts.profile = await parseProfile(await zip.read(profilePath, MAX_PROFILE_BYTES), escapeControl(profilePath), {
+        anchors,
+      });
     } catch (err) {
       if (!(err instanceof AscendError)) throw err;
       facts.profileError = err.message;
@@ -100,20 +132,44 @@ async function readBundle(
   return { facts, platform };
 }
 
+/** The file's size; a clear error when it is missing, a folder (an .xcarchive wants exporting) or a device. */
+async function regularFileSize(file: string): Promise<number> {
+  const st = await stat(file).catch(() => null);
+  if (!st) throw new AscendError('FILE_NOT_FOUND', `${file} does not exist`);
+  if (st.isDirectory()) {
+    const archive = /\.xcarchive\/?$/i.test(file);
+    throw new AscendError(
+      'FILE_IS_DIRECTORY',
+      archive ? `${file} is an Xcode archive (a folder), not an .ipa` : `${file} is a directory, not an .ipa file`,
+      archive
+        ? {
+            remedy:
+              'Export the archive to an .ipa first: `xcodebuild -exportArchive -archivePath <App>.xcarchive -exportPath <dir> -exportOptionsPlist <ExportOptions.plist>` (or Xcode → Organizer → Distribute App).',
+          }
+        : {},
+    );
+  }
+  if (!st.isFile()) throw new AscendError('FILE_NOT_FOUND', `${file} is not a regular file`);
+  return st.size;
+}
+
 /**
  * Reads what ascend needs from an .ipa without extracting it: the zip directory, the app's Info.plist,
  * its embedded.mobileprovision, extensions under PlugIns/ and watch apps under Watch/. A macOS .pkg (xar)
  * is recognised and reported as such.
  */
-export async function inspectIpa(file: string, options: { checksums?: boolean } = {}): Promise<IpaFacts> {
-  let size: number;
-  try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new Error('not a file');
-    size = st.size;
-  } catch {
-    throw new AscendError('FILE_NOT_FOUND', `${file} does not exist or is not a file`);
-  }
+export interface InspectOptions {
+  checksums?: boolean;
+  /**
+   * SHA-256 fingerprints of roots to trust for profile signatures besides Apple's (e.g. the sample
+   * builder's SAMPLE_ROOT_SHA256 in tests and the demo). The CLI reads them from ASCEND_EXTRA_TRUSTED_ROOTS.
+   */
+  extraTrustedRoots?: readonly string[];
+}
+
+export async function inspectIpa(file: string, options: InspectOptions = {}): Promise<IpaFacts> {
+  const anchors = trustAnchors(options.extraTrustedRoots);
+  const size = await regularFileSize(file);
   const head = Buffer.alloc(4);
   const fh = await open(file, 'r');
   try {
@@ -138,10 +194,8 @@ export async function inspectIpa(file: string, options: { checksums?: boolean } 
   }
   const zip = await ZipReader.open(file);
   try {
-    const names = zip
-      .list()
-      .map((e) => e.name)
-      .filter((n) => !n.startsWith('__MACOSX/') && !n.includes('/__MACOSX/'));
+    const names: string[] = [];
+    for (const n of zip.names()) if (!n.startsWith('__MACOSX/') && !n.includes('/__MACOSX/')) names.push(n);
     const apps = new Set<string>();
     let wrapper: string | null = null;
     for (const n of names) {
@@ -162,23 +216,26 @@ export async function inspectIpa(file: string, options: { checksums?: boolean } 
     if (apps.size > 1)
       throw new AscendError(
         'IPA_NO_APP',
-        `${file} holds ${apps.size} app bundles in Payload/ (${[...apps].join(', ')}); Apple accepts exactly one`,
+        `${file} holds ${apps.size} app bundles in Payload/ (${escapeControl([...apps].slice(0, 5).join(', '))}); Apple accepts exactly one`,
       );
     const appPath = [...apps][0]!;
-    const { facts: app, platform } = await readBundle(zip, appPath, 'app');
+    const budget = new MetadataBudget(zip);
+    const { facts: app, platform } = await readBundle(zip, appPath, 'app', anchors, budget);
     const nested = (re: RegExp) =>
       [...new Set(names.map((n) => re.exec(n)?.[1]).filter((x): x is string => Boolean(x)))].sort();
     const esc = appPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const extensions = await Promise.all(
-      nested(new RegExp(`^(${esc}/(?:Watch/[^/]+\\.app/)?PlugIns/[^/]+\\.appex)/`)).map(
-        async (p) => (await readBundle(zip, p, 'extension')).facts,
-      ),
-    );
-    const watchApps = await Promise.all(
-      nested(new RegExp(`^(${esc}/Watch/[^/]+\\.app)/`)).map(
-        async (p) => (await readBundle(zip, p, 'watch-app')).facts,
-      ),
-    );
+    const extensionPaths = nested(new RegExp(`^(${esc}/(?:Watch/[^/]+\\.app/)?PlugIns/[^/]+\\.appex)/`));
+    const watchPaths = nested(new RegExp(`^(${esc}/Watch/[^/]+\\.app)/`));
+    if (extensionPaths.length + watchPaths.length > MAX_NESTED_BUNDLES)
+      throw new AscendError(
+        'IPA_TOO_MANY_ENTRIES',
+        `${file} holds ${extensionPaths.length + watchPaths.length} extensions and watch apps; ascend reads at most ${MAX_NESTED_BUNDLES}`,
+      );
+    // One bundle at a time: only one parsed plist is alive at once, whatever the archive holds.
+    const extensions: BundleFacts[] = [];
+    for (const p of extensionPaths) extensions.push((await readBundle(zip, p, 'extension', anchors, budget)).facts);
+    const watchApps: BundleFacts[] = [];
+    for (const p of watchPaths) watchApps.push((await readBundle(zip, p, 'watch-app', anchors, budget)).facts);
     return {
       file,
       size,
@@ -192,6 +249,6 @@ export async function inspectIpa(file: string, options: { checksums?: boolean } 
       ...(checksums ? { checksums } : {}),
     };
   } finally {
-    zip.close();
+    await zip.close();
   }
 }

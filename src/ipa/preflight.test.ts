@@ -1,19 +1,26 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { buildIpa, type IpaSpec } from '../sample/builder.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildIpa, type IpaSpec, SAMPLE_ROOT_SHA256 } from '../sample/builder.js';
 import { inspectIpa } from './inspect.js';
-import { preflight, type RemoteState, remotePreflight } from './preflight.js';
+import {
+  MAX_VERSION_COMPONENT_DIGITS,
+  preflight,
+  type RemoteState,
+  remotePreflight,
+  versionProblem,
+} from './preflight.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ascend-pre-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const NOW = new Date(Date.UTC(2026, 10, 26));
 let n = 0;
 
-async function findings(spec: IpaSpec) {
+async function findings(spec: IpaSpec, extraTrustedRoots: string[] = [SAMPLE_ROOT_SHA256]) {
   const p = join(dir, `${++n}.ipa`);
   await buildIpa(p, spec);
-  const facts = await inspectIpa(p);
+  const facts = await inspectIpa(p, { extraTrustedRoots });
   return { facts, found: preflight(facts, { now: NOW, target: 'app-store' }) };
 }
 const codes = (f: { code: string; severity: string }[]) => f.map((x) => `${x.severity}:${x.code}`);
@@ -59,9 +66,45 @@ describe('preflight (local)', () => {
     }
   });
 
-  it('enterprise profiles and wildcard App IDs are accepted', async () => {
-    expect((await findings({ profile: { kind: 'enterprise' } })).found).toEqual([]);
+  it('wildcard App IDs are accepted', async () => {
     expect((await findings({ profile: { appId: 'com.example.*' } })).found).toEqual([]);
+  });
+
+  it('refuses In-House, non-Apple-signed and macOS profiles for App Store uploads (issue 10 item 17)', async () => {
+    const enterprise = (await findings({ profile: { kind: 'enterprise' } })).found;
+    expect(codes(enterprise)).toEqual(['error:PROFILE_NOT_APP_STORE']);
+    expect(enterprise[0]!.message).toMatch(/In-House \(enterprise\) profile/);
+    const foreign = (await findings({ profile: { signer: 'foreign' } })).found;
+    expect(codes(foreign)).toEqual(['error:PROFILE_UNTRUSTED_SIGNER']);
+    expect(foreign[0]!.message).toMatch(/signed by "ascend test profile signing \(not Apple\)".*not at an Apple root/);
+    // The sample root is trusted only when asked: by default only Apple's roots count.
+    expect(codes((await findings({}, [])).found)).toEqual(['error:PROFILE_UNTRUSTED_SIGNER']);
+    const mac = (await findings({ profile: { platforms: ['OSX'] } })).found;
+    expect(codes(mac)).toEqual(['error:PROFILE_PLATFORM_MISMATCH']);
+    expect(mac[0]!.message).toMatch(/macOS profile, but the app is built for IOS/);
+    // Extensions are held to the same rules.
+    const ext = (await findings({ extensions: [{ name: 'Share', profile: { kind: 'enterprise' } }] })).found;
+    expect(ext.map((f) => [f.code, f.bundle])).toEqual([
+      ['PROFILE_NOT_APP_STORE', 'Payload/Sample.app/PlugIns/Share.appex'],
+    ]);
+  });
+
+  it('validates version strings as Apple does, before anything is created (issue 10 item 6)', async () => {
+    const huge = '9'.repeat(10_000);
+    const { found } = await findings({ version: huge, build: `1.${'0'.repeat(19)}` });
+    expect(codes(found)).toEqual(['error:SHORT_VERSION_INVALID', 'error:BUILD_VERSION_INVALID']);
+    expect(found[0]!.message).toMatch(/\(10000 characters\) has a 10000-digit component; Apple allows at most 18/);
+    expect(found[0]!.message.length).toBeLessThan(200);
+    expect(found[1]!.message).toMatch(/19-digit component/);
+    expect(versionProblem('1'.repeat(MAX_VERSION_COMPONENT_DIGITS))).toBeNull();
+    expect(versionProblem('1.2.3')).toBeNull();
+    expect(versionProblem('1')).toBeNull();
+    expect(versionProblem(null)).toBe('is missing');
+    expect(versionProblem('')).toBe('is empty');
+    expect(versionProblem('1..2')).toMatch(/empty component/);
+    expect(versionProblem('1.2.3.4')).toMatch(/4 components; at most 3/);
+    expect(versionProblem('1.0b')).toMatch(/other than digits/);
+    expect(versionProblem('-1')).toMatch(/other than digits/);
   });
 });
 

@@ -1,6 +1,7 @@
 import { AscendError } from '../core/errors.js';
 import { readSignedData } from './cms.js';
 import { type PlistDict, type PlistValue, parsePlistDict } from './plist.js';
+import { APPLE_ANCHORS, chainToAnchor, type TrustAnchors } from './trust.js';
 
 export const MAX_PROFILE_BYTES = 2 * 1024 * 1024;
 
@@ -26,9 +27,20 @@ export interface ProfileFacts {
   /** Every entitlement, as JSON (data as base64, dates as ISO strings). */
   entitlements: Record<string, unknown>;
   isXcodeManaged: boolean;
-  /** The CMS signature over the profile checks out (content digest and signer's signature); chain not checked. */
+  /** The CMS signature over the profile checks out (content digest and signer's signature). */
   signatureValid: boolean;
   encoding: 'der' | 'ber-indefinite';
+  /** The signing certificate's common name, e.g. "Apple iPhone OS Provisioning Profile Signing". */
+  signer: string | null;
+  /** The signer's certificate chains to one of the trust anchors (Apple's roots unless told otherwise). */
+  signerTrusted: boolean;
+  /** Why the signer is not trusted, when it is not. */
+  trustProblem: string | null;
+}
+
+export interface ProfileOptions {
+  /** Whose signatures count as Apple's: Apple's roots by default (src/ipa/trust.ts). */
+  anchors?: TrustAnchors;
 }
 
 const str = (v: PlistValue | undefined): string | null => (typeof v === 'string' ? v : null);
@@ -40,7 +52,11 @@ const date = (v: PlistValue | undefined): string | null => (v instanceof Date ? 
  * indefinite-length) wrapping an XML plist. Apple calls the format undocumented (TN3125), so the facts are
  * used for diagnostics, and unknown shapes are reported rather than guessed.
  */
-export async function parseProfile(buf: Uint8Array, origin: string): Promise<ProfileFacts> {
+export async function parseProfile(
+  buf: Uint8Array,
+  origin: string,
+  options: ProfileOptions = {},
+): Promise<ProfileFacts> {
   if (buf.length === 0) throw new AscendError('PROFILE_INVALID', `${origin} is empty`);
   if (buf.length > MAX_PROFILE_BYTES)
     throw new AscendError('PROFILE_INVALID', `${origin} is ${buf.length} bytes, larger than any real profile`);
@@ -68,10 +84,18 @@ export async function parseProfile(buf: Uint8Array, origin: string): Promise<Pro
   }
   const content = signed.content;
   const { value: p } = parsePlistDict(content, `the plist inside ${origin}`);
-  return factsOf(p, signed.encoding);
+  const chain = chainToAnchor(signed.signerCert!, signed.certs, options.anchors ?? APPLE_ANCHORS);
+  return {
+    ...factsOf(p, signed.encoding),
+    signer: chain.signer,
+    signerTrusted: chain.trusted,
+    trustProblem: chain.problem,
+  };
 }
 
-function factsOf(p: PlistDict, encoding: ProfileFacts['encoding']): ProfileFacts {
+type PlistFacts = Omit<ProfileFacts, 'signer' | 'signerTrusted' | 'trustProblem'>;
+
+function factsOf(p: PlistDict, encoding: ProfileFacts['encoding']): PlistFacts {
   const ent = (p.Entitlements && typeof p.Entitlements === 'object' ? p.Entitlements : {}) as PlistDict;
   const platforms = Array.isArray(p.Platform) ? p.Platform.filter((x): x is string => typeof x === 'string') : [];
   const devices = Array.isArray(p.ProvisionedDevices) ? p.ProvisionedDevices.length : 0;

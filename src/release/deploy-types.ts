@@ -23,6 +23,8 @@ export interface DeployOptions {
   uploadOnly?: boolean;
   /** `ascend upload --no-wait`: stop once the file is committed, before Apple has processed it. */
   noWait?: boolean;
+  /** SHA-256 fingerprints of roots trusted for profile signatures besides Apple's (src/ipa/trust.ts). */
+  extraTrustedRoots?: readonly string[];
 }
 
 /** What a step would change, as data; plan-text.ts turns it into words in one place. */

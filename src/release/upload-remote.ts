@@ -1,5 +1,6 @@
 import type { AscClient } from '../asc/http/client.js';
 import { AscApiError } from '../asc/http/errors.js';
+import { idempotentWrite, writeOnce } from '../asc/http/reconcile.js';
 import {
   type BuildUploadFile,
   commitBuildUploadFile,
@@ -17,7 +18,6 @@ import type { Platform } from '../asc/resources/common.js';
 import { AscendError } from '../core/errors.js';
 import { compareDotted } from '../core/versions.js';
 import type { SavedFile } from '../upload/state.js';
-import { idempotentWrite, writeOnce } from './reconcile.js';
 
 /** The Build Upload API calls the upload step makes, each settling a lost answer by reading (reconcile.ts). */
 

@@ -4,11 +4,15 @@ import { Readable } from 'node:stream';
 import forge from 'node-forge';
 import { buildBinary, build as buildXml } from 'plist';
 import yazl from 'yazl';
+import { SAMPLE_ROOT_CERT_PEM, SAMPLE_ROOT_KEY_PEM } from './test-root.js';
+
+export { SAMPLE_ROOT_CERT_PEM, SAMPLE_ROOT_SHA256 } from './test-root.js';
 
 /**
  * Makes .ipa files for `ascend demo`, tests and benchmarks: binary or XML Info.plists, extensions and watch apps,
- * provisioning profiles signed as CMS with a throwaway certificate, and optionally a huge streamed payload.
- * Nothing here is a real app or a real Apple signature.
+ * provisioning profiles signed as CMS by the sample root (src/sample/test-root.ts; trusted only when
+ * SAMPLE_ROOT_SHA256 is passed as an extra trusted root) or a per-process foreign certificate, and optionally
+ * a huge streamed payload. Nothing here is a real app or a real Apple signature.
  */
 
 export type ProfileKind = 'app-store' | 'ad-hoc' | 'development' | 'enterprise';
@@ -20,6 +24,12 @@ export interface ProfileSpec {
   appId?: string;
   expires?: Date;
   name?: string;
+  /** The profile's `Platform` list; default ['iOS']. ['OSX'] makes a macOS profile. */
+  platforms?: string[];
+  /** Who signs: the sample root (default) or a self-signed certificate no one trusts. */
+  signer?: 'sample' | 'foreign';
+  /** Sign these bytes instead of the profile plist (hostile-input tests). */
+  rawContent?: Buffer;
 }
 
 export interface BundleSpec {
@@ -55,10 +65,21 @@ export interface IpaSpec extends BundleSpec {
   macosxJunk?: boolean;
 }
 
-let signer: { key: forge.pki.rsa.PrivateKey; cert: forge.pki.Certificate } | undefined;
+type Signer = { key: forge.pki.rsa.PrivateKey; cert: forge.pki.Certificate };
+let foreign: Signer | undefined;
+let sample: Signer | undefined;
 
-function throwawaySigner() {
-  if (signer) return signer;
+function sampleSigner(): Signer {
+  sample ??= {
+    key: forge.pki.privateKeyFromPem(SAMPLE_ROOT_KEY_PEM) as forge.pki.rsa.PrivateKey,
+    cert: forge.pki.certificateFromPem(SAMPLE_ROOT_CERT_PEM),
+  };
+  return sample;
+}
+
+/** A self-signed certificate made in this process: a profile signed by someone who is not Apple. */
+function foreignSigner(): Signer {
+  if (foreign) return foreign;
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const key = forge.pki.privateKeyFromPem(
     privateKey.export({ format: 'pem', type: 'pkcs1' }).toString(),
@@ -72,8 +93,8 @@ function throwawaySigner() {
   cert.setSubject(attrs);
   cert.setIssuer(attrs);
   cert.sign(key, forge.md.sha256.create());
-  signer = { key, cert };
-  return signer;
+  foreign = { key, cert };
+  return foreign;
 }
 
 /** A provisioning profile: CMS SignedData (DER) over an XML plist, as Apple's are shaped. */
@@ -90,7 +111,7 @@ export function makeProfile(bundleId: string, spec: ProfileSpec = {}, tamper = f
     AppIDName: 'Test App',
     ApplicationIdentifierPrefix: [team],
     CreationDate: new Date(Date.UTC(2026, 0, 1)),
-    Platform: ['iOS'],
+    Platform: spec.platforms ?? ['iOS'],
     Entitlements: entitlements,
     ExpirationDate: spec.expires ?? new Date(Date.UTC(2036, 0, 1)),
     Name: spec.name ?? `${kind} ${bundleId}`,
@@ -103,9 +124,11 @@ export function makeProfile(bundleId: string, spec: ProfileSpec = {}, tamper = f
   if (kind === 'ad-hoc' || kind === 'development') body.ProvisionedDevices = ['00008030-001A2B3C4D5E6F70'];
   if (kind === 'enterprise') body.ProvisionsAllDevices = true;
   const xml = buildXml(body as Parameters<typeof buildXml>[0]);
-  const { key, cert } = throwawaySigner();
+  const { key, cert } = spec.signer === 'foreign' ? foreignSigner() : sampleSigner();
   const p7 = forge.pkcs7.createSignedData();
-  p7.content = forge.util.createBuffer(xml, 'utf8');
+  p7.content = spec.rawContent
+    ? forge.util.createBuffer(spec.rawContent.toString('binary'), 'raw')
+    : forge.util.createBuffer(xml, 'utf8');
   p7.addCertificate(cert);
   p7.addSigner({
     key,

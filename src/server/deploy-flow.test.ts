@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../simulator/index.js';
 import { realSleep, type Sleep } from '../core/clock.js';
-import { buildIpa } from '../sample/builder.js';
+import { buildIpa, SAMPLE_ROOT_SHA256 } from '../sample/builder.js';
 import { createApiToken } from './accounts/api-tokens.js';
 import { ensureFirstAdmin } from './accounts/bootstrap.js';
 import { createService, type Service } from './service.js';
@@ -43,6 +43,7 @@ describeStores('server: deploys through the embedded queue and worker', (ctx) =>
       sleep: quickSleep,
       pollMs: 20,
       log: { write: (l) => void logs.push(l) },
+      extraTrustedRoots: [SAMPLE_ROOT_SHA256],
     });
     const { store, deps } = svc.storage;
     const first = await ensureFirstAdmin(store, deps, { apiToken: true });

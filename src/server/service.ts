@@ -37,6 +37,8 @@ export interface ServiceOptions {
   /** Tests replace Apple's gateway; by default it is src/asc against apiUrl. */
   apple?: AppleGateway;
   pollMs?: number;
+  /** SHA-256 fingerprints of roots trusted beside Apple's for profiles (the sandbox's sample root). */
+  extraTrustedRoots?: readonly string[];
 }
 
 export interface Service {
@@ -101,7 +103,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     artifacts: {
       files,
       maxBytes: o.maxArtifactBytes ?? 4 * 1024 ** 3,
-      inspect: ipaInspector(() => new Date(clock.now())),
+      inspect: ipaInspector(() => new Date(clock.now()), o.extraTrustedRoots ?? []),
     },
     deploys: {
       enqueue: (payload) => queue.enqueue(DEPLOY_JOB, payload, { maxAttempts: 5 }),
@@ -128,6 +130,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
         random: o.random ?? Math.random,
         transport: async () => transport,
         running,
+        extraTrustedRoots: o.extraTrustedRoots ?? [],
       }),
     );
   }

@@ -1,7 +1,7 @@
+import { writeOnce } from '../asc/http/reconcile.js';
 import { type BundleId, createBundleId, findBundleIds } from '../asc/resources/bundle-ids.js';
 import { AscendError } from '../core/errors.js';
 import type { SigningContext } from './types.js';
-import { createOnce } from './write-once.js';
 
 // Reverse-DNS: letters, digits, hyphens, periods; at least two parts.
 const EXPLICIT = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
@@ -37,7 +37,7 @@ export async function ensureBundleId(ctx: SigningContext): Promise<{ bundle: Bun
     );
   const existing = await find();
   if (existing) return { bundle: existing, created: false };
-  const bundle = await createOnce(
+  const bundle = await writeOnce(
     () =>
       createBundleId(ctx.client, {
         identifier: ctx.bundleIdentifier,

@@ -1,4 +1,5 @@
 import { AscApiError } from '../asc/http/errors.js';
+import { writeOnce } from '../asc/http/reconcile.js';
 import {
   type Certificate,
   createCertificate,
@@ -11,7 +12,6 @@ import { certificateMatchesKey, makeCsr, newRsaKey, spkiOfCertificate, spkiOfKey
 import type { HeldCertificate } from './key-store.js';
 import { printable } from './text.js';
 import type { SigningContext } from './types.js';
-import { createOnce } from './write-once.js';
 
 const DAY_MS = 86_400_000;
 
@@ -63,7 +63,7 @@ async function createDistributionCertificate(
   const spki = spkiOfKey(privateKeyPem);
   let cert: Certificate;
   try {
-    cert = await createOnce(
+    cert = await writeOnce(
       () => createCertificate(ctx.client, 'DISTRIBUTION', csr),
       async () =>
         (await listCertificates(ctx.client, { types: ['DISTRIBUTION'], withContent: true })).find(

@@ -1,4 +1,5 @@
 import { AscApiError } from '../asc/http/errors.js';
+import { writeOnce } from '../asc/http/reconcile.js';
 import type { BundleId } from '../asc/resources/bundle-ids.js';
 import {
   createProfile,
@@ -13,7 +14,6 @@ import type { HeldCertificate } from './key-store.js';
 import { type ProfileContent, readProfileContent } from './profile-content.js';
 import { printable } from './text.js';
 import type { SigningContext } from './types.js';
-import { createOnce } from './write-once.js';
 
 const DAY_MS = 86_400_000;
 
@@ -61,7 +61,7 @@ export async function ensureProfile(
     await deleteProfile(ctx.client, same.id);
     ctx.onWrite(`deleted stale profile ${same.id}`);
   }
-  const made = await createOnce(
+  const made = await writeOnce(
     () =>
       createProfile(ctx.client, {
         name,

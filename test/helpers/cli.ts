@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SAMPLE_ROOT_SHA256 } from '../../src/sample/test-root.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 export const BIN = join(ROOT, 'bin', 'ascend');
@@ -37,6 +38,8 @@ export function runCli(
     ...tempEnv(),
     HOME: home,
     ASCEND_HOME: join(home, 'ascend'),
+    // Sample IPAs' profiles are signed by the sample root; tests that want Apple's roots only override it.
+    ASCEND_EXTRA_TRUSTED_ROOTS: SAMPLE_ROOT_SHA256,
     ...opts.env,
   };
   return new Promise((resolvePromise, reject) => {

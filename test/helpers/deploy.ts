@@ -9,7 +9,7 @@ import { createTokenProvider } from '../../src/credentials/token.js';
 import type { TokenProvider } from '../../src/credentials/types.js';
 import { deploy } from '../../src/release/deploy.js';
 import type { DeployOptions, DeployReport } from '../../src/release/deploy-types.js';
-import { buildIpa } from '../../src/sample/builder.js';
+import { buildIpa, SAMPLE_ROOT_SHA256 } from '../../src/sample/builder.js';
 import { httpTransport } from '../../src/upload/engine.js';
 import { tempDir } from './temp.js';
 
@@ -76,6 +76,7 @@ export async function runDeploy(
         dryRun: false,
         concurrency: 4,
         deadline: time.clock.now() + 120_000,
+        extraTrustedRoots: [SAMPLE_ROOT_SHA256],
         ...over,
       },
       { client, state, clock: time.clock, sleep: time.sleep, random: Math.random, transport },

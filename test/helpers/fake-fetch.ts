@@ -6,6 +6,8 @@ export interface Scripted {
   expect: string;
   status?: number;
   body?: unknown;
+  /** Answer these bytes as they are instead of a JSON `body` (an HTML page from a proxy, say). */
+  rawBody?: string;
   headers?: Record<string, string>;
   /** Throw a network error instead of answering. */
   networkError?: boolean;
@@ -96,7 +98,7 @@ export function scriptedFetch(script: Scripted[], opts: ScriptOptions = {}): Scr
     if (next.json !== undefined && !sameJson(body === undefined ? undefined : JSON.parse(body), next.json))
       return violation(`${got} sent ${body}, expected ${JSON.stringify(next.json)}`);
     if (next.networkError) throw new TypeError('fetch failed', { cause: new Error('ECONNRESET') });
-    return new Response(next.body === undefined ? null : JSON.stringify(next.body), {
+    return new Response(next.rawBody ?? (next.body === undefined ? null : JSON.stringify(next.body)), {
       status: next.status ?? 200,
       headers: { 'content-type': 'application/json', ...next.headers },
     });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../simulator/index.js';
 import { seededRandom } from '../../src/core/clock.js';
+import { SAMPLE_ROOT_SHA256 } from '../../src/sample/builder.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { sampleIpa } from '../helpers/deploy.js';
 import { tempDir } from '../helpers/temp.js';
@@ -67,7 +68,10 @@ describe('crash soak: deploys killed at random points converge', () => {
   /** Starts the deploy and kills it when its `killAt`-th request arrives; resolves with where, null if it finished. */
   function killAtRequest(cliArgs: string[], killAt: number): Promise<string | null> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [BIN, ...cliArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      const child = spawn(process.execPath, [BIN, ...cliArgs], {
+        env: { ...process.env, ASCEND_EXTRA_TRUSTED_ROOTS: SAMPLE_ROOT_SHA256, ...env },
+        stdio: 'ignore',
+      });
       const v = { child, killAt, seen: 0 } as NonNullable<typeof victim>;
       victim = v;
       child.on('exit', (code) => {

@@ -1,4 +1,5 @@
 import { type Clock, type Random, realSleep, type Sleep, systemClock } from '../../core/clock.js';
+import { AscendError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import type { TokenProvider } from '../../credentials/types.js';
 import { authLayer } from './auth.js';
@@ -108,8 +109,24 @@ export function createAscClient(options: AscClientOptions): AscClient {
       if (res.status < 200 || res.status >= 300) {
         throw new AscApiError(req.method, url.pathname, res.status, parseAppleErrors(res.status, res.text));
       }
-      const body = (res.text ? JSON.parse(res.text) : undefined) as T;
-      return { status: res.status, headers: res.headers, body };
+      return { status: res.status, headers: res.headers, body: parseBody<T>(req.method, url.pathname, res) };
     },
   };
+}
+
+/**
+ * A 2xx answer must be JSON: a proxy's or captive portal's HTML page, or a wrong --api-url, is a network-side
+ * failure (exit 9) named as such, not a crash inside ascend.
+ */
+function parseBody<T>(method: string, path: string, res: { status: number; text: string; headers: Headers }): T {
+  if (!res.text) return undefined as T;
+  try {
+    return JSON.parse(res.text) as T;
+  } catch {
+    const type = res.headers.get('content-type') ?? 'no content type';
+    throw new AscendError(
+      'ASC_RESPONSE_INVALID',
+      `${method} ${path} answered ${res.status} with ${res.text.length} bytes that are not JSON (${type.slice(0, 60)})`,
+    );
+  }
 }

@@ -21,6 +21,8 @@ export interface Page<T> {
 }
 
 export const MAX_PAGE_LIMIT = 200;
+/** 2,000,000 items at 200 a page: far beyond any real list, short of forever. */
+export const MAX_PAGES = 10_000;
 
 /**
  * Every page of a collection, following `links.next` verbatim. A `limit` is always sent (Apple's default
@@ -39,6 +41,7 @@ export async function* paginate<T>(
     ...query,
   };
   let count = 0;
+  let pages = 0;
   while (next) {
     const res: { body: Page<T> } = await client.request<Page<T>>({
       method: 'GET',
@@ -46,11 +49,19 @@ export async function* paginate<T>(
       query: q,
       signal: options.signal,
     });
+    // A list answer without a `data` array is not App Store Connect's (a proxy, a wrong --api-url).
+    if (!res.body || !Array.isArray(res.body.data))
+      throw new AscendError('ASC_RESPONSE_INVALID', `GET ${path} answered a list without a data array`);
     yield res.body;
     count += res.body.data.length;
+    // Distinct cursors forever (empty pages that still link on) would never end: bound the walk.
+    if (++pages >= MAX_PAGES)
+      throw new AscendError('PAGINATION_LOOP', `Apple returned more than ${MAX_PAGES} pages for ${path}`);
     if (options.maxItems !== undefined && count >= options.maxItems) return;
     const link = res.body.links?.next;
     if (!link) return;
+    // An empty page has nothing after it worth following, whatever its link says.
+    if (res.body.data.length === 0) return;
     if (seen.has(link)) {
       throw new AscendError('PAGINATION_LOOP', `Apple returned the same next page twice for ${path}`);
     }

@@ -20,7 +20,7 @@ export function retryAfterMs(res: RawResponse, nowMs: number): number | undefine
 /**
  * Re-sends what the shared policy (core/policy.ts) allows the HTTP layer to: reads after 429, 5xx and network
  * errors; writes after a 429 only, since App Store Connect refuses a rate-limited request before acting on it.
- * Any other failed write surfaces for the caller to reconcile by reading (release/reconcile.ts).
+ * Any other failed write surfaces for the caller to reconcile by reading (asc/http/reconcile.ts).
  */
 export function retryLayer(
   opts: RetryOptions,

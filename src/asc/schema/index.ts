@@ -16,3 +16,8 @@ export function subsetPath(): string {
 export function readSubset(): unknown {
   return JSON.parse(readFileSync(subsetPath(), 'utf8'));
 }
+
+/** Every operation of Apple's OpenAPI file as "METHOD /path" (generated beside the subset). */
+export function readOperations(): string[] {
+  return JSON.parse(readFileSync(subsetPath().replace(/openapi-subset\.json$/, 'openapi-operations.json'), 'utf8'));
+}

@@ -9,7 +9,7 @@ import { apiKeyOf } from '../../credentials/key.js';
 import { createTokenProvider } from '../../credentials/token.js';
 import { nextBuildNumber } from '../../release/build-number.js';
 import { deploy } from '../../release/deploy.js';
-import { buildIpa } from '../../sample/builder.js';
+import { buildIpa, SAMPLE_ROOT_SHA256 } from '../../sample/builder.js';
 import { httpTransport } from '../../upload/engine.js';
 import { protect, type Runtime } from '../runtime.js';
 import { progressFor } from '../session.js';
@@ -39,7 +39,9 @@ export async function run(rt: Runtime): Promise<number> {
     const bundleId = app.attributes?.bundleId ?? undefined;
     await buildIpa(file, { bundleId, version: '1.0.0', build: next, payloadBytes: 3 * 1024 * 1024 });
     progress.note('demo', `made ${file} (${bundleId} 1.0.0 build ${next}); deploying it to TestFlight and App Review`);
-    const report = await deploy(demoOptions(file, systemClock.now()), {
+    // The sample IPA's profile is signed by the sample root, not Apple: trusted for this deploy only.
+    const options = { ...demoOptions(file, systemClock.now()), extraTrustedRoots: [SAMPLE_ROOT_SHA256] };
+    const report = await deploy(options, {
       client,
       state: new MemoryStateStore(),
       clock: systemClock,

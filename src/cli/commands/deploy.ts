@@ -14,7 +14,7 @@ export async function run(rt: Runtime, [file]: ArgsOf<'deploy'>, flags: DeployFl
   const onEvent = renderEvents(progressFor(rt));
   const report = await withTransfer(rt, options.concurrency, ({ transport, signal, state }) =>
     deploy(
-      { ...options, individualKey },
+      { ...options, individualKey, extraTrustedRoots: rt.config.extraTrustedRoots },
       { client, state, clock: systemClock, sleep: realSleep, random: Math.random, transport, signal, onEvent },
     ),
   );

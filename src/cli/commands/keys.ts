@@ -1,9 +1,9 @@
-import { AscApiError } from '../../asc/http/errors.js';
 import { listApps } from '../../asc/resources/apps.js';
 import { AscendError } from '../../core/errors.js';
 import { resolveCredentials } from '../../credentials/sources.js';
 import { validateKeyName } from '../../credentials/store.js';
 import { isIndividualKey } from '../../credentials/types.js';
+import { probeRole } from '../../doctor/probe.js';
 import { table } from '../io.js';
 import { createRuntime, protect, type Runtime } from '../runtime.js';
 import type { ArgsOf, OptionsOf } from '../spec.js';
@@ -76,15 +76,9 @@ export async function remove(
   return 0;
 }
 
-interface Probe {
-  name: string;
-  path: string;
-  allowed: boolean | null;
-}
-
 /**
  * `ascend keys check [NAME]`: proves the key works and reports what it can do. Apple does not expose a
- * key's role through the API, so the role is inferred from read-only probes that roles answer differently.
+ * key's role through the API, so the role is inferred from read-only probes (src/doctor/probe.ts).
  */
 export async function check(rt: Runtime, [name]: ArgsOf<'keysCheck'>, _opts: OptionsOf<'keysCheck'>): Promise<number> {
   const runtime = name
@@ -93,25 +87,9 @@ export async function check(rt: Runtime, [name]: ArgsOf<'keysCheck'>, _opts: Opt
   const key = await runtime.key();
   const client = await runtime.client();
   const apps = await listApps(client);
-  const probes: Probe[] = [
-    { name: 'users', path: '/v1/users', allowed: null },
-    { name: 'provisioning', path: '/v1/bundleIds', allowed: null },
-  ];
-  for (const p of probes) {
-    if (p.name === 'provisioning' && isIndividualKey(key)) {
-      p.allowed = false; // Apple refuses provisioning to individual keys outright.
-      continue;
-    }
-    try {
-      await client.request({ method: 'GET', path: p.path, query: { limit: 1 } });
-      p.allowed = true;
-    } catch (err) {
-      if (err instanceof AscApiError && err.status === 403 && !err.isAgreementMissing) p.allowed = false;
-      else throw err;
-    }
-  }
-  const can = Object.fromEntries(probes.map((p) => [p.name, p.allowed]));
-  const role = can.users ? 'Admin' : can.provisioning ? 'App Manager' : 'Developer or narrower';
+  const probe = await probeRole(client, isIndividualKey(key));
+  const can = { users: probe.canManageUsers, provisioning: probe.canProvision };
+  const role = probe.role;
   const result = {
     keyId: key.keyId,
     issuerId: key.issuerId ?? null,

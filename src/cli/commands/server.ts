@@ -90,6 +90,10 @@ export async function run(rt: Runtime, _args: ArgsOf<'serverStart'>, opts: Optio
       publicUrl: opts.publicUrl,
       maxArtifactBytes,
       log: { write: (line) => void logFile.write(line) },
+      // The sandbox's sample .ipa has a profile signed by the sample root, trusted here as `ascend demo` does.
+      extraTrustedRoots: sandbox
+        ? [(await import('../../sample/builder.js')).SAMPLE_ROOT_SHA256, ...rt.config.extraTrustedRoots]
+        : rt.config.extraTrustedRoots,
     });
     const { ensureFirstAdmin } = await import('../../server/accounts/bootstrap.js');
     const first = await ensureFirstAdmin(svc.storage.store, svc.storage.deps, {

@@ -31,6 +31,8 @@ export async function run(
       rateLimitPerHour: num(opts.rateLimit, '--rate-limit'),
       faults: opts.faults,
       faultSeed: num(opts.faultSeed, '--fault-seed'),
+      refuseChecksums: opts.refuseChecksums === true,
+      simNow: opts.clock,
       log: rt.config.verbose ? (l) => rt.out.logger.debug(l) : undefined,
     });
   } catch (err) {

@@ -1,8 +1,8 @@
+import { idempotentWrite } from '../../asc/http/reconcile.js';
 import { resolveApp } from '../../asc/resources/apps.js';
 import { listBetaGroups } from '../../asc/resources/beta-groups.js';
 import { addBuildToGroups, buildGroupIds, getBuild, removeBuildFromGroups } from '../../asc/resources/builds.js';
 import { AscendError } from '../../core/errors.js';
-import { idempotentWrite } from '../../release/reconcile.js';
 import { table } from '../io.js';
 import type { Runtime } from '../runtime.js';
 import type { ArgsOf, OptionsOf } from '../spec.js';

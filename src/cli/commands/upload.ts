@@ -12,16 +12,20 @@ export async function run(rt: Runtime, [file]: ArgsOf<'upload'>, flags: UploadFl
   const client = await rt.client();
   const onEvent = renderEvents(progressFor(rt));
   const { out } = await withTransfer(rt, options.concurrency, ({ transport, signal, state }) =>
-    runRelease(UPLOAD_STEPS, options, {
-      client,
-      state,
-      clock: systemClock,
-      sleep: realSleep,
-      random: Math.random,
-      transport,
-      signal,
-      onEvent,
-    }),
+    runRelease(
+      UPLOAD_STEPS,
+      { ...options, extraTrustedRoots: rt.config.extraTrustedRoots },
+      {
+        client,
+        state,
+        clock: systemClock,
+        sleep: realSleep,
+        random: Math.random,
+        transport,
+        signal,
+        onEvent,
+      },
+    ),
   );
   renderUpload(rt, out);
   return 0;

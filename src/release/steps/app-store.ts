@@ -1,4 +1,5 @@
 import type { AscClient } from '../../asc/http/client.js';
+import { idempotentWrite, writeOnce } from '../../asc/http/reconcile.js';
 import {
   type AppStoreVersion,
   attachBuild,
@@ -12,7 +13,6 @@ import type { Platform } from '../../asc/resources/common.js';
 import { AscendError } from '../../core/errors.js';
 import type { Action, DeployOptions, StepOutputs } from '../deploy-types.js';
 import { defineStep, type Plan } from '../pipeline.js';
-import { idempotentWrite, writeOnce } from '../reconcile.js';
 import { need } from './local.js';
 
 const EDITABLE = new Set([

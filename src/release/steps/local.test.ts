@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertScriptDone, scriptedEnv, stepOnce } from '../../../test/release/kit.js';
-import { buildIpa, type IpaSpec } from '../../sample/builder.js';
+import { buildIpa, type IpaSpec, SAMPLE_ROOT_SHA256 } from '../../sample/builder.js';
 import { inspectStep, preflightStep } from './local.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ascend-local-steps-'));
@@ -13,7 +13,8 @@ async function facts(name: string, spec: IpaSpec) {
   const file = join(dir, name);
   await buildIpa(file, spec);
   const { fetch, env } = scriptedEnv([]);
-  const r = await stepOnce(inspectStep, env, {}, { file });
+  // Sample profiles are signed by the sample root, trusted here as the CLI's extra root would be.
+  const r = await stepOnce(inspectStep, env, {}, { file, extraTrustedRoots: [SAMPLE_ROOT_SHA256] });
   assertScriptDone(fetch);
   return { file, facts: r.plan!.output };
 }

@@ -10,8 +10,9 @@ import { blockedError } from './blockers.js';
 export const inspectStep = defineStep({
   name: 'inspect',
   check: true,
-  input: ({ opts }) => ({ file: opts.file }),
-  read: (input: { file: string }) => inspectIpa(input.file),
+  input: ({ opts }) => ({ file: opts.file, extraTrustedRoots: opts.extraTrustedRoots }),
+  read: (input: { file: string; extraTrustedRoots?: readonly string[] }) =>
+    inspectIpa(input.file, { extraTrustedRoots: input.extraTrustedRoots }),
   plan: (_input, facts: IpaFacts) => ({
     actions: [],
     output: facts,

@@ -1,4 +1,5 @@
 import type { AscClient } from '../../asc/http/client.js';
+import { writeOnce } from '../../asc/http/reconcile.js';
 import type { Platform } from '../../asc/resources/common.js';
 import {
   addVersionToSubmission,
@@ -11,7 +12,6 @@ import {
 import { AscendError } from '../../core/errors.js';
 import type { Action, StepOutputs } from '../deploy-types.js';
 import { defineStep, type Plan } from '../pipeline.js';
-import { writeOnce } from '../reconcile.js';
 import { need } from './local.js';
 import { SUBMISSION_IN_PROGRESS } from './remote-app-store.js';
 

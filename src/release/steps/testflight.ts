@@ -1,3 +1,4 @@
+import { idempotentWrite, writeOnce } from '../../asc/http/reconcile.js';
 import {
   type BetaAppReviewSubmission,
   createBetaAppReviewSubmission,
@@ -12,7 +13,6 @@ import {
 import { addBuildToGroups, buildGroupIds, setUsesNonExemptEncryption } from '../../asc/resources/builds.js';
 import type { BuildRef, GroupRef } from '../deploy-types.js';
 import { defineStep } from '../pipeline.js';
-import { idempotentWrite, writeOnce } from '../reconcile.js';
 import { need } from './local.js';
 
 /** The processed build, or null in a dry run where it does not exist yet (then nothing can be read). */

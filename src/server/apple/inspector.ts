@@ -7,9 +7,9 @@ import type { ArtifactInspector } from '../api/context.js';
  * hostile archive gets the CLI's errors (thrown, and the upload is deleted by the route). The server's
  * own path is replaced by the uploaded name in the facts, so answers never reveal the data folder.
  */
-export function ipaInspector(now: () => Date): ArtifactInspector {
+export function ipaInspector(now: () => Date, extraTrustedRoots: readonly string[] = []): ArtifactInspector {
   return async (path, filename) => {
-    const facts = await inspectIpa(path);
+    const facts = await inspectIpa(path, { extraTrustedRoots });
     const findings = preflight(facts, { now: now(), target: 'app-store' });
     return { facts: { ...facts, file: filename }, findings };
   };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../../simulator/index.js';
 import { realSleep, type Sleep, systemClock } from '../../core/clock.js';
-import { buildIpa } from '../../sample/builder.js';
+import { buildIpa, SAMPLE_ROOT_SHA256 } from '../../sample/builder.js';
 import { httpTransport, type PartTransport } from '../../upload/engine.js';
 import { ensureFirstAdmin } from '../accounts/bootstrap.js';
 import { AscClients } from '../apple/clients.js';
@@ -53,6 +53,7 @@ describeStores('deploy job: stopped mid-upload or cancelled, then run again', (c
       random: Math.random,
       transport: async () => transport,
       running: new Map(),
+      extraTrustedRoots: [SAMPLE_ROOT_SHA256],
     };
     teamId = (await ensureFirstAdmin(store, deps)).team.id;
     const k = sim.createKey({ role: 'APP_MANAGER' });

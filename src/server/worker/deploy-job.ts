@@ -41,6 +41,8 @@ export interface DeployJobEnv {
   transport: () => Promise<PartTransport>;
   /** Cancels of deploys running in this process, by deploy id (the cancel route aborts them). */
   running: Map<string, AbortController>;
+  /** Roots trusted beside Apple's for profiles, as the inspector trusts them. */
+  extraTrustedRoots?: readonly string[];
   /** How long one run may take before its waits give up. */
   deadlineMs?: number;
 }
@@ -62,7 +64,13 @@ async function gate(env: DeployJobEnv, d: DeployRecord, step: StepName): Promise
 }
 
 /** The pipeline's options from what the API stored, with the artifact's file in place of a path. */
-function optionsOf(d: DeployRecord, file: string, clock: Clock, deadlineMs: number): DeployOptions {
+function optionsOf(
+  d: DeployRecord,
+  file: string,
+  clock: Clock,
+  deadlineMs: number,
+  extraTrustedRoots: readonly string[],
+): DeployOptions {
   const o = d.options as Partial<DeployOptions>;
   return {
     file,
@@ -78,6 +86,7 @@ function optionsOf(d: DeployRecord, file: string, clock: Clock, deadlineMs: numb
     dryRun: false,
     concurrency: 4,
     deadline: clock.now() + deadlineMs,
+    extraTrustedRoots,
   };
 }
 
@@ -144,18 +153,21 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
     const artifact = await getArtifact(env.store, teamId, d.artifactId ?? '');
     const key = await openKey(env.store, env.vault, teamId, d.keyRef ?? '');
     const transport = await env.transport();
-    const report = await deploy(optionsOf(d, env.files.pathOf(artifact.sha256), clock, env.deadlineMs ?? 7_200_000), {
-      client: env.clients.for(key),
-      clock,
-      sleep: env.sleep,
-      random: env.random,
-      transport,
-      state: new DbStateStore(env.store, deployId, clock),
-      signal,
-      id: deployId,
-      onEvent: sink.onEvent,
-      beforeApply: (step) => gate(env, d, step),
-    });
+    const report = await deploy(
+      optionsOf(d, env.files.pathOf(artifact.sha256), clock, env.deadlineMs ?? 7_200_000, env.extraTrustedRoots ?? []),
+      {
+        client: env.clients.for(key),
+        clock,
+        sleep: env.sleep,
+        random: env.random,
+        transport,
+        state: new DbStateStore(env.store, deployId, clock),
+        signal,
+        id: deployId,
+        onEvent: sink.onEvent,
+        beforeApply: (step) => gate(env, d, step),
+      },
+    );
     await sink.flush();
     if (report.awaiting) {
       await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'awaiting_approval' }, ['running']);

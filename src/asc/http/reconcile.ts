@@ -1,5 +1,5 @@
-import { AscApiError, AscNetworkError } from '../asc/http/errors.js';
-import { DEFAULT_RETRY_POLICY, decide, type Outcome, type RequestKind } from '../core/policy.js';
+import { DEFAULT_RETRY_POLICY, decide, type Outcome, type RequestKind } from '../../core/policy.js';
+import { AscApiError, AscNetworkError } from './errors.js';
 
 function outcomeOf(err: unknown): Outcome | undefined {
   if (err instanceof AscNetworkError) return { kind: 'no-answer' };
