@@ -165,6 +165,9 @@ describeStores('server: deploys through the embedded queue and worker', (ctx) =>
     expect(d.steps.map((s: { step: string }) => s.step)).toContain('groups');
     const list = (await call('GET', '/api/v1/deploys?limit=1', releaser)).json();
     expect(list.data[0].id).toBe(id);
+    const builds = (await call('GET', '/api/v1/apps/1000000001/builds', releaser)).json().data;
+    expect(builds.map((b: { buildNumber: string }) => b.buildNumber)).toContain('11');
+    expect((await call('GET', '/api/v1/apps/9999999999/builds', releaser)).statusCode).toBe(404);
   });
 
   it('approval gate: waits before beta review, refuses the requester, resumes on another admin’s approval', async () => {

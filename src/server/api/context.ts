@@ -22,6 +22,12 @@ export interface AppleGateway {
   buildNumbersInUse(key: ApiKey, train: { appId: string; version: string; platform: string }): Promise<string[]>;
   /** The apps the key can see, for the apps list (synced per key). */
   listApps?(key: ApiKey): Promise<{ ascAppId: string; bundleId: string; name: string }[]>;
+  /** An app's builds, newest first (at most `limit`). */
+  listBuilds?(
+    key: ApiKey,
+    appId: string,
+    limit: number,
+  ): Promise<{ id: string; buildNumber: string; processingState: string | null; uploadedDate: string | null }[]>;
 }
 
 /** Inspects a stored upload as `ipa inspect --json` does; `ascend server start` wires it to src/ipa. */

@@ -1,5 +1,6 @@
 import { AscApiError } from '../../asc/http/errors.js';
 import { listApps } from '../../asc/resources/apps.js';
+import { listBuilds } from '../../asc/resources/builds.js';
 import type { Platform } from '../../asc/resources/common.js';
 import type { ApiKey } from '../../credentials/types.js';
 import { isIndividualKey } from '../../credentials/types.js';
@@ -46,6 +47,16 @@ export function ascGateway(clients: AscClients): AppleGateway {
         ascAppId: a.id,
         bundleId: a.attributes?.bundleId ?? '',
         name: a.attributes?.name ?? '',
+      }));
+    },
+    /** https://developer.apple.com/documentation/appstoreconnectapi/get-v1-builds */
+    async listBuilds(key: ApiKey, appId: string, limit: number) {
+      const { builds } = await listBuilds(clients.for(key), { appId, maxItems: limit });
+      return builds.map((b) => ({
+        id: b.id,
+        buildNumber: b.attributes?.version ?? '',
+        processingState: b.attributes?.processingState ?? null,
+        uploadedDate: b.attributes?.uploadedDate ?? null,
       }));
     },
     /** Builds and live uploads of the train: release/build-number.ts reads both. */
