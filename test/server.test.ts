@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -88,6 +89,15 @@ describe('ascend server start --sandbox, as a real process, with ascend push --f
     expect(push.code, push.stderr).toBe(0);
     // Not a terminal: one JSON document, as `ascend deploy` prints it there.
     expect(JSON.parse(push.stdout)).toMatchObject({ deploy: expect.stringMatching(/^dep_/), state: 'succeeded' });
+
+    // A hostile file is refused by the server with the CLI's own code and exit code, and nothing is deployed.
+    const garbage = join(dir, 'garbage.ipa');
+    writeFileSync(garbage, randomBytes(8192));
+    const refused = await runCli(['push', garbage, '--server', url, '--token', '@env:ASCEND_TOKEN', '--follow'], {
+      env: { ASCEND_TOKEN: token },
+    });
+    expect(refused.code).toBe(6);
+    expect(JSON.parse(refused.stdout).error.code).toBe('IPA_NOT_ZIP');
 
     const exited = new Promise<number | null>((r) => child!.on('close', (code) => r(code)));
     child.kill('SIGINT');
