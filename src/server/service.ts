@@ -8,7 +8,7 @@ import { AscendError } from '../core/errors.js';
 import { httpTransport } from '../upload/engine.js';
 import { LoginLimiter } from './accounts/login-limiter.js';
 import { buildApi } from './api/app.js';
-import type { ApiContext, AppleGateway } from './api/context.js';
+import type { ApiContext, AppleGateway, DeployControl } from './api/context.js';
 import { AscClients } from './apple/clients.js';
 import { ascGateway } from './apple/gateway.js';
 import { ipaInspector } from './apple/inspector.js';
@@ -66,6 +66,25 @@ async function assertWritable(dir: string): Promise<void> {
   }
 }
 
+/** Deploy routes' reach into this process: the queue, and the abort handles of the deploys running here. */
+function deployControl(
+  queue: TableJobQueue,
+  running: Map<string, AbortController>,
+  pollMs: number,
+  sleep: Sleep,
+): DeployControl {
+  return {
+    enqueue: (payload) => queue.enqueue(DEPLOY_JOB, payload, { maxAttempts: 5 }),
+    cancel: (id) => {
+      const c = running.get(id);
+      c?.abort(new AscendError('INTERRUPTED', 'the deploy was cancelled'));
+      return Boolean(c);
+    },
+    pollMs,
+    sleep,
+  };
+}
+
 /** The whole server in one process (DESIGN §3.5): storage, the API, the embedded queue and its workers. */
 export async function createService(o: ServiceOptions): Promise<Service> {
   const clock = o.clock ?? systemClock;
@@ -105,16 +124,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       maxBytes: o.maxArtifactBytes ?? 4 * 1024 ** 3,
       inspect: ipaInspector(() => new Date(clock.now()), o.extraTrustedRoots ?? []),
     },
-    deploys: {
-      enqueue: (payload) => queue.enqueue(DEPLOY_JOB, payload, { maxAttempts: 5 }),
-      cancel: (id) => {
-        const c = running.get(id);
-        c?.abort(new AscendError('INTERRUPTED', 'the deploy was cancelled'));
-        return Boolean(c);
-      },
-      pollMs: o.pollMs ?? 500,
-      sleep,
-    },
+    deploys: deployControl(queue, running, o.pollMs ?? 500, sleep),
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
   if (o.workers > 0) {

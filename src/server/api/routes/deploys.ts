@@ -67,6 +67,12 @@ const idParam = (req: FastifyRequest<{ Params: { id: string } }>) => req.params.
 
 /** Deploys (DESIGN §3.5): queued as jobs, followed over Server-Sent Events, approved, cancelled, retried. */
 export function deployRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployControl): void {
+  createAndReadRoutes(app, ctx, control);
+  eventRoutes(app, ctx, control);
+  actionRoutes(app, ctx, control);
+}
+
+function createAndReadRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployControl): void {
   app.post('/api/v1/deploys', async (req, reply) => {
     const p = await principalOf(ctx, req);
     requireRole(p, 'releaser');
@@ -101,7 +107,10 @@ export function deployRoutes(app: FastifyInstance, ctx: ApiContext, control: Dep
     const p = await principalOf(ctx, req);
     return deployView(await getDeploy(ctx.store, p.teamId, idParam(req)));
   });
+}
 
+/** GET …/events: Server-Sent Events, replayed from Last-Event-ID. */
+function eventRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployControl): void {
   app.get<{ Params: { id: string }; Querystring: { after?: string } }>(
     '/api/v1/deploys/:id/events',
     async (req, reply) => {
@@ -143,7 +152,10 @@ export function deployRoutes(app: FastifyInstance, ctx: ApiContext, control: Dep
       reply.raw.end();
     },
   );
+}
 
+/** Cancel, retry and approve: each moves the deploy by compare-and-set, audits, and re-queues when needed. */
+function actionRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployControl): void {
   app.post<{ Params: { id: string } }>('/api/v1/deploys/:id/cancel', async (req, reply) => {
     const p = await principalOf(ctx, req);
     requireRole(p, 'releaser');
