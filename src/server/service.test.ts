@@ -43,3 +43,22 @@ describe('server start-up errors', () => {
     }
   });
 });
+
+describe('server stop', () => {
+  it('closes while a client follows a deploy’s events: the stream ends, nothing keeps the server open', async () => {
+    const { ensureFirstAdmin } = await import('./accounts/bootstrap.js');
+    const { createDeploy } = await import('./store/deploys.js');
+    const svc = await createService({ dataDir: temp(), apiUrl: 'http://127.0.0.1:9', workers: 0, pollMs: 10 });
+    const { store, deps } = svc.storage;
+    const first = await ensureFirstAdmin(store, deps, { apiToken: true });
+    const d = await createDeploy(store, deps, first.team.id, { options: {} });
+    const url = await svc.listen('127.0.0.1', 0);
+    const res = await fetch(`${url}/api/v1/deploys/${d.id}/events`, {
+      headers: { authorization: `Bearer ${first.apiToken}` },
+    });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const body = res.text();
+    await svc.close({ timeoutMs: 1000 });
+    expect(await body).toBe('');
+  });
+});

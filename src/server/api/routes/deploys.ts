@@ -111,6 +111,11 @@ function createAndReadRoutes(app: FastifyInstance, ctx: ApiContext, control: Dep
 
 /** GET …/events: Server-Sent Events, replayed from Last-Event-ID. */
 function eventRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployControl): void {
+  // Open streams end when the server stops; otherwise closing would wait for every follower's deploy.
+  const open = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const c of open) c.abort();
+  });
   app.get<{ Params: { id: string }; Querystring: { after?: string } }>(
     '/api/v1/deploys/:id/events',
     async (req, reply) => {
@@ -125,7 +130,9 @@ function eventRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployContr
         'cache-control': 'no-store',
         connection: 'keep-alive',
       });
+      reply.raw.flushHeaders(); // the follower learns at once that the stream is open, before any event
       const closed = new AbortController();
+      open.add(closed);
       req.raw.on('close', () => closed.abort());
       // Replays from Last-Event-ID, then follows until the deploy ends or waits for an approval. The row's
       // state and its `state` event are two writes: the stream ends once it has sent the event that matches.
@@ -149,6 +156,7 @@ function eventRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployContr
         }
         await control.sleep(control.pollMs, closed.signal).catch(() => {});
       }
+      open.delete(closed);
       reply.raw.end();
     },
   );
