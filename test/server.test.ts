@@ -102,6 +102,10 @@ describe('ascend server start --sandbox, as a real process, with ascend push --f
     const exited = new Promise<number | null>((r) => child!.on('close', (code) => r(code)));
     child.kill('SIGINT');
     expect(await exited).toBe(0);
+    // Once stopped, a push is a network error with its exit code, not a bug.
+    const gone = await runCli(['push', garbage, '--server', url, '--token', 'x']);
+    expect(gone.code).toBe(9);
+    expect(JSON.parse(gone.stdout).error.code).toBe('NETWORK_ERROR');
     // Nothing secret in what the server wrote: its log and its database.
     const key = readFileSync(join(sandbox, p8!), 'utf8').split('\n')[1]!;
     for (const f of ['server.log', 'ascend.db']) {

@@ -25,6 +25,19 @@ async function failure(res: Response, what: string): Promise<AscendError> {
   });
 }
 
+/** fetch, with a server that cannot be reached reported as NETWORK_ERROR (exit 9) rather than a bug. */
+async function send(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (cause) {
+    if ((init.signal as AbortSignal | undefined)?.aborted) throw (init.signal as AbortSignal).reason;
+    throw new AscendError('NETWORK_ERROR', `the server at ${new URL(url).origin} cannot be reached`, {
+      cause,
+      remedy: 'Check --server (scheme, host and port) and that the server is running, then retry.',
+    });
+  }
+}
+
 function tokenOf(value: string, env: Readonly<Record<string, string | undefined>>): string {
   if (!value.startsWith('@env:')) return value;
   const v = env[value.slice(5)];
@@ -78,7 +91,7 @@ async function follow(rt: Runtime, server: string, headers: Record<string, strin
   const show = renderEvents(progressFor(rt));
   let last = 0;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const res = await fetch(`${server}/api/v1/deploys/${encodeURIComponent(id)}/events`, {
+    const res = await send(`${server}/api/v1/deploys/${encodeURIComponent(id)}/events`, {
       headers: { ...headers, ...(last ? { 'last-event-id': String(last) } : {}) },
       signal: rt.signal,
     });
@@ -114,7 +127,7 @@ export async function run(rt: Runtime, [file]: ArgsOf<'push'>, flags: Flags): Pr
       throw new AscendError('FILE_NOT_FOUND', `${file} does not exist or is not a file`);
     },
   );
-  const up = await fetch(`${server}/api/v1/artifacts`, {
+  const up = await send(`${server}/api/v1/artifacts`, {
     method: 'POST',
     headers: {
       ...headers,
@@ -128,7 +141,7 @@ export async function run(rt: Runtime, [file]: ArgsOf<'push'>, flags: Flags): Pr
   } as RequestInit);
   if (!up.ok) throw await failure(up, 'the build');
   const artifact = (await up.json()) as { id: string };
-  const created = await fetch(`${server}/api/v1/deploys`, {
+  const created = await send(`${server}/api/v1/deploys`, {
     method: 'POST',
     headers: { ...headers, 'content-type': 'application/json' },
     body: JSON.stringify({
