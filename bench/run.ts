@@ -6,6 +6,7 @@ import { benchDeploy } from './deploy.js';
 import { benchIpaInspect } from './ipa-inspect.js';
 import { machine } from './lib.js';
 import { ensurePeers } from './peers.js';
+import { benchServer } from './server.js';
 import { benchStartup } from './startup.js';
 import { benchUpload } from './upload.js';
 
@@ -30,6 +31,7 @@ if (want('concurrency'))
     ),
   );
 if (want('deploy')) sections.push(await benchDeploy());
+if (want('server')) sections.push(await benchServer(tmp));
 
 // A partial run (`npm run bench -- upload`) keeps the other sections of the committed results.
 const resultsPath = join(import.meta.dirname, 'RESULTS.md');

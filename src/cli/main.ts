@@ -74,6 +74,14 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
     lazy(() => import('./commands/demo.js')),
   );
   wire(
+    c.serverStart,
+    lazy(() => import('./commands/server.js')),
+  );
+  wire(
+    c.push,
+    lazy(() => import('./commands/push.js')),
+  );
+  wire(
     c.appsList,
     lazy(() => import('./commands/apps.js')),
   );

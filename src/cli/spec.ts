@@ -154,8 +154,32 @@ export function defineCommands() {
     .option('--refuse-checksums', 'answer any sourceFileChecksums at commit with 409 (as Apple was seen doing)')
     .option('--clock <iso>', "the simulator's now for resources (expiry, processing); tokens use the real clock");
 
+  const server = program.command('server').description('the Build System server (HTTP API, queue, workers)');
+  const serverStart = server
+    .command('start')
+    .description('run the server until interrupted; prints its URL and a one-time sign-in link')
+    .option('--port <port>', 'port (0 = any free port)', '8080')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--data <dir>', 'data folder: SQLite database, master key, uploads', '.ascend')
+    .option('--database-url <url>', 'PostgreSQL (postgres://USER@HOST/DB); SQLite under --data without it')
+    .option('--workers <n>', 'deploys run at once in this process', '2')
+    .option('--public-url <url>', 'the URL people and links use (https makes cookies Secure)')
+    .option('--max-artifact-size <bytes>', 'largest build upload accepted', String(4 * 1024 ** 3))
+    .option('--sandbox', 'an in-process simulated App Store Connect with a sample team, key and .ipa')
+    .option('--write-admin-token <file>', "write an API token of the first team's owner (0600)");
+  const push = deployCommand()
+    .name('push')
+    .description('hand a build to an ascend server and start its deploy (the deploy flags apply)')
+    .requiredOption('--server <url>', 'the server, e.g. http://127.0.0.1:8080')
+    .requiredOption('--token <token>', 'an API token (Authorization: Bearer); @env:VAR reads it from a variable')
+    .option('--follow', 'follow the deploy to its end, with the same progress and exit codes as `ascend deploy`')
+    .configureHelp({ showGlobalOptions: true });
+  program.addCommand(push);
+
   return {
     program,
+    serverStart,
+    push,
     demo,
     appsList,
     buildsList,

@@ -247,6 +247,83 @@ export const CATALOGUE = {
     remedy:
       'Wait for the review in progress to finish, or cancel it in App Store Connect, then run the same command again.',
   },
+  DATABASE_URL_INVALID: {
+    exit: EXIT.usage,
+    remedy: 'Use postgres://USER@HOST/DB for PostgreSQL, or leave --database-url out to use SQLite under --data.',
+  },
+  DATABASE_UNREACHABLE: {
+    exit: EXIT.network,
+    remedy:
+      'Check that the database server is running and that --database-url names the right host, port and database.',
+  },
+  DATABASE_SCHEMA_NEWER: {
+    exit: EXIT.conflict,
+    remedy: 'A newer ascend has upgraded this database; run that version (or newer), never an older one, against it.',
+  },
+  DATABASE_MIGRATION_FAILED: {
+    exit: EXIT.bug,
+    remedy: 'The database was left as it was before the upgrade; please report this with the output of --verbose.',
+  },
+  MASTER_KEY_INVALID: {
+    exit: EXIT.validation,
+    remedy:
+      'ASCEND_MASTER_KEY (or <data>/master.key) must hold 32 random bytes in base64, e.g. `openssl rand -base64 32`.',
+  },
+  MASTER_KEY_PERMISSIONS: {
+    exit: EXIT.validation,
+    remedy: 'Make the master key file readable by its owner only: `chmod 600 <data>/master.key`.',
+  },
+  VAULT_KEY_UNKNOWN: {
+    exit: EXIT.validation,
+    remedy:
+      'Start the server with the master key that sealed this secret (ASCEND_MASTER_KEY or <data>/master.key), or finish the rotation with both keys.',
+  },
+  VAULT_SECRET_DAMAGED: {
+    exit: EXIT.conflict,
+    remedy:
+      'The stored secret failed its integrity check (altered, or copied from another row); store the secret again.',
+  },
+  AUDIT_DETAIL_SECRET: {
+    exit: EXIT.bug,
+    remedy: 'An audit entry would have held a secret and was refused; please report this with the output of --verbose.',
+  },
+  RESOURCE_NOT_FOUND: { exit: EXIT.notFound, remedy: 'Check the id; list what exists in this team first.' },
+  RESOURCE_EXISTS: { exit: EXIT.conflict, remedy: 'Pick another name, or change the existing one.' },
+  SIGN_IN_FAILED: {
+    exit: EXIT.auth,
+    remedy: 'Check the e-mail address and password; after several failures wait 15 minutes before trying again.',
+  },
+  SIGN_IN_THROTTLED: {
+    exit: EXIT.rateLimit,
+    remedy: 'Too many failed sign-ins for this account or address; wait until the time named, then try again.',
+  },
+  SESSION_INVALID: { exit: EXIT.auth, remedy: 'Sign in again; the session has expired or was signed out.' },
+  API_TOKEN_INVALID: {
+    exit: EXIT.auth,
+    remedy:
+      'Create a new API token in the dashboard (Members and API tokens) and use it as `Authorization: Bearer <token>`.',
+  },
+  SIGN_IN_LINK_INVALID: {
+    exit: EXIT.auth,
+    remedy: 'Sign-in links work once and for a few minutes; restart the server or ask an admin for a new link.',
+  },
+  PASSWORD_WEAK: { exit: EXIT.usage, remedy: 'Use a password of at least 12 characters (a passphrase is fine).' },
+  DEPLOY_STATE_CONFLICT: {
+    exit: EXIT.conflict,
+    remedy: 'The deploy changed meanwhile (another worker or person acted on it); reload it and try again.',
+  },
+  PERMISSION_DENIED: {
+    exit: EXIT.auth,
+    remedy: "Your role in this team does not allow this; ask one of the team's owners or admins.",
+  },
+  CSRF_INVALID: {
+    exit: EXIT.auth,
+    remedy: 'Reload the dashboard and try again (the request lacked the session’s CSRF token).',
+  },
+  ARTIFACT_TOO_LARGE: {
+    exit: EXIT.validation,
+    remedy: 'The upload is larger than the server accepts (--max-artifact-size); check the file, or raise the limit.',
+  },
   APP_STORE_VERSION_OPEN: {
     exit: EXIT.conflict,
     remedy:
@@ -322,6 +399,14 @@ export const CATALOGUE = {
     exit: EXIT.network,
     remedy:
       'The server at --api-url sent an answer far larger than App Store Connect ever does; check --api-url, then retry.',
+  },
+  PORT_IN_USE: {
+    exit: EXIT.conflict,
+    remedy: 'Stop what listens on that port, or start the server on another one with --port.',
+  },
+  DATA_DIR_NOT_WRITABLE: {
+    exit: EXIT.validation,
+    remedy: 'Give the server a folder it can write with --data DIR (it holds the database, master key and uploads).',
   },
   ASC_RESPONSE_INVALID: {
     exit: EXIT.network,

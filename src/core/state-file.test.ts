@@ -14,8 +14,8 @@ describe('JSON file state store', () => {
     expect(await store.get('deploy/1')).toBeUndefined();
     await store.put('deploy/1', { step: 'upload', parts: [1, 2] });
     expect(await store.get('deploy/1')).toEqual({ step: 'upload', parts: [1, 2] });
-    expect(readdirSync(join(dir, 'state'))).toEqual(['deploy_1.json']);
-    expect(statSync(join(dir, 'state', 'deploy_1.json')).mode & 0o777).toBe(0o600);
+    expect(readdirSync(join(dir, 'state'))).toEqual(['deploy_2f1.json']);
+    expect(statSync(join(dir, 'state', 'deploy_2f1.json')).mode & 0o777).toBe(0o600);
     await store.delete('deploy/1');
     expect(await store.get('deploy/1')).toBeUndefined();
   });

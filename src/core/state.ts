@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BoundedReadError, readBounded } from './bounded-read.js';
@@ -32,7 +33,7 @@ export class JsonFileStateStore implements StateStore {
   }
 
   private path(key: string): string {
-    return join(this.dir, `${key.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
+    return join(this.dir, `${fileNameOf(key)}.json`);
   }
 
   /** The file that holds `key`, for remedies that ask a person to look at or remove it. */
@@ -86,12 +87,31 @@ export class JsonFileStateStore implements StateStore {
   }
 }
 
+/**
+ * A file name that only one key maps to: letters, digits, dot and dash stay (so existing state files keep
+ * their names), every other UTF-8 byte becomes `_xx`. Names too long for a file system become a hash.
+ */
+export function fileNameOf(key: string): string {
+  let name = '';
+  for (const byte of Buffer.from(key, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    name += /[A-Za-z0-9.-]/.test(c) ? c : `_${byte.toString(16).padStart(2, '0')}`;
+  }
+  // '~' never appears in an encoded name, so a hashed name cannot equal one.
+  return name.length > 200 ? `~${createHash('sha256').update(key).digest('hex')}` : name;
+}
+
 /** For tests and the in-process demo. */
 export class MemoryStateStore implements StateStore {
   readonly data = new Map<string, string>();
   async get<T>(key: string): Promise<T | undefined> {
     const v = this.data.get(key);
-    return v === undefined ? undefined : (JSON.parse(v) as T);
+    if (v === undefined) return undefined;
+    try {
+      return JSON.parse(v) as T;
+    } catch (cause) {
+      throw new AscendError('STATE_FILE_INVALID', `the saved state ${JSON.stringify(key)} is damaged`, { cause });
+    }
   }
   async put<T>(key: string, value: T): Promise<void> {
     this.data.set(key, JSON.stringify(value));

@@ -1,0 +1,109 @@
+import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { AscendError } from '../../core/errors.js';
+import type { ApiKey } from '../../credentials/types.js';
+import type { LoginLimiter } from '../accounts/login-limiter.js';
+import type { ScryptParams } from '../accounts/passwords.js';
+import type { ArtifactFiles } from '../store/artifact-files.js';
+import { type AuditEntry, appendAudit } from '../store/audit.js';
+import type { StoreDeps } from '../store/ids.js';
+import type { Store } from '../store/open.js';
+import type { Vault } from '../vault/vault.js';
+import { authenticate, type Principal } from './auth.js';
+
+/**
+ * The server's view of App Store Connect, injected so routes never build clients themselves and tests run
+ * with fakes that fail on any unexpected call. `ascend server start` wires it to src/asc.
+ */
+export interface AppleGateway {
+  /** Proves the key works (a read every role may do) and infers its role; throws Apple's error otherwise. */
+  checkKey(key: ApiKey): Promise<{ role: string | null }>;
+  /** Every build number Apple has for the train: builds and uploads still in flight. */
+  buildNumbersInUse(key: ApiKey, train: { appId: string; version: string; platform: string }): Promise<string[]>;
+  /** The apps the key can see, for the apps list (synced per key). */
+  listApps?(key: ApiKey): Promise<{ ascAppId: string; bundleId: string; name: string }[]>;
+  /** An app's builds, newest first (at most `limit`). */
+  listBuilds?(
+    key: ApiKey,
+    appId: string,
+    limit: number,
+  ): Promise<{ id: string; buildNumber: string; processingState: string | null; uploadedDate: string | null }[]>;
+}
+
+/** Inspects a stored upload as `ipa inspect --json` does; `ascend server start` wires it to src/ipa. */
+export type ArtifactInspector = (path: string, filename: string) => Promise<{ facts: unknown; findings: unknown[] }>;
+
+/** How deploy routes reach the queue and the workers of this process. */
+export interface DeployControl {
+  enqueue(payload: { teamId: string; deployId: string }): Promise<string>;
+  /** Aborts a deploy running in this process at its next safe point; false if none runs here. */
+  cancel(deployId: string): boolean;
+  /** How often the event stream looks for new events. */
+  pollMs: number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** What every route needs, built once at start (DESIGN §2: nothing global). */
+export interface ApiContext {
+  store: Store;
+  vault: Vault;
+  deps: StoreDeps;
+  limiter: LoginLimiter;
+  /** Secure cookies when the public URL is https. */
+  secureCookies: boolean;
+  queue: { name: string; workers(): number };
+  apple: AppleGateway;
+  artifacts: { files: ArtifactFiles; maxBytes: number; inspect: ArtifactInspector };
+  /** Deploys: queued as jobs, cancelled through the process that runs them. Absent: no deploy routes. */
+  deploys?: DeployControl;
+  /** Passwords' scrypt cost; tests lower it. */
+  scrypt?: ScryptParams;
+}
+
+export function principalOf(ctx: ApiContext, req: FastifyRequest): Promise<Principal> {
+  return authenticate(ctx.store, ctx.deps, req);
+}
+
+/** The request body checked against a schema; the first problem is named in a one-line USAGE error. */
+/** True when any string in the (size-bounded) JSON value holds a NUL, which PostgreSQL text cannot store. */
+function hasNul(v: unknown, depth = 0): boolean {
+  if (typeof v === 'string') return v.includes('\u0000');
+  if (depth > 32 || v === null || typeof v !== 'object') return false;
+  return Object.entries(v).some(([k, x]) => k.includes('\u0000') || hasNul(x, depth + 1));
+}
+
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  // Refused on both databases alike, rather than stored by SQLite and failing on PostgreSQL.
+  if (hasNul(body))
+    throw new AscendError('USAGE', 'a text field holds a NUL character', {
+      remedy: 'Remove the NUL (\\u0000) characters from the request.',
+    });
+  const r = schema.safeParse(body ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue?.path.length ? issue.path.join('.') : 'the body';
+  throw new AscendError('USAGE', `${where}: ${issue?.message ?? 'not valid'}`, {
+    remedy: 'Check the request against the API reference in docs/SERVER.md.',
+  });
+}
+
+/** Records a change in the audit log with who, from where and the outcome. */
+export function audit(
+  ctx: ApiContext,
+  req: FastifyRequest,
+  p: Principal | null,
+  entry: Pick<AuditEntry, 'action' | 'outcome'> & Partial<Pick<AuditEntry, 'target' | 'detail' | 'teamId'>>,
+): Promise<unknown> {
+  return appendAudit(ctx.store, ctx.deps, {
+    teamId: entry.teamId ?? p?.teamId ?? null,
+    actor: p
+      ? { type: p.kind === 'token' ? 'token' : 'user', id: p.kind === 'token' ? p.tokenId : p.userId }
+      : { type: 'user', id: null },
+    action: entry.action,
+    target: entry.target ?? null,
+    ip: req.ip,
+    userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
+    outcome: entry.outcome,
+    detail: entry.detail ?? null,
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * The HTTP API's contract types (DESIGN §3.5), shared with the dashboard: the web app imports only this
+ * file. Plain data, no imports.
+ */
+export type Role = 'owner' | 'admin' | 'releaser' | 'viewer';
+
+export interface ErrorBody {
+  error: { code: string; message: string; remedy: string };
+}
+
+export interface Page<T> {
+  data: T[];
+  next: string | null;
+}
+
+export interface Health {
+  status: 'ok';
+  database: 'sqlite' | 'postgres';
+  queue: string;
+  workers: number;
+}
+
+export interface SessionInfo {
+  user: { id: string; email: string; name: string };
+  teams: { id: string; name: string; role: Role }[];
+  csrfToken: string;
+  expiresAt: string;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  prefix: string;
+  role: Role;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** Answer to POST /api/v1/tokens: the token itself appears here once and never again. */
+export interface CreatedApiToken extends ApiToken {
+  token: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: { type: string; id: string | null };
+  action: string;
+  target: { type: string; id: string } | null;
+  ip: string | null;
+  userAgent: string | null;
+  outcome: 'success' | 'failure' | 'denied';
+  detail: Record<string, unknown> | null;
+}
+
+export type DeployState = 'queued' | 'running' | 'awaiting_approval' | 'succeeded' | 'failed' | 'cancelled';
+
+/** POST /api/v1/deploys: the `ascend deploy` flags as fields; unknown fields are refused. */
+export interface CreateDeploy {
+  artifactId: string;
+  /** A stored key's id (GET /api/v1/keys); the team's first key when absent. */
+  keyId?: string;
+  groups?: string[];
+  whatsNew?: string;
+  locale?: string;
+  encryption?: 'exempt' | 'non-exempt';
+  betaReview?: boolean;
+  appStore?: boolean;
+  submitReview?: boolean;
+  release?: { type: 'MANUAL' | 'AFTER_APPROVAL' | 'SCHEDULED'; date?: string };
+  phased?: boolean;
+}
+
+export interface Deploy {
+  id: string;
+  artifactId: string | null;
+  keyId: string | null;
+  state: DeployState;
+  options: Record<string, unknown>;
+  steps: { step: string; status: string; detail?: string | null; startedAt?: string | null; endedAt?: string | null }[];
+  error: { code: string; message: string; remedy?: string } | null;
+  /** 0–1, the upload's share acknowledged by Apple. */
+  progress: number;
+  createdBy: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  updatedAt: string;
+  endedAt: string | null;
+}
+
+/**
+ * One Server-Sent Event of GET /api/v1/deploys/:id/events (`id:` is its seq, for Last-Event-ID):
+ * `step` {step, status, detail?}, `progress` {sent, total}, `log` {text}, `approval` {step, by},
+ * `state` {state, step?, error?}.
+ */
+export interface DeployEventMessage {
+  seq: number;
+  type: 'step' | 'progress' | 'log' | 'approval' | 'state';
+  data: Record<string, unknown>;
+  createdAt: string;
+}

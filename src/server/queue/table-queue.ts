@@ -1,0 +1,125 @@
+import type { Sleep } from '../../core/clock.js';
+import { redact } from '../../core/redact.js';
+import type { StoreDeps } from '../store/ids.js';
+import { claimJob, completeJob, enqueueJob, extendLease, failJob, type JobRecord } from '../store/jobs.js';
+import type { Store } from '../store/open.js';
+import type { JobHandler, JobQueue } from './types.js';
+
+export interface TableQueueOptions {
+  /** This worker's name in the jobs table (host:pid:n). */
+  worker: string;
+  concurrency: number;
+  /** How long a claim holds; renewed every third of it while the handler runs. */
+  leaseMs: number;
+  /** Idle wait between claims when nothing is due. */
+  pollMs: number;
+  sleep: Sleep;
+  /** Delay before attempt n+1 after attempt n failed. */
+  retryDelayMs?: (attempt: number) => number;
+}
+
+const ignoreAbort = (p: Promise<void>) => p.catch(() => {});
+
+/** The embedded queue over the jobs table: one claim per slot, a heartbeat per running job. */
+export class TableJobQueue implements JobQueue {
+  readonly name: string;
+  private readonly stopping = new AbortController();
+  private readonly loops: Promise<void>[] = [];
+  private readonly inFlight = new Map<string, AbortController>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly deps: StoreDeps,
+    private readonly opts: TableQueueOptions,
+  ) {
+    this.name = `table:${store.dialect}`;
+  }
+
+  get running(): number {
+    return this.inFlight.size;
+  }
+
+  async enqueue(kind: string, payload: unknown, o: { runAt?: number; maxAttempts?: number } = {}): Promise<string> {
+    return (await enqueueJob(this.store, this.deps, { kind, payload, ...o })).id;
+  }
+
+  work(kinds: readonly string[], handler: JobHandler): void {
+    for (let i = 0; i < this.opts.concurrency; i++) this.loops.push(this.loop(kinds, handler));
+  }
+
+  private async loop(kinds: readonly string[], handler: JobHandler): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      const job = await claimJob(this.store, this.deps, {
+        worker: this.opts.worker,
+        leaseMs: this.opts.leaseMs,
+        kinds,
+      });
+      if (!job) {
+        await ignoreAbort(this.opts.sleep(this.opts.pollMs, this.stopping.signal));
+        continue;
+      }
+      await this.run(job, handler);
+    }
+  }
+
+  private async run(job: JobRecord, handler: JobHandler): Promise<void> {
+    const control = new AbortController();
+    this.inFlight.set(job.id, control);
+    const heartbeat = this.heartbeat(job.id, control);
+    try {
+      await handler({
+        id: job.id,
+        kind: job.kind,
+        payload: job.payload,
+        attempt: job.attempts,
+        signal: control.signal,
+      });
+      await completeJob(this.store, this.deps, job.id, this.opts.worker);
+    } catch (err) {
+      // A lost job is someone else's now: record nothing against it.
+      if (!control.signal.aborted || this.stopping.signal.aborted) {
+        const message = redact(err instanceof Error ? err.message : String(err));
+        await failJob(
+          this.store,
+          this.deps,
+          job.id,
+          this.opts.worker,
+          message,
+          this.opts.retryDelayMs?.(job.attempts) ?? 0,
+        );
+      }
+    } finally {
+      this.inFlight.delete(job.id);
+      control.abort(new Error('job finished'));
+      await heartbeat;
+    }
+  }
+
+  /** Renews the lease until the job ends; a refused renewal means the job was lost, so its handler is told. */
+  private async heartbeat(id: string, control: AbortController): Promise<void> {
+    const every = Math.max(1, Math.floor(this.opts.leaseMs / 3));
+    while (!control.signal.aborted) {
+      await ignoreAbort(this.opts.sleep(every, control.signal));
+      if (control.signal.aborted) return;
+      const held = await extendLease(this.store, this.deps, id, this.opts.worker, this.opts.leaseMs).catch(() => true);
+      if (!held) control.abort(new Error('the job’s lease passed to another worker'));
+    }
+  }
+
+  async stop(o: { timeoutMs?: number } = {}): Promise<void> {
+    this.stopping.abort(new Error('queue stopping'));
+    const all = Promise.all(this.loops);
+    if (o.timeoutMs !== undefined) {
+      const timer = new AbortController();
+      const timedOut = this.opts.sleep(o.timeoutMs, timer.signal).then(
+        () => true,
+        () => false,
+      );
+      const late = await Promise.race([all.then(() => false), timedOut]);
+      timer.abort();
+      // pg-boss's failWip: tell running handlers to stop, so their jobs are released now, not after the lease.
+      if (late) for (const c of this.inFlight.values()) c.abort(new Error('worker shutting down'));
+    }
+    await all;
+  }
+}

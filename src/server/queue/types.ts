@@ -1,0 +1,26 @@
+/** What a handler gets: the job, and a signal that fires when the job was lost (lease passed) or the worker stops. */
+export interface JobContext {
+  id: string;
+  kind: string;
+  payload: unknown;
+  /** 1 on the first run. */
+  attempt: number;
+  signal: AbortSignal;
+}
+
+export type JobHandler = (job: JobContext) => Promise<void>;
+
+/**
+ * The queue behind deploys and checks (DESIGN §2 queue/): the jobs table for the embedded server (SQLite or
+ * PostgreSQL), pg-boss when scaled out. Jobs carry ids, never secrets; a handler re-reads what it needs.
+ */
+export interface JobQueue {
+  readonly name: string;
+  enqueue(kind: string, payload: unknown, opts?: { runAt?: number; maxAttempts?: number }): Promise<string>;
+  /** Starts taking jobs of these kinds. */
+  work(kinds: readonly string[], handler: JobHandler): void;
+  /** Stops taking jobs and waits for running ones; after `timeoutMs` their signals fire and they are released. */
+  stop(opts?: { timeoutMs?: number }): Promise<void>;
+  /** Jobs running now in this process. */
+  readonly running: number;
+}

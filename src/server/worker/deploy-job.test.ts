@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../../simulator/index.js';
+import { realSleep, type Sleep, systemClock } from '../../core/clock.js';
+import { buildIpa, SAMPLE_ROOT_SHA256 } from '../../sample/builder.js';
+import { httpTransport, type PartTransport } from '../../upload/engine.js';
+import { ensureFirstAdmin } from '../accounts/bootstrap.js';
+import { AscClients } from '../apple/clients.js';
+import { ArtifactFiles } from '../store/artifact-files.js';
+import { createArtifact } from '../store/artifacts.js';
+import { createDeploy, getDeploy, listDeployEvents, updateDeploy } from '../store/deploys.js';
+import type { StoreDeps } from '../store/ids.js';
+import { addKey } from '../store/keys.js';
+import { describeStores } from '../store/testing/dialects.js';
+import { masterKeyOf } from '../vault/master-key.js';
+import { Vault } from '../vault/vault.js';
+import { DEPLOY_JOB, type DeployJobEnv, deployJobHandler } from './deploy-job.js';
+
+const quickSleep: Sleep = (ms, signal) => realSleep(Math.min(ms / 20, 100), signal);
+
+describeStores('deploy job: stopped mid-upload or cancelled, then run again', (ctx) => {
+  let sim: Simulator;
+  let dir: string;
+  let env: DeployJobEnv;
+  let transport: PartTransport & { close(): Promise<void> };
+  let teamId: string;
+  let keyRef: string;
+  const deps: StoreDeps = { clock: systemClock, randomBytes: (n) => randomBytes(n) };
+
+  beforeAll(async () => {
+    // Slow enough (2 MB/s) that the upload is surely under way when the test stops it.
+    sim = await startSimulator({
+      host: '127.0.0.1',
+      port: 0,
+      processingSeconds: 0.2,
+      partSizeBytes: 256 * 1024,
+      bandwidthMBps: 2,
+    });
+    dir = mkdtempSync(join(tmpdir(), 'ascend-job-'));
+    const store = ctx.store();
+    const vault = new Vault(store, { current: masterKeyOf(randomBytes(32)) }, deps);
+    transport = await httpTransport(4);
+    env = {
+      store,
+      vault,
+      deps,
+      clients: new AscClients({ baseUrl: sim.url, sleep: quickSleep }),
+      files: new ArtifactFiles(join(dir, 'artifacts'), deps.randomBytes),
+      sleep: quickSleep,
+      random: Math.random,
+      transport: async () => transport,
+      running: new Map(),
+      extraTrustedRoots: [SAMPLE_ROOT_SHA256],
+    };
+    teamId = (await ensureFirstAdmin(store, deps)).team.id;
+    const k = sim.createKey({ role: 'APP_MANAGER' });
+    keyRef = (
+      await addKey(store, vault, deps, teamId, {
+        name: 'k',
+        keyId: k.keyId,
+        issuerId: k.issuerId ?? null,
+        privateKey: k.privateKeyPem,
+      })
+    ).id;
+  });
+  afterAll(async () => {
+    await transport?.close();
+    await sim?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function newDeploy(build: string) {
+    const ipa = join(dir, `App-${build}.ipa`);
+    await buildIpa(ipa, {
+      bundleId: 'com.example.sandbox.one',
+      version: '1.2.0',
+      build,
+      payloadBytes: 3 * 1024 * 1024,
+    });
+    const put = await env.files.put(createReadStream(ipa), 10 * 1024 * 1024);
+    const art = await createArtifact(env.store, deps, teamId, { ...put, filename: 'App.ipa', facts: {}, findings: [] });
+    return createDeploy(env.store, deps, teamId, {
+      artifactId: art.id,
+      keyRef,
+      options: { groups: ['External Testers'], whatsNew: 'Resume' },
+    });
+  }
+  /** Resolves once the deploy has sent upload progress: the upload is under way. */
+  async function uploading(id: string): Promise<void> {
+    for (let i = 0; i < 400; i++) {
+      const events = await listDeployEvents(env.store, teamId, id);
+      if (events.some((e) => e.type === 'progress' && (e.data as { sent: number }).sent > 0)) return;
+      await realSleep(10);
+    }
+    throw new Error('the upload never started');
+  }
+  const job = (deployId: string, signal: AbortSignal) => ({
+    id: `job_${deployId}`,
+    kind: DEPLOY_JOB,
+    payload: { teamId, deployId },
+    attempt: 1,
+    signal,
+  });
+  const uploadsOf = (build: string) =>
+    sim.store
+      .list('buildUploads')
+      .filter((u) => (u.attributes as { cfBundleVersion?: string }).cfBundleVersion === build);
+
+  it('a worker stopped mid-upload (lease lost, shutdown) leaves the deploy running; the next run resumes it with one upload', async () => {
+    const d = await newDeploy('31');
+    const handler = deployJobHandler(env);
+    const stop = new AbortController();
+    const first = handler(job(d.id, stop.signal));
+    await uploading(d.id);
+    stop.abort(new Error('worker stopping'));
+    await expect(first).rejects.toBeDefined();
+    expect((await getDeploy(env.store, teamId, d.id)).state).toBe('running');
+    await handler(job(d.id, new AbortController().signal));
+    expect((await getDeploy(env.store, teamId, d.id)).state).toBe('succeeded');
+    expect(uploadsOf('31')).toHaveLength(1);
+  });
+
+  it('cancel stops a running deploy at a safe point; a retry resumes it without a second upload', async () => {
+    const d = await newDeploy('32');
+    const handler = deployJobHandler(env);
+    const run = handler(job(d.id, new AbortController().signal));
+    await uploading(d.id);
+    env.running.get(d.id)!.abort();
+    await run;
+    const cancelled = await getDeploy(env.store, teamId, d.id);
+    expect(cancelled.state).toBe('cancelled');
+    await updateDeploy(env.store, deps, teamId, d.id, { state: 'queued' }, ['cancelled']);
+    await handler(job(d.id, new AbortController().signal));
+    expect((await getDeploy(env.store, teamId, d.id)).state).toBe('succeeded');
+    expect(uploadsOf('32')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,202 @@
+import type { Clock, Random, Sleep } from '../../core/clock.js';
+import { AscendError } from '../../core/errors.js';
+import { redact } from '../../core/redact.js';
+import { deploy } from '../../release/deploy.js';
+import type { DeployOptions } from '../../release/deploy-types.js';
+import type { RunEvent, StepName } from '../../release/pipeline.js';
+import type { PartTransport } from '../../upload/engine.js';
+import type { AscClients } from '../apple/clients.js';
+import type { JobContext, JobHandler } from '../queue/types.js';
+import type { ArtifactFiles } from '../store/artifact-files.js';
+import { getArtifact } from '../store/artifacts.js';
+import {
+  appendDeployEvent,
+  type DeployRecord,
+  type DeployStep,
+  getDeploy,
+  listDeployEvents,
+  updateDeploy,
+} from '../store/deploys.js';
+import type { StoreDeps } from '../store/ids.js';
+import { openKey } from '../store/keys.js';
+import type { Store } from '../store/open.js';
+import { getSettings } from '../store/settings.js';
+import { DbStateStore } from '../store/step-state.js';
+import type { Vault } from '../vault/vault.js';
+
+export const DEPLOY_JOB = 'deploy';
+export interface DeployJobPayload {
+  teamId: string;
+  deployId: string;
+}
+
+export interface DeployJobEnv {
+  store: Store;
+  vault: Vault;
+  deps: StoreDeps;
+  clients: AscClients;
+  files: ArtifactFiles;
+  sleep: Sleep;
+  random: Random;
+  transport: () => Promise<PartTransport>;
+  /** Cancels of deploys running in this process, by deploy id (the cancel route aborts them). */
+  running: Map<string, AbortController>;
+  /** Roots trusted beside Apple's for profiles, as the inspector trusts them. */
+  extraTrustedRoots?: readonly string[];
+  /** How long one run may take before its waits give up. */
+  deadlineMs?: number;
+}
+
+/** The approval policy (team setting `approvals`): which irreversible steps need an admin first. */
+const GATED: Partial<Record<StepName, 'betaReview' | 'submitReview'>> = {
+  betaReview: 'betaReview',
+  submitReview: 'submitReview',
+};
+
+/** Before an irreversible step: 'wait' while the team requires an approval that is not recorded yet. */
+async function gate(env: DeployJobEnv, d: DeployRecord, step: StepName): Promise<'go' | 'wait'> {
+  const which = GATED[step];
+  if (!which) return 'go';
+  const approvals = (await getSettings(env.store, d.teamId)).approvals as Record<string, unknown> | undefined;
+  if (approvals?.[which] !== true) return 'go';
+  const events = await listDeployEvents(env.store, d.teamId, d.id, { limit: 1000 });
+  return events.some((e) => e.type === 'approval' && (e.data as { step?: string }).step === step) ? 'go' : 'wait';
+}
+
+/** The pipeline's options from what the API stored, with the artifact's file in place of a path. */
+function optionsOf(
+  d: DeployRecord,
+  file: string,
+  clock: Clock,
+  deadlineMs: number,
+  extraTrustedRoots: readonly string[],
+): DeployOptions {
+  const o = d.options as Partial<DeployOptions>;
+  return {
+    file,
+    groups: o.groups ?? [],
+    ...(o.whatsNew !== undefined ? { whatsNew: o.whatsNew } : {}),
+    locale: o.locale ?? 'en-US',
+    ...(o.encryption ? { encryption: o.encryption } : {}),
+    betaReview: o.betaReview ?? false,
+    appStore: o.appStore ?? false,
+    submitReview: o.submitReview ?? false,
+    release: o.release ?? { type: 'AFTER_APPROVAL' },
+    phased: o.phased ?? false,
+    dryRun: false,
+    concurrency: 4,
+    deadline: clock.now() + deadlineMs,
+    extraTrustedRoots,
+  };
+}
+
+/**
+ * Writes the run's events as deploy_events (for Server-Sent Events) and its step list on the deploy row,
+ * in order: the pipeline's callback is synchronous, so writes are chained and awaited at the end. Upload
+ * progress is written at most once per percent, so a large file does not flood the table.
+ */
+function eventSink(env: DeployJobEnv, d: DeployRecord) {
+  const steps: DeployStep[] = [...d.steps];
+  let chain: Promise<unknown> = Promise.resolve();
+  let lastPercent = -1;
+  const write = (type: string, data: unknown, patch?: Parameters<typeof updateDeploy>[4]) => {
+    chain = chain.then(async () => {
+      await appendDeployEvent(env.store, env.deps, d.teamId, d.id, type, data);
+      if (patch) await updateDeploy(env.store, env.deps, d.teamId, d.id, patch, ['running']).catch(() => {});
+    });
+  };
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const onEvent = (e: RunEvent) => {
+    if (e.type === 'step-started') {
+      steps.push({ step: e.step, status: 'running', startedAt: iso(e.at) });
+      write('step', { step: e.step, status: 'running' }, { steps: [...steps] });
+    } else if (e.type === 'step') {
+      const row = {
+        step: e.step,
+        status: e.status,
+        detail: redact(e.detail),
+        startedAt: iso(e.startedAt),
+        endedAt: iso(e.endedAt),
+      };
+      const at = steps.findLastIndex((s) => s.step === e.step);
+      if (at >= 0) steps[at] = row;
+      else steps.push(row);
+      write('step', row, { steps: [...steps] });
+    } else if (e.type === 'progress') {
+      const percent = e.total > 0 ? Math.floor((e.sent / e.total) * 100) : 0;
+      if (percent === lastPercent) return;
+      lastPercent = percent;
+      write('progress', { sent: e.sent, total: e.total }, { progress: percent / 100 });
+    } else write('log', { text: redact(e.text) });
+  };
+  return { onEvent, flush: () => chain };
+}
+
+/** The failure as the API shows it: code, one line and remedy; never a stack or an Apple URL. */
+function errorOf(err: unknown): { code: string; message: string; remedy?: string } {
+  if (err instanceof AscendError) return { code: err.code, message: redact(err.message), remedy: err.remedy };
+  return { code: 'INTERNAL', message: 'the deploy failed unexpectedly' };
+}
+
+/** Runs one deploy job: the pipeline with the deploy's database StateStore, so a rerun resumes it. */
+async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
+  const { teamId, deployId } = job.payload as DeployJobPayload;
+  const { clock } = env.deps;
+  let d = await getDeploy(env.store, teamId, deployId);
+  if (d.state !== 'queued' && d.state !== 'running') return; // cancelled, finished or waiting meanwhile
+  d = await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'running' }, ['queued', 'running']);
+  const cancel = new AbortController();
+  env.running.set(deployId, cancel);
+  const signal = AbortSignal.any([cancel.signal, job.signal]);
+  const sink = eventSink(env, d);
+  try {
+    const artifact = await getArtifact(env.store, teamId, d.artifactId ?? '');
+    const key = await openKey(env.store, env.vault, teamId, d.keyRef ?? '');
+    const transport = await env.transport();
+    const report = await deploy(
+      optionsOf(d, env.files.pathOf(artifact.sha256), clock, env.deadlineMs ?? 7_200_000, env.extraTrustedRoots ?? []),
+      {
+        client: env.clients.for(key),
+        clock,
+        sleep: env.sleep,
+        random: env.random,
+        transport,
+        state: new DbStateStore(env.store, deployId, clock),
+        signal,
+        id: deployId,
+        onEvent: sink.onEvent,
+        beforeApply: (step) => gate(env, d, step),
+      },
+    );
+    await sink.flush();
+    if (report.awaiting) {
+      await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'awaiting_approval' }, ['running']);
+      await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', {
+        state: 'awaiting_approval',
+        step: report.awaiting,
+      });
+      return;
+    }
+    await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'succeeded', progress: 1 }, ['running']);
+    await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'succeeded' });
+  } catch (err) {
+    await sink.flush();
+    if (cancel.signal.aborted) {
+      await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'cancelled' }, ['running']);
+      await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'cancelled' });
+      return;
+    }
+    // Stopped from outside (shutdown, lease lost): the job is run again and resumes from the saved state.
+    if (job.signal.aborted) throw err;
+    const error = errorOf(err);
+    await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'failed', error }, ['running']);
+    await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
+  } finally {
+    env.running.delete(deployId);
+  }
+}
+
+/** The queue handler for deploy jobs. */
+export function deployJobHandler(env: DeployJobEnv): JobHandler {
+  return (job) => runDeployJob(env, job);
+}
