@@ -77,6 +77,8 @@ export interface Run {
   saved?: SavedUpload;
   /** Set when the state cannot name this folder's upload but one may exist (see settleOthers). */
   ownSince?: number;
+  /** When this run's create was sent more than once (a lost answer), the time of the first: see yieldTo. */
+  resentSince?: number;
   resumed: boolean;
   peak: number;
   emit: (e: UploadEvent) => void;
@@ -101,7 +103,8 @@ export async function createUpload(run: Run): Promise<BuildUpload> {
   // Recorded before the create, so a run killed before saving its answer knows the upload is its own.
   await deps.state.put<SavedUpload>(run.key, { creatingSince: since, file: run.file });
   run.emit({ type: 'step', step: 'create' });
-  const upload = await createOrReconcile(deps.client, input, since);
+  const { upload, resent } = await createOrReconcile(deps.client, input, since);
+  if (resent) run.resentSince = since;
   run.saved = { uploadId: upload.id, file: run.file };
   await deps.state.put(run.key, run.saved);
   return upload;
