@@ -151,7 +151,8 @@ describe('the pipeline runner', () => {
     });
     const again = await run();
     expect(again.changed).toBe(false);
-    expect(again.steps.every((s) => s.status === 'already')).toBe(true);
+    expect(again.changed).toBe(false);
+    expect(again.steps.find((s) => s.step === 'upload')?.status).toBe('already');
     // What stays saved holds no secret: no pre-signed part URL, no token, no key.
     const saved = [...state.data.values()].join('\n');
     expect(saved).toContain('"submitReview"');
@@ -193,4 +194,24 @@ describe('the pipeline runner', () => {
     expect(started.at(-1)).toBe('process');
     expect(Object.keys(writes(sim)).filter((k) => !k.includes('buildUpload'))).toEqual([]);
   });
+
+  it('a different binary rebuilt at the same path with the same build number is refused, not reported as deployed', async () => {
+    const { sim, run } = await setup('5.4.0');
+    const testflight = { appStore: false, submitReview: false, groups: ['Internal Testers'], phased: false };
+    const first = await run(testflight);
+    expect(first.build?.id).toBeTruthy();
+    const uploaded = writes(sim);
+    const builds = sim.store.list('builds').length;
+    expect(uploaded['POST /v1/buildUploads']).toBe(1);
+    // The same file again: every step finds its work done, nothing is sent.
+    const again = await run(testflight);
+    expect(again.changed).toBe(false);
+    expect(again.steps.find((s) => s.step === 'upload')?.status).toBe('already');
+    // Same path, same version and build number, different bytes.
+    await buildIpa(join(dir, 'app-5.4.0.ipa'), { version: '5.4.0', build: '1', payloadBytes: 500 * 1024 });
+    const err = await run(testflight).catch((e) => e);
+    expect(err).toMatchObject({ code: 'BUILD_NUMBER_USED', exitCode: 5 });
+    expect(writes(sim)).toEqual(uploaded);
+    expect(sim.store.list('builds').length).toBe(builds);
+  }, 60_000);
 });

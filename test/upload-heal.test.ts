@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../simulator/index.js';
+import { toExitReport } from '../src/cli/exit.js';
 import { systemClock } from '../src/core/clock.js';
 import { JsonFileStateStore, MemoryStateStore, type StateStore } from '../src/core/state.js';
 import { type UploadEvent, type UploadInput, uploadBuild, uploadStateKey } from '../src/release/upload-build.js';
@@ -168,4 +169,35 @@ describe('damaged resume state is healed', () => {
     const file = sim.store.list('buildUploadFiles')[0]!;
     expect(file.attributes.sourceFileChecksums).toMatchObject({ file: { hash: md5 } });
   });
+
+  it('a full disk while saving part progress stops the upload in one line (STATE_WRITE_FAILED), and the next run resumes', async () => {
+    const { sim, run, md5, key, real } = await setup('37');
+    // A store that fills up once two parts are recorded: ENOSPC, as a real disk says it.
+    let full = true;
+    class FillingStore extends MemoryStateStore {
+      override async put<T>(k: string, v: T): Promise<void> {
+        const parts = (v as { partsDone?: number[] } | undefined)?.partsDone?.length ?? 0;
+        if (full && k === key && parts >= 2)
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        return super.put(k, v);
+      }
+    }
+    const state = new FillingStore();
+    const sent: number[] = [];
+    const counting: PartTransport = (p, body, signal) => {
+      sent.push(p.partNumber);
+      return real(p, body, signal);
+    };
+    const err = await run(state, counting).catch((e) => e);
+    expect(toExitReport(err)).toMatchObject({ code: 'STATE_WRITE_FAILED', exitCode: 6 });
+    expect(err.message).toMatch(/^cannot save the upload's progress to the saved state upload-.*: ENOSPC/);
+    expect(err.message).not.toContain('\n');
+    // The upload stopped at the failed save instead of sending every part with nothing recorded.
+    const total = (sim.store.list('buildUploadFiles')[0]!.attributes.uploadOperations as unknown[]).length;
+    expect(sent.length).toBeLessThan(total);
+    full = false;
+    const r = await run(state);
+    expect(r).toMatchObject({ state: 'COMPLETE', md5, resumed: true });
+    expect(states(sim)).toEqual(['COMPLETE']);
+  }, 60_000);
 });

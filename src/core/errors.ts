@@ -418,6 +418,11 @@ export const CATALOGUE = {
     remedy:
       'Apply the fix named with each error finding (docs/DOCTOR.md lists them all), then run `ascend doctor` again.',
   },
+  STATE_WRITE_FAILED: {
+    exit: EXIT.validation,
+    remedy:
+      'Free disk space or make the state folder named in the message writable by you, then run the same command again to resume.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

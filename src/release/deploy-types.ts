@@ -73,6 +73,14 @@ export interface OwnBuild {
   uploadId: string | null;
   /** Our own interrupted upload, which upload-build.ts resumes from its saved state. */
   resume?: boolean;
+  /** This file's MD5, when it was read to recognise the build (saved with the upload step's output). */
+  md5?: string;
+}
+
+/** The file a build was made from: a later run trusts that build only for the very same file. */
+export interface SourceFile {
+  bytes: number;
+  md5: string;
 }
 
 export interface BuildRef {
@@ -98,7 +106,8 @@ export interface StepOutputs {
   resolveApp: { id: string; bundleId: string } | null;
   remotePreflight: { appId: string; groups: GroupRef[]; own: OwnBuild };
   /** build: null in a dry run before the first upload, or with --no-wait. */
-  upload: { build: BuildRef | null; upload: UploadRef | null };
+  /** source: the file the build came from, when its MD5 is known (absent in older saved runs). */
+  upload: { build: BuildRef | null; upload: UploadRef | null; source?: SourceFile };
   process: BuildRef | null;
   compliance: { usesNonExemptEncryption: boolean };
   whatsNew: { id: string; locale: string } | null;

@@ -13,6 +13,8 @@ import { parseSavedUpload } from '../upload/state.js';
 import { outranked, settleOthers } from './upload-others.js';
 import {
   assertNotFailed,
+  CREATE_SKEW_MS,
+  createdAt,
   dropUpload,
   getBuildUploadFile,
   outcomeOf,
@@ -100,15 +102,31 @@ function othersOptions(run: Run) {
   };
 }
 
-/** After creating: if another client created one for the same build first, remove ours (nothing sent yet). */
+/**
+ * After creating: if another client created one for the same build first, remove ours (nothing sent yet).
+ * An earlier upload awaiting its bytes, made since this run first sent a create it had to send again, may be
+ * that first create, which landed while Apple's list did not show it yet: it is continued as this run's own
+ * rather than waited for as someone else's (nobody would ever send its bytes).
+ */
 async function yieldTo(run: Run, mine: BuildUpload): Promise<boolean> {
   const rival = await outranked(run.deps.client, run.input, mine);
   if (!rival) return false;
-  run.emit({ type: 'step', step: 'other', detail: `another client created upload ${rival.id} first; using it` });
+  const since = run.resentSince;
+  const ours =
+    since !== undefined && uploadState(rival) === 'AWAITING_UPLOAD' && createdAt(rival) >= since - CREATE_SKEW_MS;
+  run.emit({
+    type: 'step',
+    step: 'other',
+    detail: ours
+      ? `upload ${rival.id} was made by this run's first create, whose answer was lost; continuing it`
+      : `another client created upload ${rival.id} first; using it`,
+  });
   await dropUpload(run.deps.client, mine.id);
   await forget(run);
   run.saved = undefined;
-  run.ownSince = undefined; // the rival is someone else's, whatever this folder's state said at the start
+  // Someone else's rival is never this folder's, whatever its state said at the start; our own is adopted.
+  run.ownSince = ours ? since : undefined;
+  run.resentSince = undefined;
   return true;
 }
 

@@ -55,24 +55,37 @@ export async function uploadsFor(client: AscClient, b: BuildRef): Promise<BuildU
   return list.filter((u) => compareDotted(u.attributes?.cfBundleVersion ?? '', b.buildNumber) === 0);
 }
 
-const createdAt = (u: BuildUpload) => Date.parse(u.attributes?.createdDate ?? '') || 0;
+export const createdAt = (u: BuildUpload) => Date.parse(u.attributes?.createdDate ?? '') || 0;
 
 /**
  * POST /v1/buildUploads is not retried blindly; if its answer is lost, the upload it made is the one of this
- * build awaiting upload created since `since` (a minute of clock skew allowed).
+ * build awaiting upload created since `since` (a minute of clock skew allowed). `resent` says the create was
+ * sent again because that read found nothing: Apple's list can lag, so the first may have landed too.
  */
-export async function createOrReconcile(client: AscClient, b: BuildRef, since: number): Promise<BuildUpload> {
-  return writeOnce(
+export async function createOrReconcile(
+  client: AscClient,
+  b: BuildRef,
+  since: number,
+): Promise<{ upload: BuildUpload; resent: boolean }> {
+  let sent = 0;
+  const upload = await writeOnce(
     client,
-    () => createBuildUpload(client, b),
+    () => {
+      sent++;
+      return createBuildUpload(client, b);
+    },
     async () => {
       const made = (await uploadsFor(client, b)).filter(
-        (u) => uploadState(u) === 'AWAITING_UPLOAD' && createdAt(u) >= since - 60_000,
+        (u) => uploadState(u) === 'AWAITING_UPLOAD' && createdAt(u) >= since - CREATE_SKEW_MS,
       );
       return made.length === 1 ? made[0] : undefined;
     },
   );
+  return { upload, resent: sent > 1 };
 }
+
+/** Clock skew allowed between this machine and Apple when telling which uploads a create made. */
+export const CREATE_SKEW_MS = 60_000;
 
 /** The file reserved for an upload, if any. */
 export async function reservedFile(client: AscClient, uploadId: string): Promise<BuildUploadFile | undefined> {

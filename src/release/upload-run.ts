@@ -4,6 +4,7 @@ import type { Platform } from '../asc/resources/common.js';
 import type { Clock, Random, Sleep } from '../core/clock.js';
 import { AscendError, isAscendError } from '../core/errors.js';
 import { JsonFileStateStore, type StateStore } from '../core/state.js';
+import { escapeControl } from '../core/text.js';
 import { type PartTransport, uploadParts } from '../upload/engine.js';
 import type { BuildLock } from '../upload/lock.js';
 import { type PartPlan, planParts } from '../upload/operations.js';
@@ -76,6 +77,8 @@ export interface Run {
   saved?: SavedUpload;
   /** Set when the state cannot name this folder's upload but one may exist (see settleOthers). */
   ownSince?: number;
+  /** When this run's create was sent more than once (a lost answer), the time of the first: see yieldTo. */
+  resentSince?: number;
   resumed: boolean;
   peak: number;
   emit: (e: UploadEvent) => void;
@@ -100,7 +103,8 @@ export async function createUpload(run: Run): Promise<BuildUpload> {
   // Recorded before the create, so a run killed before saving its answer knows the upload is its own.
   await deps.state.put<SavedUpload>(run.key, { creatingSince: since, file: run.file });
   run.emit({ type: 'step', step: 'create' });
-  const upload = await createOrReconcile(deps.client, input, since);
+  const { upload, resent } = await createOrReconcile(deps.client, input, since);
+  if (resent) run.resentSince = since;
   run.saved = { uploadId: upload.id, file: run.file };
   await deps.state.put(run.key, run.saved);
   return upload;
@@ -212,7 +216,7 @@ async function sendParts(run: Run, parts: PartPlan[]): Promise<string> {
     step: 'parts',
     detail: `${pending} of ${parts.length} parts to send, ${input.concurrency} at a time`,
   });
-  const saver = coalescedSaver(() => deps.state.put(run.key, { ...run.saved, partsDone: [...done] }));
+  const saver = coalescedSaver(() => putState(run, { ...run.saved, partsDone: [...done] }));
   const result = await uploadParts({
     file: input.file,
     parts,
@@ -231,33 +235,57 @@ async function sendParts(run: Run, parts: PartPlan[]): Promise<string> {
   }).finally(() => saver.flush());
   run.saved!.partsDone = [...done];
   run.peak = Math.max(run.peak, result.peakBufferedBytes);
-  await deps.state.put(run.key, run.saved);
+  await putState(run, run.saved);
   return result.md5;
 }
 
-/** Every finished part is recorded; writes coalesce, so a burst of parts costs one or two writes. */
-function coalescedSaver(write: () => Promise<void>) {
+/**
+ * Every finished part is recorded; writes coalesce, so a burst of parts costs one or two writes. A write
+ * that fails (a full disk) stops the upload: the next part's save and the final flush throw it, rather than
+ * leaving it to reject unheard and crash the process.
+ */
+export function coalescedSaver(write: () => Promise<void>) {
   let saving: Promise<void> | undefined;
   let dirty = false;
+  let failed: { err: unknown } | undefined;
   const save = (): void => {
+    if (failed) throw failed.err;
     if (saving) {
       dirty = true;
       return;
     }
-    saving = write().finally(() => {
-      saving = undefined;
-      if (dirty) {
-        dirty = false;
-        save();
-      }
-    });
+    saving = write()
+      .catch((err: unknown) => {
+        failed ??= { err };
+      })
+      .finally(() => {
+        saving = undefined;
+        if (dirty && !failed) {
+          dirty = false;
+          save();
+        }
+      });
   };
   return {
     save,
     flush: async () => {
-      while (saving) await saving.catch(() => {});
+      while (saving) await saving;
+      if (failed) throw failed.err;
     },
   };
+}
+
+/** Saves the upload's progress; a store that cannot write says so in one line, naming where and why. */
+async function putState(run: Run, value: unknown): Promise<void> {
+  try {
+    await run.deps.state.put(run.key, value);
+  } catch (err) {
+    if (isAscendError(err)) throw err;
+    const why = escapeControl(err instanceof Error ? err.message : String(err));
+    throw new AscendError('STATE_WRITE_FAILED', `cannot save the upload's progress to ${where(run)}: ${why}`, {
+      cause: err,
+    });
+  }
 }
 
 export async function forget(run: Run): Promise<void> {

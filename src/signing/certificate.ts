@@ -9,11 +9,16 @@ import {
 } from '../asc/resources/certificates.js';
 import { AscendError } from '../core/errors.js';
 import { certificateMatchesKey, makeCsr, newRsaKey, spkiOfCertificate, spkiOfKey } from './crypto.js';
-import type { HeldCertificate } from './key-store.js';
+import type { HeldCertificate, PendingKey } from './key-store.js';
 import { printable } from './text.js';
 import type { SigningContext } from './types.js';
 
 const DAY_MS = 86_400_000;
+/**
+ * A pending key no listed certificate matches is dropped only once this old: a younger one may belong to
+ * another run on this machine whose create is still on its way.
+ */
+const PENDING_STALE_MS = 10 * 60_000;
 
 export interface EnsuredCertificate {
   held: HeldCertificate;
@@ -31,6 +36,7 @@ const expiryOf = (c: Certificate) => Date.parse(c.attributes?.expirationDate ?? 
  */
 export async function ensureCertificate(ctx: SigningContext): Promise<EnsuredCertificate> {
   const listed = await listCertificates(ctx.client, { types: DISTRIBUTION_CERTIFICATE_TYPES, withContent: true });
+  await adoptPending(ctx, listed);
   const byId = new Map(listed.map((c) => [c.id, c]));
   const horizon = ctx.clock.now() + ctx.renewWithinDays * DAY_MS;
   const revokedHeld: string[] = [];
@@ -61,6 +67,17 @@ async function createDistributionCertificate(
   const privateKeyPem = newRsaKey();
   const csr = makeCsr(privateKeyPem, `ascend ${ctx.bundleIdentifier}`);
   const spki = spkiOfKey(privateKeyPem);
+  const pending: PendingKey = { spki, privateKeyPem, createdAt: new Date(ctx.clock.now()).toISOString() };
+  try {
+    // Kept before the create: killed after Apple's answer, the next run still finds the key (adoptPending).
+    await ctx.keys.savePending(pending);
+  } catch (cause) {
+    throw new AscendError(
+      'SIGNING_KEY_NOT_SAVED',
+      `a new private key could not be saved under ${ctx.keys.home} (${printable((cause as Error).message)}); no certificate was created`,
+      { cause, remedy: 'Make $ASCEND_HOME writable by you, then retry.' },
+    );
+  }
   let cert: Certificate;
   try {
     cert = await writeOnce(
@@ -78,24 +95,19 @@ async function createDistributionCertificate(
   const content = cert.attributes?.certificateContent ?? '';
   if (!content || !certificateMatchesKey(der(cert), privateKeyPem)) {
     await revokeQuietly(ctx, cert.id);
+    await ctx.keys.removePending(spki).catch(() => {});
     throw new AscendError(
       'SIGNING_CERTIFICATE_MISMATCH',
       `certificate ${cert.id} from Apple is not for the key made here`,
     );
   }
-  const held: HeldCertificate = {
-    certificateId: cert.id,
-    certificateType: cert.attributes?.certificateType ?? 'DISTRIBUTION',
-    serialNumber: cert.attributes?.serialNumber ?? '',
-    expirationDate: cert.attributes?.expirationDate ?? '',
-    certificateContent: content,
-    privateKeyPem,
-    createdAt: new Date(ctx.clock.now()).toISOString(),
-  };
+  const held = heldOf(cert, privateKeyPem, ctx);
   try {
     await ctx.keys.save(held);
+    await ctx.keys.removePending(spki);
   } catch (cause) {
     await revokeQuietly(ctx, cert.id);
+    await ctx.keys.removePending(spki).catch(() => {});
     throw new AscendError(
       'SIGNING_KEY_NOT_SAVED',
       `the private key of certificate ${cert.id} could not be saved under ${ctx.keys.home} (${(cause as Error).message}); the certificate was revoked again`,
@@ -103,6 +115,32 @@ async function createDistributionCertificate(
     );
   }
   return held;
+}
+
+const heldOf = (cert: Certificate, privateKeyPem: string, ctx: SigningContext): HeldCertificate => ({
+  certificateId: cert.id,
+  certificateType: cert.attributes?.certificateType ?? 'DISTRIBUTION',
+  serialNumber: cert.attributes?.serialNumber ?? '',
+  expirationDate: cert.attributes?.expirationDate ?? '',
+  certificateContent: cert.attributes?.certificateContent ?? '',
+  privateKeyPem,
+  createdAt: new Date(ctx.clock.now()).toISOString(),
+});
+
+/**
+ * Keys saved before a create whose run stopped before saving the certificate: a listed certificate with the
+ * key's public key is that create's, and is kept with its key (held from now on); a key no certificate
+ * matches never got one and is dropped once stale.
+ */
+async function adoptPending(ctx: SigningContext, listed: Certificate[]): Promise<void> {
+  for (const p of await ctx.keys.pending()) {
+    const cert = listed.find((c) => c.attributes?.certificateContent && spkiOfCertificate(der(c)) === p.spki);
+    if (cert) {
+      await ctx.keys.save(heldOf(cert, p.privateKeyPem, ctx));
+      ctx.onWarning(`kept certificate ${cert.id}, made by an earlier run that stopped before saving its key`);
+    } else if (ctx.clock.now() - (Date.parse(p.createdAt) || 0) < PENDING_STALE_MS) continue;
+    await ctx.keys.removePending(p.spki);
+  }
 }
 
 const der = (c: Certificate) => Buffer.from(c.attributes?.certificateContent ?? '', 'base64');

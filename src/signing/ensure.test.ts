@@ -163,14 +163,74 @@ describe('signing ensure against the simulator', () => {
     expect(env.sim.store.list('bundleIds')).toHaveLength(0);
   });
 
-  it('revokes a certificate again when its key cannot be saved', async () => {
+  it('an unwritable key store stops before any certificate is asked for; a key that cannot be kept after is revoked', async () => {
     const env = await setup();
     const blocked = join(env.home, 'not-a-folder');
     writeFileSync(blocked, 'x');
     const msg = await codeOf(env.run({ keys: new SigningKeyStore(blocked) }));
-    expect(msg).toMatch(/^SIGNING_KEY_NOT_SAVED: .*revoked again/);
+    expect(msg).toMatch(/^SIGNING_KEY_NOT_SAVED: .*no certificate was created/);
+    expect(env.writes()).toEqual([]);
+    // The pending key was saved, the certificate's own entry cannot be: the certificate is revoked again.
+    class FullStore extends SigningKeyStore {
+      override async save(): Promise<void> {
+        throw new Error('ENOSPC: no space left on device');
+      }
+    }
+    const full = new FullStore(join(env.home, 'full'));
+    expect(await codeOf(env.run({ keys: full }))).toMatch(/^SIGNING_KEY_NOT_SAVED: .*revoked again/);
     expect(env.sim.stats.get('DELETE /v1/certificates/{id}')).toBe(1);
     expect(env.sim.store.list('certificates')).toHaveLength(0);
+    expect(await full.pending()).toEqual([]);
+  });
+
+  it('killed right after Apple issued the certificate: the next run keeps it with the key saved before the create', async () => {
+    let kill = true;
+    const env = await setup({
+      fetch: (inner) => async (u, i) => {
+        const res = await inner(u, i);
+        if (kill && i.method === 'POST' && u.endsWith('/v1/certificates')) throw new Error('killed');
+        return res;
+      },
+    });
+    await expect(env.run()).rejects.toThrow('killed');
+    const [cert] = env.sim.store.list('certificates');
+    expect(env.sim.store.list('certificates')).toHaveLength(1);
+    expect(await env.keys.ids()).toEqual([]);
+    const [pending] = await env.keys.pending();
+    expect(pending?.spki).toBe(
+      new X509Certificate(Buffer.from(String(cert!.attributes.certificateContent), 'base64')).publicKey
+        .export({ format: 'der', type: 'spki' })
+        .toString('base64'),
+    );
+    expect(statSync(join(env.home, 'ascend', 'signing', 'pending')).mode & 0o777).toBe(0o700);
+    kill = false;
+    const r = await env.run();
+    expect(r.certificate).toMatchObject({ id: cert!.id, created: false });
+    expect(env.sim.stats.get('POST /v1/certificates')).toBe(1);
+    expect(await env.keys.ids()).toEqual([cert!.id]);
+    expect((await env.keys.get(cert!.id))?.privateKeyPem).toBe(pending!.privateKeyPem);
+    expect(await env.keys.pending()).toEqual([]);
+  });
+
+  it('a pending key whose create never reached Apple is dropped once stale; a young one is left alone', async () => {
+    let refuse = true;
+    const env = await setup({
+      fetch: (inner) => async (u, i) => {
+        if (refuse && i.method === 'POST' && u.endsWith('/v1/certificates')) throw new Error('killed before sending');
+        return inner(u, i);
+      },
+    });
+    await expect(env.run()).rejects.toThrow('killed before sending');
+    const [lost] = await env.keys.pending();
+    expect(lost).toBeDefined();
+    refuse = false;
+    await env.run();
+    // Younger than ten minutes: another run may still be creating its certificate, so its key stays.
+    expect((await env.keys.pending()).map((p) => p.spki)).toEqual([lost!.spki]);
+    env.clock.advance(11 * 60_000);
+    await env.run();
+    expect(await env.keys.pending()).toEqual([]);
+    expect(env.sim.stats.get('POST /v1/certificates')).toBe(1);
   });
 
   it('refuses to touch a profile of its name that belongs to another bundle ID', async () => {

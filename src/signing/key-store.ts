@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AscendError } from '../core/errors.js';
@@ -10,6 +11,18 @@ export interface HeldCertificate {
   expirationDate: string;
   /** Base64 DER of the certificate as Apple issued it. */
   certificateContent: string;
+  /** PKCS#8 PEM. Never printed. */
+  privateKeyPem: string;
+  createdAt: string;
+}
+
+/**
+ * A private key made for a certificate not issued yet. It is saved before the create, so a run killed
+ * between Apple's answer and saving the certificate leaves the key here, not a certificate nobody can use.
+ */
+export interface PendingKey {
+  /** Base64 DER SubjectPublicKeyInfo: matched against the public key of the certificates Apple lists. */
+  spki: string;
   /** PKCS#8 PEM. Never printed. */
   privateKeyPem: string;
   createdAt: string;
@@ -34,11 +47,52 @@ export class SigningKeyStore {
     return join(this.dir, `${id}.json`);
   }
 
+  private get pendingDir(): string {
+    return join(this.home, 'signing', 'pending');
+  }
+
+  private pendingFile(spki: string): string {
+    return join(this.pendingDir, `${createHash('sha256').update(spki).digest('hex').slice(0, 32)}.json`);
+  }
+
   async save(entry: HeldCertificate): Promise<void> {
-    const path = this.file(entry.certificateId);
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await this.writePrivate(this.dir, this.file(entry.certificateId), entry);
+  }
+
+  /** Keeps a key before its certificate is asked for (see PendingKey). */
+  async savePending(entry: PendingKey): Promise<void> {
+    await this.writePrivate(this.pendingDir, this.pendingFile(entry.spki), entry);
+  }
+
+  /** Keys whose certificate create may or may not have reached Apple; unreadable entries are skipped. */
+  async pending(): Promise<PendingKey[]> {
+    let names: string[];
+    try {
+      names = (await readdir(this.pendingDir)).filter((f) => /^[0-9a-f]{32}\.json$/.test(f));
+    } catch {
+      return [];
+    }
+    const out: PendingKey[] = [];
+    for (const name of names.sort()) {
+      try {
+        const entry = JSON.parse(await readFile(join(this.pendingDir, name), 'utf8')) as PendingKey;
+        if (typeof entry.spki === 'string' && typeof entry.privateKeyPem === 'string') out.push(entry);
+      } catch {
+        // half-written by a run killed while saving it: no create was sent after it, so nothing is lost
+      }
+    }
+    return out;
+  }
+
+  async removePending(spki: string): Promise<void> {
+    await rm(this.pendingFile(spki), { force: true });
+  }
+
+  /** Owner-only folder and file, written atomically. */
+  private async writePrivate(dir: string, path: string, entry: unknown): Promise<void> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(join(this.home, 'signing'), 0o700);
-    await chmod(this.dir, 0o700);
+    await chmod(dir, 0o700);
     const tmp = `${path}.${process.pid}.tmp`;
     await writeFile(tmp, `${JSON.stringify(entry, null, 2)}\n`, { mode: 0o600 });
     await rename(tmp, path);

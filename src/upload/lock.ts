@@ -1,4 +1,5 @@
-import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { link, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Clock, Sleep } from '../core/clock.js';
@@ -6,7 +7,15 @@ import { AscendError } from '../core/errors.js';
 
 export interface LockHandle {
   release(): Promise<void>;
+  /** Marks the lock as still held (a lock file's mtime), so other hosts do not take it for abandoned. */
+  refresh?(): Promise<void>;
 }
+
+/** How often a held lock file is refreshed, and after how long without a refresh another host's lock is stale. */
+export const LOCK_REFRESH_MS = 30_000;
+export const REMOTE_LOCK_STALE_MS = 3 * 60_000;
+/** Two readings of one process's start time (from /proc, rounded to seconds and ticks) differ by less. */
+const START_TOLERANCE_MS = 2000;
 
 export type LockAttempt =
   | { held: true; handle: LockHandle }
@@ -28,6 +37,9 @@ interface Owner {
   host: string;
 }
 
+/** An owner as read from its lock file, with the ms since the file was last refreshed. */
+type Held = Owner & { age: number };
+
 const isOwner = (v: unknown): v is Owner =>
   typeof v === 'object' &&
   v !== null &&
@@ -46,20 +58,54 @@ export function pidAlive(pid: number): boolean {
 }
 
 /**
+ * When a process started (epoch ms), from Linux's /proc: field 22 of /proc/<pid>/stat is its start in
+ * clock ticks after boot (USER_HZ, 100 on every Linux Node supports) and /proc/stat's btime is the boot in
+ * seconds. undefined elsewhere, or when the process is gone.
+ */
+export function processStartedAt(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after its end.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    return Number.isFinite(ticks) && Number.isFinite(btime) && btime > 0 ? btime * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a lock asks of the machine: whether a pid runs, when it started, and the time now. */
+export interface LockProbe {
+  alive(pid: number): boolean;
+  startedAt(pid: number): number | undefined;
+  now(): number;
+}
+
+const systemProbe: LockProbe = { alive: pidAlive, startedAt: processStartedAt, now: () => Date.now() };
+
+const selfOwner = (): Owner => ({
+  pid: process.pid,
+  startedAt: processStartedAt(process.pid) ?? Math.round(Date.now() - process.uptime() * 1000),
+  host: hostname(),
+});
+
+/**
  * An exclusive lock file (`<key>.lock`, created with O_EXCL) holding the owner's pid, start time and host.
- * A lock whose process is gone (killed, crashed) is stale and taken over; a lock from another host cannot be
- * checked and is respected.
+ * A lock is stale and taken over when its process is gone (killed, crashed) or its pid now belongs to a
+ * process that started at another time (pids are reused, quickly in a container); a lock from another host
+ * cannot be checked that way, so its holder refreshes the file's mtime every LOCK_REFRESH_MS and it is stale
+ * once not refreshed for REMOTE_LOCK_STALE_MS.
  */
 export class FileLock implements BuildLock {
+  private readonly probe: LockProbe;
+
   constructor(
     readonly dir: string,
-    private readonly self: Owner = {
-      pid: process.pid,
-      startedAt: Math.round(Date.now() - process.uptime() * 1000),
-      host: hostname(),
-    },
-    private readonly isAlive: (pid: number) => boolean = pidAlive,
-  ) {}
+    private readonly self: Owner = selfOwner(),
+    probe: Partial<LockProbe> = {},
+  ) {
+    this.probe = { ...systemProbe, ...probe };
+  }
 
   pathOf(key: string): string {
     return join(this.dir, `${key.replace(/[^A-Za-z0-9._-]/g, '_')}.lock`);
@@ -69,7 +115,8 @@ export class FileLock implements BuildLock {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const path = this.pathOf(key);
     for (let round = 0; round < 3; round++) {
-      if (await this.create(path)) return { held: true, handle: { release: () => this.release(path) } };
+      if (await this.create(path))
+        return { held: true, handle: { release: () => this.release(path), refresh: () => this.refresh(path) } };
       const holder = await this.holderOf(path);
       if (holder === 'fresh' || (holder && this.live(holder))) {
         const who = holder === 'fresh' ? 'a process starting up' : `pid ${holder.pid} on ${holder.host}`;
@@ -80,8 +127,16 @@ export class FileLock implements BuildLock {
     return { held: false, holder: 'another process (the lock changed hands while being taken)', where: path };
   }
 
-  private live(o: Owner): boolean {
-    return o.host !== this.self.host || this.isAlive(o.pid);
+  private live(o: Held): boolean {
+    if (o.host !== this.self.host) return o.age < REMOTE_LOCK_STALE_MS;
+    if (!this.probe.alive(o.pid)) return false;
+    const started = this.probe.startedAt(o.pid);
+    return started === undefined || Math.abs(started - o.startedAt) <= START_TOLERANCE_MS;
+  }
+
+  private async refresh(path: string): Promise<void> {
+    const at = new Date(this.probe.now());
+    await utimes(path, at, at).catch(() => {});
   }
 
   private async create(path: string): Promise<boolean> {
@@ -99,18 +154,21 @@ export class FileLock implements BuildLock {
     }
   }
 
-  /** The lock's owner; 'fresh' for a file so new its owner may not have written it yet; undefined if stale. */
-  private async holderOf(path: string): Promise<Owner | 'fresh' | undefined> {
+  /**
+   * The lock's owner and the age of its last refresh; 'fresh' for a file so new its owner may not have
+   * written it yet; undefined if stale.
+   */
+  private async holderOf(path: string): Promise<Held | 'fresh' | undefined> {
+    const age = await stat(path).then(
+      (s) => this.probe.now() - s.mtimeMs,
+      () => Number.POSITIVE_INFINITY,
+    );
     try {
       const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
-      if (isOwner(parsed)) return parsed;
+      if (isOwner(parsed)) return { ...parsed, age };
     } catch {
       // unreadable or gone: judged by age below
     }
-    const age = await stat(path).then(
-      (s) => Date.now() - s.mtimeMs,
-      () => Number.POSITIVE_INFINITY,
-    );
     return age < 5000 ? 'fresh' : undefined;
   }
 
@@ -137,7 +195,10 @@ export class FileLock implements BuildLock {
   }
 }
 
-/** Takes the lock, waiting (polling once a second) while a live holder has it, until the deadline. */
+/**
+ * Takes the lock, waiting (polling once a second) while a live holder has it, until the deadline. While held,
+ * the lock is refreshed every LOCK_REFRESH_MS on the injected sleep, until released.
+ */
 export async function holdLock(
   lock: BuildLock,
   key: string,
@@ -146,7 +207,7 @@ export async function holdLock(
   let told = false;
   for (;;) {
     const got = await lock.tryAcquire(key);
-    if (got.held) return got.handle;
+    if (got.held) return keepFresh(got.handle, o.sleep);
     if (!told) o.onWait?.(got.holder);
     told = true;
     const left = o.deadline - o.clock.now();
@@ -157,4 +218,27 @@ export async function holdLock(
     }
     await o.sleep(Math.min(1000, left), o.signal);
   }
+}
+
+/** Refreshes a held lock in the background; release stops that first, so no refresh outlives the lock. */
+function keepFresh(handle: LockHandle, sleep: Sleep): LockHandle {
+  const refresh = handle.refresh?.bind(handle);
+  if (!refresh) return handle;
+  const stop = new AbortController();
+  const loop = (async () => {
+    for (;;) {
+      await sleep(LOCK_REFRESH_MS, stop.signal);
+      await refresh();
+    }
+  })().catch(() => {
+    // stopped by release (or the lock file is gone): nothing left to refresh
+  });
+  return {
+    release: async () => {
+      stop.abort();
+      await loop;
+      await handle.release();
+    },
+    refresh,
+  };
 }

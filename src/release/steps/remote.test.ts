@@ -1,10 +1,24 @@
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../../test/helpers/temp.js';
 import { assertScriptDone, LOCAL, list, scriptedEnv, stepOnce } from '../../../test/release/kit.js';
 import type { StepOutputs } from '../deploy-types.js';
 import { uploadStateKey } from '../state-keys.js';
 import { remotePreflightStep, resolveAppStep } from './remote.js';
 
 const APP = { id: 'app1', bundleId: 'com.example.app' };
+const PRIOR_UPLOAD = {
+  build: { id: 'b7', processingState: 'VALID', usesNonExemptEncryption: false },
+  upload: null,
+};
+const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+const sourceFile = (text: string) => {
+  const p = join(tempDir('ascend-remote-'), 'app.ipa');
+  writeFileSync(p, text);
+  return p;
+};
 const out = (over: Partial<StepOutputs> = {}): Partial<StepOutputs> => ({ preflight: LOCAL, resolveApp: APP, ...over });
 const group = (id: string, name: string) => ({ type: 'betaGroups', id, attributes: { name, isInternalGroup: true } });
 const build = (id: string, version: string) => ({
@@ -128,16 +142,30 @@ describe('remotePreflight step', () => {
     assertScriptDone(fetch);
   });
 
-  it('the build number is ours when the previous run of this deploy made that build: no conflict, no MD5 read', async () => {
+  it('the build number is ours when the previous run of this deploy made that build from this same file', async () => {
     const { fetch, env } = scriptedEnv(
       reads({ builds: [build('b7', '7')], versions: [asv('1.2.0', 'PENDING_DEVELOPER_RELEASE')] }),
     );
+    const local = { ...LOCAL, file: sourceFile('the binary of build 7'), bytes: 21 };
     const prior: Partial<StepOutputs> = {
-      upload: { build: { id: 'b7', processingState: 'VALID', usesNonExemptEncryption: false }, upload: null },
+      upload: { ...PRIOR_UPLOAD, source: { bytes: 21, md5: md5('the binary of build 7') } },
     };
-    const r = await stepOnce(remotePreflightStep, env, out(), {}, prior);
-    expect(r.plan?.output.own).toEqual({ buildId: 'b7', uploadId: null });
+    const r = await stepOnce(remotePreflightStep, env, out({ preflight: local }), {}, prior);
+    expect(r.plan?.output.own).toEqual({ buildId: 'b7', uploadId: null, md5: md5('the binary of build 7') });
     assertScriptDone(fetch);
+  });
+
+  it('a different file at the same path with the same build number is not the previous build: BUILD_NUMBER_USED', async () => {
+    // Same size, different bytes: only the MD5 tells them apart. Then a saved run without a source at all.
+    const local = { ...LOCAL, file: sourceFile('a rebuilt binary of 7'), bytes: 21 };
+    const sources = [{ bytes: 21, md5: md5('the binary of build 7') }, undefined];
+    for (const source of sources) {
+      const { fetch, env } = scriptedEnv(reads({ builds: [build('b7', '7')] }));
+      const prior: Partial<StepOutputs> = { upload: { ...PRIOR_UPLOAD, ...(source ? { source } : {}) } };
+      const err = await stepOnce(remotePreflightStep, env, out({ preflight: local }), {}, prior).catch((e) => e);
+      expect(err).toMatchObject({ code: 'BUILD_NUMBER_USED', exitCode: 5 });
+      assertScriptDone(fetch);
+    }
   });
 
   it('an upload of this number that we saved state for is resumed, not reported as in flight', async () => {

@@ -13,13 +13,13 @@ import { listReviewSubmissions, type ReviewSubmission } from '../../asc/resource
 import { compareDotted } from '../../core/versions.js';
 import { type RemoteState, remotePreflight } from '../../ipa/preflight.js';
 import type { Finding } from '../../ipa/types.js';
-import type { LocalFacts } from '../deploy-types.js';
+import type { LocalFacts, SourceFile } from '../deploy-types.js';
 import { defineStep, type StepEnv } from '../pipeline.js';
 import { uploadStateKey } from '../state-keys.js';
 import { blockedError } from './blockers.js';
 import { need } from './local.js';
 import { appStoreBlockers, reviewBlockers } from './remote-app-store.js';
-import { findOwnBuild, type OwnBuild } from './remote-own-build.js';
+import { findOwnBuild, lazyMd5, type OwnBuild, sameSource } from './remote-own-build.js';
 
 /** Finds the app record by bundle ID; a missing one is reported with the other blockers. */
 export const resolveAppStep = defineStep({
@@ -44,8 +44,11 @@ export interface RemoteInput {
   individualKey: boolean;
   appStore: boolean;
   submitReview: boolean;
-  /** The build the previous run of this deploy made, so its number is recognised as ours. */
-  previousBuildId: string | null;
+  /**
+   * The build the previous run of this deploy made and the file it came from, so its number is recognised
+   * as ours only while the file is the same one.
+   */
+  previous: { buildId: string; source?: SourceFile } | null;
 }
 
 interface Remote {
@@ -78,7 +81,7 @@ export const remotePreflightStep = defineStep({
       individualKey: Boolean(opts.individualKey),
       appStore: opts.appStore,
       submitReview: opts.appStore && opts.submitReview,
-      previousBuildId: saved.upload?.build?.id ?? null,
+      previous: saved.upload?.build ? { buildId: saved.upload.build.id, source: saved.upload.source } : null,
     };
   },
   read: readRemote,
@@ -130,12 +133,17 @@ async function readRemote(input: RemoteInput, env: StepEnv): Promise<Remote> {
   return { app, blockers, groups, own };
 }
 
-/** Whether the build number in use is ours: the previous run's build, our own resumable upload, or the same MD5. */
+/**
+ * Whether the build number in use is ours: the previous run's build made from this same file, our own
+ * resumable upload, or an upload with this file's MD5.
+ */
 async function ownBuild(input: RemoteInput, env: StepEnv, builds: Build[], uploads: BuildUpload[]): Promise<OwnBuild> {
-  const { local } = input;
+  const { local, previous } = input;
   const same = (n?: string | null) => compareDotted(n ?? '', local.buildNumber) === 0;
   const taken = builds.find((b) => same(b.attributes?.version));
-  if (taken && taken.id === input.previousBuildId) return { buildId: taken.id, uploadId: null };
+  const md5Of = lazyMd5(local.file);
+  if (taken && taken.id === previous?.buildId && (await sameSource(previous.source, local.bytes, md5Of)))
+    return { buildId: taken.id, uploadId: null, md5: await md5Of() };
   // Only uploads past their commit hold the number; one still AWAITING_UPLOAD is resumed or cleaned up.
   const live = uploads.filter(
     (u) =>
@@ -145,7 +153,7 @@ async function ownBuild(input: RemoteInput, env: StepEnv, builds: Build[], uploa
   const key = uploadStateKey({ appId: input.app!.id, ...local });
   // Our own interrupted upload: upload-build.ts resumes it from its saved state.
   if (!taken && (await env.state.get(key))) return { buildId: null, uploadId: null, resume: true };
-  return findOwnBuild(env.client, local.file, live);
+  return findOwnBuild(env.client, md5Of, live);
 }
 
 function remoteState(

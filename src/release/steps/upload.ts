@@ -43,7 +43,7 @@ export const uploadStep = defineStep({
     if (existing)
       return {
         actions: [],
-        output: { build: buildRef(existing), upload: null },
+        output: { build: buildRef(existing), upload: null, ...source(local, input.own.md5) },
         found: `build ${local.version} (${local.buildNumber}) is already on App Store Connect (${existing.id})`,
       };
     const actions = input.own.uploadId
@@ -89,7 +89,10 @@ async function upload(input: UploadStepInput, env: StepEnv): Promise<UploadOut> 
   );
   if (input.wait && !result.buildId)
     throw new AscendError('UPLOAD_REJECTED', `upload ${result.uploadId} completed without a build`);
+  // Another client's checksum may be a SHA-256: only an MD5 this run sent names the source file.
+  const md5 = input.own.md5 ?? (result.adopted ? undefined : result.md5 || undefined);
   return {
+    ...source(local, md5),
     // Apple processes the build next; the process step reads its state.
     build: result.buildId ? { id: result.buildId, processingState: 'PROCESSING', usesNonExemptEncryption: null } : null,
     upload: {
@@ -115,8 +118,16 @@ async function adopt(input: UploadStepInput, uploadId: string, env: StepEnv): Pr
         details: { uploadId, errors: done.attributes?.state?.errors ?? [] },
       },
     );
-  return { build: { id, processingState: 'PROCESSING', usesNonExemptEncryption: null }, upload: null };
+  return {
+    build: { id, processingState: 'PROCESSING', usesNonExemptEncryption: null },
+    upload: null,
+    ...source(input.local, input.own.md5),
+  };
 }
+
+/** The file the build came from, saved so a later run trusts the build only for this same file. */
+const source = (local: LocalFacts, md5: string | undefined): Pick<UploadOut, 'source'> =>
+  md5 ? { source: { bytes: local.bytes, md5 } } : {};
 
 /** Waits until Apple has processed the build: VALID goes on, INVALID stops with exit 7, the deadline with 8. */
 export const processStep = defineStep({
