@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildIpa } from '../src/sample/builder.js';
+import { buildIpa, SAMPLE_ROOT_SHA256 } from '../src/sample/builder.js';
 import { fmt } from './lib.js';
 
 const MiB = 1024 * 1024;
@@ -98,6 +98,8 @@ export async function benchUpload(
           ...process.env,
           APP_STORE_CONNECT_API_KEY_PATH: join(dir, 'k.json'),
           ASCEND_HOME: join(dir, 'home'),
+          // The sample .ipa's profile is signed by the sample root, not Apple's.
+          ASCEND_EXTRA_TRUSTED_ROOTS: SAMPLE_ROOT_SHA256,
         };
         // --no-wait: measure the transfer and commit, not the simulated processing time.
         const r = await measured(
