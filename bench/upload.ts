@@ -53,7 +53,7 @@ function measured(
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
       for (const line of lines) {
-        const event = /"event":"(create|reserve|parts|commit|processing|done)"/.exec(line)?.[1] as
+        const event = /"event":"(?:upload: )?(create|reserve|parts|commit|processing|done)\b/.exec(line)?.[1] as
           | keyof Steps
           | undefined;
         if (event && steps[event] === undefined) steps[event] = at;
