@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AscendError } from '../../core/errors.js';
 import type { ApiKey } from '../../credentials/types.js';
+import type { SigningKeys } from '../../signing/key-store.js';
 import type { LoginLimiter } from '../accounts/login-limiter.js';
 import type { ScryptParams } from '../accounts/passwords.js';
 import type { ArtifactFiles } from '../store/artifact-files.js';
@@ -28,6 +29,45 @@ export interface AppleGateway {
     appId: string,
     limit: number,
   ): Promise<{ id: string; buildNumber: string; processingState: string | null; uploadedDate: string | null }[]>;
+  /** Certificates and profiles (src/signing) with the team's vault as the key store. Absent: no signing routes. */
+  signing?: SigningGateway;
+}
+
+/** A certificate of the team as `GET /api/v1/signing` shows it: public facts only, never a key. */
+export interface SigningCertificateView {
+  certificateId: string;
+  certificateType: string | null;
+  serialNumber: string | null;
+  expirationDate: string | null;
+  keyHeld: boolean;
+  /** False for a held key whose certificate Apple no longer lists (revoked elsewhere). */
+  listedByApple: boolean;
+  profiles: {
+    id: string;
+    name: string | null;
+    bundleId: string | null;
+    profileState: string | null;
+    expirationDate: string | null;
+  }[];
+}
+
+/** What `ensureSigning` did, without the private key or the profile's content. */
+export interface SigningEnsureSummary {
+  bundleId: { id: string; identifier: string; created: boolean };
+  certificate: { id: string; serialNumber: string; expirationDate: string; created: boolean };
+  profile: { id: string; name: string; uuid: string; expirationDate: string; created: boolean };
+  changes: string[];
+  revokedHeld: string[];
+}
+
+export interface SigningGateway {
+  list(key: ApiKey, keys: SigningKeys): Promise<SigningCertificateView[]>;
+  ensure(
+    key: ApiKey,
+    keys: SigningKeys,
+    o: { bundleIdentifier: string; renewWithinDays: number; onWarning: (what: string) => void },
+  ): Promise<SigningEnsureSummary>;
+  revoke(key: ApiKey, keys: SigningKeys, certificateId: string): Promise<{ id: string; keyRemoved: boolean }>;
 }
 
 /** Inspects a stored upload as `ipa inspect --json` does; `ascend server start` wires it to src/ipa. */
