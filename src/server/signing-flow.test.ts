@@ -29,6 +29,8 @@ describeStores('server: signing assets in the vault, per team', (ctx) => {
   /** The private key the first ensure sealed, read back from the vault: what must appear nowhere else. */
   let pem = '';
   let certId = '';
+  /** Keys of later certificates, checked the same way. */
+  const pems: string[] = [];
 
   const call = async (method: 'GET' | 'POST', url: string, headers: Headers, payload?: unknown) => {
     const res = await svc.app.inject({
@@ -155,26 +157,43 @@ describeStores('server: signing assets in the vault, per team', (ctx) => {
     expect((await call('POST', `/api/v1/signing/${certId}/revoke`, tokens.owner)).statusCode).toBe(404);
   });
 
+  it('two ensures of one team at once make one new certificate', async () => {
+    const before = certificateCreates();
+    const [a, b] = await Promise.all([
+      call('POST', '/api/v1/signing/ensure', tokens.owner, { bundleId: APP }),
+      call('POST', '/api/v1/signing/ensure', tokens.owner, { bundleId: APP }),
+    ]);
+    expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
+    expect(a.json().certificate.id).toBe(b.json().certificate.id);
+    expect([a.json().certificate.created, b.json().certificate.created].sort()).toEqual([false, true]);
+    expect(certificateCreates() - before).toBe(1);
+    const keys = new VaultSigningKeys(svc.storage.store, svc.storage.vault, svc.storage.deps, teamId);
+    pems.push((await keys.get(a.json().certificate.id))!.privateKeyPem);
+  });
+
   it('no answer, log line, audit row or database byte holds the signing private key', async () => {
-    const body = pem
-      .split('\n')
-      .filter((l) => l && !l.startsWith('-----'))
-      .join('');
-    const firstLine = pem.split('\n')[1]!;
-    expect(body.length).toBeGreaterThan(1000);
+    expect(pems).toHaveLength(1);
     const audit = JSON.stringify((await call('GET', '/api/v1/audit?limit=200', tokens.owner)).json());
     expect(audit).toContain('signing.revoke');
     const everything = [...logs, ...bodies, audit].join('\n');
     expect(logs.length).toBeGreaterThan(10);
-    expect(everything).not.toContain(firstLine);
-    expect(everything.replace(/\\n|\s/g, '')).not.toContain(body.slice(0, 64));
     expect(everything).not.toContain('PRIVATE KEY');
     const loc = ctx.location();
-    if (loc.dialect === 'sqlite') {
-      const raw =
-        readFileSync(loc.path).toString('latin1') + readFileSync(`${loc.path}-wal`, { flag: 'a+' }).toString('latin1');
+    const raw =
+      loc.dialect === 'sqlite'
+        ? readFileSync(loc.path).toString('latin1') + readFileSync(`${loc.path}-wal`, { flag: 'a+' }).toString('latin1')
+        : '';
+    expect(raw).not.toContain('PRIVATE KEY');
+    for (const key of [pem, ...pems]) {
+      const body = key
+        .split('\n')
+        .filter((l) => l && !l.startsWith('-----'))
+        .join('');
+      const firstLine = key.split('\n')[1]!;
+      expect(body.length).toBeGreaterThan(1000);
+      expect(everything).not.toContain(firstLine);
+      expect(everything.replace(/\\n|\s/g, '')).not.toContain(body.slice(0, 64));
       expect(raw).not.toContain(firstLine);
-      expect(raw).not.toContain('PRIVATE KEY');
     }
   });
 });
