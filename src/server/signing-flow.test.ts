@@ -141,6 +141,11 @@ describeStores('server: signing assets in the vault, per team', (ctx) => {
     expect(both.statusCode).toBe(400);
     const unknownApp = await call('POST', '/api/v1/signing/ensure', tokens.owner, { appId: '999' });
     expect(unknownApp.statusCode).toBe(404);
+    const wildcard = await call('POST', '/api/v1/signing/ensure', tokens.owner, { bundleId: 'com.example.*' });
+    expect(wildcard.statusCode).toBe(400);
+    expect(wildcard.json().error.code).toBe('SIGNING_BUNDLE_ID_INVALID');
+    const hostile = await call('POST', '/api/v1/signing/ensure', tokens.owner, { bundleId: 'a\nb\u001b[2J' });
+    expect(hostile.json().error.message).not.toMatch(/[\n\u001b]/);
     // Still held and listed: nothing was revoked by the refused calls.
     const mine = (await call('GET', '/api/v1/signing', tokens.owner)).json().data;
     expect(mine.find((c: { certificateId: string }) => c.certificateId === certId)?.keyHeld).toBe(true);

@@ -11,6 +11,7 @@ import type { StoreDeps } from '../store/ids.js';
 import type { Store } from '../store/open.js';
 import type { Vault } from '../vault/vault.js';
 import { authenticate, type Principal } from './auth.js';
+import type { SigningCertificateView, SigningEnsureSummary } from './types.js';
 
 /**
  * The server's view of App Store Connect, injected so routes never build clients themselves and tests run
@@ -31,33 +32,6 @@ export interface AppleGateway {
   ): Promise<{ id: string; buildNumber: string; processingState: string | null; uploadedDate: string | null }[]>;
   /** Certificates and profiles (src/signing) with the team's vault as the key store. Absent: no signing routes. */
   signing?: SigningGateway;
-}
-
-/** A certificate of the team as `GET /api/v1/signing` shows it: public facts only, never a key. */
-export interface SigningCertificateView {
-  certificateId: string;
-  certificateType: string | null;
-  serialNumber: string | null;
-  expirationDate: string | null;
-  keyHeld: boolean;
-  /** False for a held key whose certificate Apple no longer lists (revoked elsewhere). */
-  listedByApple: boolean;
-  profiles: {
-    id: string;
-    name: string | null;
-    bundleId: string | null;
-    profileState: string | null;
-    expirationDate: string | null;
-  }[];
-}
-
-/** What `ensureSigning` did, without the private key or the profile's content. */
-export interface SigningEnsureSummary {
-  bundleId: { id: string; identifier: string; created: boolean };
-  certificate: { id: string; serialNumber: string; expirationDate: string; created: boolean };
-  profile: { id: string; name: string; uuid: string; expirationDate: string; created: boolean };
-  changes: string[];
-  revokedHeld: string[];
 }
 
 export interface SigningGateway {

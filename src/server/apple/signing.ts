@@ -6,7 +6,8 @@ import { isIndividualKey } from '../../credentials/types.js';
 import { ensureSigning, explainForbidden } from '../../signing/ensure.js';
 import type { SigningKeys } from '../../signing/key-store.js';
 import { revokeSigning } from '../../signing/list.js';
-import type { SigningCertificateView, SigningEnsureSummary, SigningGateway } from '../api/context.js';
+import type { SigningGateway } from '../api/context.js';
+import type { SigningCertificateView, SigningEnsureSummary } from '../api/types.js';
 import type { AscClients } from './clients.js';
 
 /**

@@ -2,12 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AscendError } from '../../../core/errors.js';
 import type { ApiKey } from '../../../credentials/types.js';
+import { validateBundleIdentifier } from '../../../signing/bundle-id.js';
 import { listApps } from '../../store/apps.js';
 import { listKeys, openKey } from '../../store/keys.js';
 import { listHeldCertificates, VaultSigningKeys } from '../../store/signing-keys.js';
 import { requireRole } from '../auth.js';
 import { type ApiContext, audit, parseBody, principalOf, type SigningGateway } from '../context.js';
-import type { Page } from '../types.js';
+import type { Page, SigningCertificateView, SigningEnsureAnswer } from '../types.js';
 
 const EnsureBody = z
   .strictObject({
@@ -61,7 +62,7 @@ export function signingRoutes(app: FastifyInstance, ctx: ApiContext, signing: Si
   app.get<{ Querystring: { keyId?: string } }>('/api/v1/signing', async (req) => {
     const p = await principalOf(ctx, req);
     const key = await teamKey(ctx, p.teamId, req.query.keyId?.slice(0, 64));
-    return { data: await signing.list(key, keysOf(p.teamId)), next: null } satisfies Page<unknown>;
+    return { data: await signing.list(key, keysOf(p.teamId)), next: null } satisfies Page<SigningCertificateView>;
   });
 
   app.post('/api/v1/signing/ensure', async (req) => {
@@ -69,7 +70,8 @@ export function signingRoutes(app: FastifyInstance, ctx: ApiContext, signing: Si
     // Creates certificates and profiles at Apple, which count against the team's cap: admins only.
     requireRole(p, 'admin');
     const body = parseBody(EnsureBody, req.body);
-    const bundleIdentifier = await bundleOf(ctx, p.teamId, body);
+    // Checked before anything is audited, so the audit detail only ever holds a valid bundle ID.
+    const bundleIdentifier = validateBundleIdentifier(await bundleOf(ctx, p.teamId, body));
     const warnings: string[] = [];
     try {
       const key = await teamKey(ctx, p.teamId, body.keyId);
@@ -86,7 +88,7 @@ export function signingRoutes(app: FastifyInstance, ctx: ApiContext, signing: Si
         target: { type: 'certificate', id: r.certificate.id },
         detail: { bundleId: bundleIdentifier, profileId: r.profile.id, changes: r.changes },
       });
-      return { ...r, warnings };
+      return { ...r, warnings } satisfies SigningEnsureAnswer;
     } catch (err) {
       const code = err instanceof AscendError ? err.code : 'INTERNAL';
       await audit(ctx, req, p, {
