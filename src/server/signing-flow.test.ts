@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,8 +177,42 @@ describeStores('server: signing assets in the vault, per team', (ctx) => {
     pems.push((await keys.get(a.json().certificate.id))!.privateKeyPem);
   });
 
+  it('a held key whose certificate Apple no longer lists is shown as such, and its failed revoke is audited', async () => {
+    const keys = new VaultSigningKeys(svc.storage.store, svc.storage.vault, svc.storage.deps, teamId);
+    const gone = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
+    await keys.save({
+      certificateId: 'GONE1234',
+      certificateType: 'DISTRIBUTION',
+      serialNumber: '0A0B',
+      expirationDate: '2027-01-01T00:00:00.000Z',
+      certificateContent: 'MIIB',
+      privateKeyPem: gone,
+      createdAt: '2026-01-01T00:00:00.000Z',
+    });
+    pems.push(gone);
+    const listed = (await call('GET', '/api/v1/signing', tokens.viewer)).json().data;
+    expect(listed.find((c: { certificateId: string }) => c.certificateId === 'GONE1234')).toMatchObject({
+      keyHeld: true,
+      listedByApple: false,
+      expirationDate: '2027-01-01T00:00:00.000Z',
+      profiles: [],
+    });
+    const res = await call('POST', '/api/v1/signing/GONE1234/revoke', tokens.owner);
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe('SIGNING_CERTIFICATE_NOT_FOUND');
+    expect(await keys.ids()).toContain('GONE1234');
+    const audit = (await call('GET', '/api/v1/audit?limit=50', tokens.owner)).json().data as {
+      action: string;
+      outcome: string;
+      target: { id: string } | null;
+    }[];
+    expect(audit.find((a) => a.action === 'signing.revoke' && a.target?.id === 'GONE1234')?.outcome).toBe('failure');
+  });
+
   it('no answer, log line, audit row or database byte holds the signing private key', async () => {
-    expect(pems).toHaveLength(1);
+    expect(pems).toHaveLength(2);
     const audit = JSON.stringify((await call('GET', '/api/v1/audit?limit=200', tokens.owner)).json());
     expect(audit).toContain('signing.revoke');
     const everything = [...logs, ...bodies, audit].join('\n');
@@ -190,15 +225,14 @@ describeStores('server: signing assets in the vault, per team', (ctx) => {
         : '';
     expect(raw).not.toContain('PRIVATE KEY');
     for (const key of [pem, ...pems]) {
-      const body = key
-        .split('\n')
-        .filter((l) => l && !l.startsWith('-----'))
-        .join('');
-      const firstLine = key.split('\n')[1]!;
-      expect(body.length).toBeGreaterThan(1000);
-      expect(everything).not.toContain(firstLine);
-      expect(everything.replace(/\\n|\s/g, '')).not.toContain(body.slice(0, 64));
-      expect(raw).not.toContain(firstLine);
+      // Whole lines: each holds secret bytes (a P-256 key's first line starts with a prefix every such key shares).
+      const lines = key.split('\n').filter((l) => l && !l.startsWith('-----'));
+      expect(lines.length).toBeGreaterThan(1);
+      for (const line of lines) {
+        expect(everything).not.toContain(line);
+        expect(raw).not.toContain(line);
+      }
+      expect(everything.replace(/\\n|\s/g, '')).not.toContain(lines.join('').slice(48, 112));
     }
   });
 });

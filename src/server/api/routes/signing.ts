@@ -112,14 +112,25 @@ export function signingRoutes(app: FastifyInstance, ctx: ApiContext, signing: Si
       throw new AscendError('SIGNING_CERTIFICATE_NOT_FOUND', `certificate ${id} is not held by this team's vault`, {
         remedy: "List the team's certificates with GET /api/v1/signing; only those with keyHeld can be revoked here.",
       });
-    const key = await teamKey(ctx, p.teamId, undefined);
-    const r = await oneAtATime(p.teamId, () => signing.revoke(key, keysOf(p.teamId), id));
-    await audit(ctx, req, p, {
-      action: 'signing.revoke',
-      outcome: 'success',
-      target: { type: 'certificate', id },
-      detail: { keyRemoved: r.keyRemoved },
-    });
-    return r;
+    try {
+      const key = await teamKey(ctx, p.teamId, undefined);
+      const r = await oneAtATime(p.teamId, () => signing.revoke(key, keysOf(p.teamId), id));
+      await audit(ctx, req, p, {
+        action: 'signing.revoke',
+        outcome: 'success',
+        target: { type: 'certificate', id },
+        detail: { keyRemoved: r.keyRemoved },
+      });
+      return r;
+    } catch (err) {
+      const code = err instanceof AscendError ? err.code : 'INTERNAL';
+      await audit(ctx, req, p, {
+        action: 'signing.revoke',
+        outcome: 'failure',
+        target: { type: 'certificate', id },
+        detail: { code },
+      });
+      throw err;
+    }
   });
 }
