@@ -118,7 +118,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     limiter: new LoginLimiter(clock),
     secureCookies: (o.publicUrl ?? '').startsWith('https:'),
     queue: { name: queue.name, workers: () => o.workers },
-    apple: o.apple ?? ascGateway(clients),
+    apple: o.apple ?? ascGateway(clients, clock),
     artifacts: {
       files,
       maxBytes: o.maxArtifactBytes ?? 4 * 1024 ** 3,

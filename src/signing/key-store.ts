@@ -31,11 +31,30 @@ export interface PendingKey {
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
+ * Where `ensureSigning` keeps certificate private keys: a folder under $ASCEND_HOME for the CLI
+ * (SigningKeyStore), the team's vault on the server (src/server/store/signing-keys.ts).
+ */
+export interface SigningKeys {
+  /** Where the keys live, as messages name it. */
+  readonly home: string;
+  save(entry: HeldCertificate): Promise<void>;
+  /** Keeps a key before its certificate is asked for (see PendingKey). */
+  savePending(entry: PendingKey): Promise<void>;
+  /** Keys whose certificate create may or may not have reached Apple; unreadable entries are skipped. */
+  pending(): Promise<PendingKey[]>;
+  removePending(spki: string): Promise<void>;
+  get(id: string): Promise<HeldCertificate | undefined>;
+  /** Ids of every held certificate, sorted. */
+  ids(): Promise<string[]>;
+  remove(id: string): Promise<boolean>;
+}
+
+/**
  * Private keys of signing certificates under `$ASCEND_HOME/signing/certificates/<id>.json`, owner-only,
  * written atomically (the same rules as the API key store, src/credentials/store.ts). A file others can read is
  * refused, because a leaked distribution key can sign as the team until the certificate is revoked.
  */
-export class SigningKeyStore {
+export class SigningKeyStore implements SigningKeys {
   constructor(readonly home: string) {}
 
   private get dir(): string {

@@ -4,7 +4,7 @@ import { type Certificate, listCertificates, revokeCertificate } from '../asc/re
 import { listProfiles } from '../asc/resources/profiles.js';
 import { AscendError } from '../core/errors.js';
 import { explainForbidden } from './ensure.js';
-import type { SigningKeyStore } from './key-store.js';
+import type { SigningKeys } from './key-store.js';
 
 export interface SigningInventory {
   certificates: {
@@ -27,7 +27,7 @@ export interface SigningInventory {
 }
 
 /** `signing list`: the team's certificates (and which keys this machine holds) and profiles, with expiry. */
-export async function listSigning(client: AscClient, keys: SigningKeyStore): Promise<SigningInventory> {
+export async function listSigning(client: AscClient, keys: SigningKeys): Promise<SigningInventory> {
   try {
     const held = new Set(await keys.ids());
     const certs: Certificate[] = await listCertificates(client);
@@ -65,7 +65,7 @@ export async function listSigning(client: AscClient, keys: SigningKeyStore): Pro
  */
 export async function revokeSigning(
   client: AscClient,
-  keys: SigningKeyStore,
+  keys: SigningKeys,
   id: string,
 ): Promise<{ id: string; keyRemoved: boolean }> {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(id))

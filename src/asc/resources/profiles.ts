@@ -83,3 +83,27 @@ export async function createProfile(
 export async function deleteProfile(client: AscClient, id: string): Promise<void> {
   await client.request({ method: 'DELETE', path: `/v1/profiles/${encodeURIComponent(id)}` });
 }
+
+/**
+ * Profiles of the team with each one's bundle identifier (`com.example.app`), read from the included bundle
+ * IDs of the same list call: the relationship alone names only the bundle ID resource's opaque id.
+ * https://developer.apple.com/documentation/appstoreconnectapi/get-v1-profiles
+ */
+export async function listProfilesWithIdentifiers(
+  client: AscClient,
+): Promise<{ profile: Profile; bundleIdentifier: string | null }[]> {
+  const { data, included } = await collect<Profile>(client, '/v1/profiles', {
+    'fields[profiles]': FIELDS,
+    'fields[bundleIds]': 'identifier',
+    include: 'bundleId,certificates',
+  });
+  const identifiers = new Map(
+    included
+      .filter((r) => r.type === 'bundleIds')
+      .map((r) => [r.id, typeof r.attributes?.identifier === 'string' ? r.attributes.identifier : null]),
+  );
+  return data.map((profile) => {
+    const b = profile.relationships?.bundleId?.data;
+    return { profile, bundleIdentifier: b && !Array.isArray(b) ? (identifiers.get(b.id) ?? null) : null };
+  });
+}

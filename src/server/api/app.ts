@@ -7,6 +7,7 @@ import { artifactRoutes } from './routes/artifacts.js';
 import { deployRoutes } from './routes/deploys.js';
 import { keyRoutes } from './routes/keys.js';
 import { sessionRoutes } from './routes/session.js';
+import { signingRoutes } from './routes/signing.js';
 import { teamRoutes } from './routes/team.js';
 import { tokenRoutes } from './routes/tokens.js';
 
@@ -82,5 +83,6 @@ export function buildApi(
   artifactRoutes(app, ctx);
   appRoutes(app, ctx);
   if (ctx.deploys) deployRoutes(app, ctx, ctx.deploys);
+  if (ctx.apple.signing) signingRoutes(app, ctx, ctx.apple.signing);
   return app;
 }

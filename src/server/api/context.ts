@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AscendError } from '../../core/errors.js';
 import type { ApiKey } from '../../credentials/types.js';
+import type { SigningKeys } from '../../signing/key-store.js';
 import type { LoginLimiter } from '../accounts/login-limiter.js';
 import type { ScryptParams } from '../accounts/passwords.js';
 import type { ArtifactFiles } from '../store/artifact-files.js';
@@ -10,6 +11,7 @@ import type { StoreDeps } from '../store/ids.js';
 import type { Store } from '../store/open.js';
 import type { Vault } from '../vault/vault.js';
 import { authenticate, type Principal } from './auth.js';
+import type { SigningCertificateView, SigningEnsureSummary } from './types.js';
 
 /**
  * The server's view of App Store Connect, injected so routes never build clients themselves and tests run
@@ -28,6 +30,18 @@ export interface AppleGateway {
     appId: string,
     limit: number,
   ): Promise<{ id: string; buildNumber: string; processingState: string | null; uploadedDate: string | null }[]>;
+  /** Certificates and profiles (src/signing) with the team's vault as the key store. Absent: no signing routes. */
+  signing?: SigningGateway;
+}
+
+export interface SigningGateway {
+  list(key: ApiKey, keys: SigningKeys): Promise<SigningCertificateView[]>;
+  ensure(
+    key: ApiKey,
+    keys: SigningKeys,
+    o: { bundleIdentifier: string; renewWithinDays: number; onWarning: (what: string) => void },
+  ): Promise<SigningEnsureSummary>;
+  revoke(key: ApiKey, keys: SigningKeys, certificateId: string): Promise<{ id: string; keyRemoved: boolean }>;
 }
 
 /** Inspects a stored upload as `ipa inspect --json` does; `ascend server start` wires it to src/ipa. */

@@ -101,3 +101,36 @@ export interface DeployEventMessage {
   data: Record<string, unknown>;
   createdAt: string;
 }
+
+/** A certificate of the team as `GET /api/v1/signing` shows it: public facts only, never a key. */
+export interface SigningCertificateView {
+  certificateId: string;
+  certificateType: string | null;
+  serialNumber: string | null;
+  expirationDate: string | null;
+  keyHeld: boolean;
+  /** False for a held key whose certificate Apple no longer lists (revoked elsewhere). */
+  listedByApple: boolean;
+  profiles: {
+    id: string;
+    name: string | null;
+    bundleId: string | null;
+    profileState: string | null;
+    expirationDate: string | null;
+  }[];
+}
+
+/** What `ensureSigning` did, without the private key or the profile's content. */
+export interface SigningEnsureSummary {
+  bundleId: { id: string; identifier: string; created: boolean };
+  certificate: { id: string; serialNumber: string; expirationDate: string; created: boolean };
+  profile: { id: string; name: string; uuid: string; expirationDate: string; created: boolean };
+  changes: string[];
+  revokedHeld: string[];
+}
+
+/** The answer of `POST /api/v1/signing/ensure`. */
+export interface SigningEnsureAnswer extends SigningEnsureSummary {
+  /** E.g. a certificate kept from an earlier run that stopped before saving its key. */
+  warnings: string[];
+}

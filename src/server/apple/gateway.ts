@@ -2,11 +2,14 @@ import { AscApiError } from '../../asc/http/errors.js';
 import { listApps } from '../../asc/resources/apps.js';
 import { listBuilds } from '../../asc/resources/builds.js';
 import type { Platform } from '../../asc/resources/common.js';
+import type { Clock } from '../../core/clock.js';
+import { systemClock } from '../../core/clock.js';
 import type { ApiKey } from '../../credentials/types.js';
 import { isIndividualKey } from '../../credentials/types.js';
 import { nextBuildNumber } from '../../release/build-number.js';
 import type { AppleGateway } from '../api/context.js';
 import type { AscClients } from './clients.js';
+import { ascSigning } from './signing.js';
 
 /** Apple's UserRole names for what the probes can tell apart. */
 export type InferredRole = 'ADMIN' | 'APP_MANAGER' | 'DEVELOPER';
@@ -29,8 +32,9 @@ async function allowed(clients: AscClients, key: ApiKey, path: string): Promise<
 }
 
 /** The AppleGateway over src/asc: real calls, one client (token, rate budget) per key for the process. */
-export function ascGateway(clients: AscClients): AppleGateway {
+export function ascGateway(clients: AscClients, clock: Clock = systemClock): AppleGateway {
   return {
+    signing: ascSigning(clients, clock),
     /** https://developer.apple.com/documentation/appstoreconnectapi/get-v1-apps (proves the key works) */
     async checkKey(key: ApiKey) {
       await listApps(clients.for(key), { maxItems: 1 });

@@ -1,11 +1,15 @@
 import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { AscendError } from '../../core/errors.js';
 import { initial } from './migrations/2026-11-29-001-initial.js';
+import { signingKeys } from './migrations/2026-11-29-002-signing-keys.js';
 import { LockingSqliteAdapter, type Store } from './open.js';
 
 /** Every migration, in order. Names sort by date; a name, once released, never changes. */
 export function migrationList(store: Store): Record<string, Migration> {
-  return { '2026-11-29-001-initial': initial(store.dialect) };
+  return {
+    '2026-11-29-001-initial': initial(store.dialect),
+    '2026-11-29-002-signing-keys': signingKeys(),
+  };
 }
 
 const MIGRATION_TABLE = 'kysely_migration';

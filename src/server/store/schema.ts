@@ -23,6 +23,8 @@ export interface Database {
   step_state: StepStateTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
+  signing_certificates: SigningCertificatesTable;
+  signing_pending_keys: SigningPendingKeysTable;
 }
 
 export type Role = 'owner' | 'admin' | 'releaser' | 'viewer';
@@ -224,4 +226,28 @@ export interface SettingsTable {
   key: string;
   value: string;
   updated_at: string;
+}
+
+/** A certificate whose private key the team's vault holds (`secret_id`, kind `signing-key`). */
+export interface SigningCertificatesTable {
+  team_id: string;
+  certificate_id: string;
+  certificate_type: string;
+  serial_number: string;
+  expiration_date: string;
+  /** Base64 DER of the certificate as Apple issued it: public. */
+  certificate_content: string;
+  secret_id: string;
+  created_at: string;
+}
+
+/** A key made for a certificate create that may not have finished (see PendingKey in src/signing). */
+export interface SigningPendingKeysTable {
+  team_id: string;
+  /** SHA-256 hex of `spki`. */
+  spki_hash: string;
+  /** Base64 DER SubjectPublicKeyInfo: public. */
+  spki: string;
+  secret_id: string;
+  created_at: string;
 }
