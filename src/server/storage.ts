@@ -33,13 +33,13 @@ export interface ServerStorage {
  */
 export async function openServerStorage(opts: ServerStorageOptions): Promise<ServerStorage> {
   const deps = opts.deps ?? systemDeps;
-  const keyring = await loadKeyring({
+  const keyOpts = {
     envValue: opts.masterKey,
     previousEnvValue: opts.previousMasterKey,
     dataDir: opts.dataDir,
-    create: opts.createMasterKey,
     randomBytes: deps.randomBytes,
-  });
+  };
+  const keyring = await loadKeyring({ ...keyOpts, create: opts.createMasterKey });
   const store = await openStore(storeLocation(opts.databaseUrl, opts.dataDir));
   try {
     await migrate(store);
@@ -48,5 +48,11 @@ export async function openServerStorage(opts: ServerStorageOptions): Promise<Ser
     await store.close();
     throw err;
   }
-  return { store, vault: new Vault(store, keyring, deps), keyring, deps, close: () => store.close() };
+  return {
+    store,
+    vault: new Vault(store, keyring, deps, () => loadKeyring({ ...keyOpts, create: false })),
+    keyring,
+    deps,
+    close: () => store.close(),
+  };
 }
