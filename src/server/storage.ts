@@ -1,6 +1,7 @@
 import { type StoreDeps, systemDeps } from './store/ids.js';
 import { migrate } from './store/migrate.js';
 import { openStore, type Store, storeLocation } from './store/open.js';
+import { refreshStatistics } from './store/statistics.js';
 import type { Keyring } from './vault/envelope.js';
 import { loadKeyring } from './vault/master-key.js';
 import { assertKeyringCoversSecrets, Vault } from './vault/vault.js';
@@ -43,6 +44,7 @@ export async function openServerStorage(opts: ServerStorageOptions): Promise<Ser
   const store = await openStore(storeLocation(opts.databaseUrl, opts.dataDir));
   try {
     await migrate(store);
+    await refreshStatistics(store);
     await assertKeyringCoversSecrets(store, keyring);
   } catch (err) {
     await store.close();
