@@ -7,6 +7,7 @@ import { benchIpaInspect } from './ipa-inspect.js';
 import { machine } from './lib.js';
 import { ensurePeers } from './peers.js';
 import { benchServer } from './server.js';
+import { benchServerDeploy } from './server-deploy.js';
 import { benchStartup } from './startup.js';
 import { benchUpload } from './upload.js';
 
@@ -30,7 +31,8 @@ if (want('concurrency'))
       'Upload concurrency (the default, 16, is the smallest that fills this link)',
     ),
   );
-if (want('deploy')) sections.push(await benchDeploy());
+// The server deploy compares with the CLI's, so it runs with the deploy section.
+if (want('deploy')) sections.push(await benchDeploy(), await benchServerDeploy());
 if (want('server')) sections.push(await benchServer(tmp));
 
 // A partial run (`npm run bench -- upload`) keeps the other sections of the committed results.

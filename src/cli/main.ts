@@ -78,6 +78,10 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
     lazy(() => import('./commands/server.js')),
   );
   wire(
+    c.serverRotateMasterKey,
+    lazy(() => import('./commands/server-rotate-master-key.js')),
+  );
+  wire(
     c.push,
     lazy(() => import('./commands/push.js')),
   );

@@ -167,6 +167,13 @@ export function defineCommands() {
     .option('--max-artifact-size <bytes>', 'largest build upload accepted', String(4 * 1024 ** 3))
     .option('--sandbox', 'an in-process simulated App Store Connect with a sample team, key and .ipa')
     .option('--write-admin-token <file>', "write an API token of the first team's owner (0600)");
+  const serverRotateMasterKey = server
+    .command('rotate-master-key')
+    .description('re-wrap every stored secret under a new master key while servers keep running')
+    .option('--data <dir>', 'data folder of the server: master key files, SQLite database', '.ascend')
+    .option('--database-url <url>', 'PostgreSQL (postgres://USER@HOST/DB); SQLite under --data without it')
+    .option('--new-key-file <file>', 'the new key (base64, 0600); without it one is made as <data>/master.key.next')
+    .option('--batch-size <n>', 'secrets re-wrapped per batch', '100');
   const push = deployCommand()
     .name('push')
     .description('hand a build to an ascend server and start its deploy (the deploy flags apply)')
@@ -179,6 +186,7 @@ export function defineCommands() {
   return {
     program,
     serverStart,
+    serverRotateMasterKey,
     push,
     demo,
     appsList,

@@ -1,6 +1,7 @@
 import { type StoreDeps, systemDeps } from './store/ids.js';
 import { migrate } from './store/migrate.js';
 import { openStore, type Store, storeLocation } from './store/open.js';
+import { refreshStatistics } from './store/statistics.js';
 import type { Keyring } from './vault/envelope.js';
 import { loadKeyring } from './vault/master-key.js';
 import { assertKeyringCoversSecrets, Vault } from './vault/vault.js';
@@ -33,20 +34,27 @@ export interface ServerStorage {
  */
 export async function openServerStorage(opts: ServerStorageOptions): Promise<ServerStorage> {
   const deps = opts.deps ?? systemDeps;
-  const keyring = await loadKeyring({
+  const keyOpts = {
     envValue: opts.masterKey,
     previousEnvValue: opts.previousMasterKey,
     dataDir: opts.dataDir,
-    create: opts.createMasterKey,
     randomBytes: deps.randomBytes,
-  });
+  };
+  const keyring = await loadKeyring({ ...keyOpts, create: opts.createMasterKey });
   const store = await openStore(storeLocation(opts.databaseUrl, opts.dataDir));
   try {
     await migrate(store);
+    await refreshStatistics(store);
     await assertKeyringCoversSecrets(store, keyring);
   } catch (err) {
     await store.close();
     throw err;
   }
-  return { store, vault: new Vault(store, keyring, deps), keyring, deps, close: () => store.close() };
+  return {
+    store,
+    vault: new Vault(store, keyring, deps, () => loadKeyring({ ...keyOpts, create: false })),
+    keyring,
+    deps,
+    close: () => store.close(),
+  };
 }

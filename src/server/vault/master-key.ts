@@ -12,6 +12,10 @@ export interface MasterKey {
 }
 
 export const MASTER_KEY_FILE = 'master.key';
+/** Written by `ascend server rotate-master-key` before it re-wraps anything; renamed to master.key at the end. */
+export const MASTER_KEY_NEXT_FILE = 'master.key.next';
+/** The key a finished rotation replaced; still loaded, for secrets sealed by a server that has not reloaded. */
+export const MASTER_KEY_PREVIOUS_FILE = 'master.key.previous';
 
 export function masterKeyOf(key: Buffer): MasterKey {
   if (key.length !== 32) throw new AscendError('MASTER_KEY_INVALID', `the master key is ${key.length} bytes, not 32`);
@@ -55,6 +59,16 @@ export async function loadMasterKey(opts: LoadMasterKeyOptions): Promise<MasterK
     }
     return createKeyFile(path, opts.randomBytes ?? cryptoRandomBytes);
   }
+  return readKeyFile(path, info);
+}
+
+/** A 0600 key file (refused when group or others can read it), parsed; undefined when it does not exist. */
+export async function readMasterKeyFile(path: string): Promise<MasterKey | undefined> {
+  const info = await stat(path).catch(() => undefined);
+  return info ? readKeyFile(path, info) : undefined;
+}
+
+async function readKeyFile(path: string, info: { mode: number; size: number }): Promise<MasterKey> {
   if ((info.mode & 0o077) !== 0) {
     throw new AscendError(
       'MASTER_KEY_PERMISSIONS',
@@ -95,5 +109,11 @@ export async function loadKeyring(
 ): Promise<{ current: MasterKey; previous: MasterKey[] }> {
   const current = await loadMasterKey(opts);
   const previous = opts.previousEnvValue ? [parseMasterKey(opts.previousEnvValue, 'ASCEND_MASTER_KEY_PREVIOUS')] : [];
-  return { current, previous: previous.filter((k) => k.id !== current.id) };
+  // A rotation in progress (master.key.next) or finished (master.key.previous) leaves secrets under either key.
+  for (const name of [MASTER_KEY_NEXT_FILE, MASTER_KEY_PREVIOUS_FILE]) {
+    const key = await readMasterKeyFile(join(opts.dataDir, name));
+    if (key) previous.push(key);
+  }
+  const seen = new Set([current.id]);
+  return { current, previous: previous.filter((k) => !seen.has(k.id) && seen.add(k.id)) };
 }

@@ -14,10 +14,15 @@ const ownerOf = (teamId: string, id: string, kind: string) => `${teamId}|${id}|$
  * scoped by team: another team's secret id is simply not found.
  */
 export class Vault {
+  /**
+   * `reload` reads the key files again: after `ascend server rotate-master-key` swaps them, a running server
+   * meets a secret wrapped by a key it has not loaded, reloads once and keeps working without a restart.
+   */
   constructor(
     private readonly store: Store,
-    private readonly ring: Keyring,
+    private ring: Keyring,
     private readonly deps: StoreDeps,
+    private readonly reload?: () => Promise<Keyring>,
   ) {}
 
   async seal(teamId: string, kind: SecretKind, plaintext: Buffer | string): Promise<string> {
@@ -49,7 +54,13 @@ export class Vault {
       .where('id', '=', id)
       .executeTakeFirst();
     if (!row) throw new AscendError('RESOURCE_NOT_FOUND', `secret ${id} was not found in this team`);
-    return openEnvelope(this.ring, ownerOf(teamId, id, row.kind), envelopeOf(row));
+    try {
+      return openEnvelope(this.ring, ownerOf(teamId, id, row.kind), envelopeOf(row));
+    } catch (err) {
+      if (!this.reload || !(err instanceof AscendError) || err.code !== 'VAULT_KEY_UNKNOWN') throw err;
+      this.ring = await this.reload();
+      return openEnvelope(this.ring, ownerOf(teamId, id, row.kind), envelopeOf(row));
+    }
   }
 
   async delete(teamId: string, id: string): Promise<boolean> {
