@@ -206,4 +206,22 @@ describeStores('HTTP API: sessions, tokens, audit, settings', (ctx) => {
     expect(joined).not.toContain(admin.apiToken!);
     expect(joined).not.toMatch(/scrypt\$/);
   });
+
+  it('the home page shows names a person typed as text, never as markup', async () => {
+    const store = ctx.store();
+    const { setPasswordHash } = await import('../accounts/teams.js');
+    const team = await createTeam(store, deps, '<script>alert(1)</script> & Co');
+    const user = await createUser(store, deps, { email: 'typist@example.com', name: 'Typist' });
+    await setPasswordHash(store, user.id, await hashPassword('typist passphrase', FAST));
+    await setMembership(store, deps, { teamId: team.id, userId: user.id, role: 'viewer' });
+    const signedIn = await call('POST', '/api/v1/session', {
+      body: { email: 'typist@example.com', password: 'typist passphrase' },
+    });
+    const cookie = String(signedIn.headers['set-cookie']).split(';')[0]!;
+    const home = await call('GET', '/', { headers: { cookie } });
+    expect(home.statusCode).toBe(200);
+    expect(home.body).toContain('&#60;script&#62;alert(1)&#60;/script&#62; &#38; Co: viewer');
+    expect(home.body).not.toContain('<script');
+    expect(home.headers['content-security-policy']).toMatch(/default-src 'none'/);
+  });
 });

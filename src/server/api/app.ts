@@ -5,6 +5,7 @@ import { handleError } from './errors.js';
 import { appRoutes } from './routes/apps.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { deployRoutes } from './routes/deploys.js';
+import { homeRoutes } from './routes/home.js';
 import { keyRoutes } from './routes/keys.js';
 import { sessionRoutes } from './routes/session.js';
 import { signingRoutes } from './routes/signing.js';
@@ -76,6 +77,7 @@ export function buildApi(
       },
     });
   });
+  homeRoutes(app, ctx);
   teamRoutes(app, ctx);
   sessionRoutes(app, ctx);
   tokenRoutes(app, ctx);
