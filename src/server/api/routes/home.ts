@@ -37,7 +37,7 @@ export function homeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     reply.headers(PAGE_HEADERS);
     const p = await principalOf(ctx, req).catch(() => undefined);
     const user = p?.userId ? await getUser(ctx.store, p.userId) : undefined;
-    if (!p || p.kind !== 'session' || !user) {
+    if (p?.kind !== 'session' || !user) {
       return page(`<h1>ascend</h1><p>Not signed in. Open the <strong>Sign in</strong> link that
 <code>ascend server start</code> printed (it works once), or sign in with <code>POST /api/v1/session</code>.</p>`);
     }
