@@ -423,6 +423,11 @@ export const CATALOGUE = {
     remedy:
       'Free disk space or make the state folder named in the message writable by you, then run the same command again to resume.',
   },
+  KEY_BLOCKED: {
+    exit: EXIT.conflict,
+    remedy:
+      "The monitor's latest check of this key found it unusable (the message names the finding): apply that finding's fix, then run the check again (POST /api/v1/alerts/check) before deploying.",
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

@@ -12,6 +12,7 @@ import type { ApiContext, AppleGateway, DeployControl } from './api/context.js';
 import { AscClients } from './apple/clients.js';
 import { ascGateway } from './apple/gateway.js';
 import { ipaInspector } from './apple/inspector.js';
+import { MONITOR_EVERY_MS, MONITOR_JOB, monitorJobHandler, scheduleMonitor } from './monitor/job.js';
 import { TableJobQueue } from './queue/table-queue.js';
 import { openServerStorage, type ServerStorage } from './storage.js';
 import { ArtifactFiles } from './store/artifact-files.js';
@@ -37,6 +38,8 @@ export interface ServiceOptions {
   /** Tests replace Apple's gateway; by default it is src/asc against apiUrl. */
   apple?: AppleGateway;
   pollMs?: number;
+  /** How often the monitor checks every key (default hourly); 0 schedules no check (another process does). */
+  monitorEveryMs?: number;
   /** SHA-256 fingerprints of roots trusted beside Apple's for profiles (the sandbox's sample root). */
   extraTrustedRoots?: readonly string[];
 }
@@ -127,22 +130,27 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     deploys: deployControl(queue, running, o.pollMs ?? 500, sleep),
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
+  const everyMs = o.monitorEveryMs ?? MONITOR_EVERY_MS;
   if (o.workers > 0) {
-    queue.work(
-      [DEPLOY_JOB],
-      deployJobHandler({
-        store,
-        vault,
-        deps,
-        clients,
-        files,
-        sleep,
-        random: o.random ?? Math.random,
-        transport: async () => transport,
-        running,
-        extraTrustedRoots: o.extraTrustedRoots ?? [],
-      }),
+    const monitor = monitorJobHandler(ctx, queue, everyMs, (keyRef, err) =>
+      app.log.warn({ keyRef, code: err instanceof AscendError ? err.code : 'INTERNAL' }, 'monitor check failed'),
     );
+    const deploy = deployJobHandler({
+      store,
+      vault,
+      deps,
+      clients,
+      files,
+      sleep,
+      random: o.random ?? Math.random,
+      transport: async () => transport,
+      running,
+      extraTrustedRoots: o.extraTrustedRoots ?? [],
+    });
+    // One set of worker loops for both kinds: the hourly sweep is one short job among deploys.
+    queue.work([DEPLOY_JOB, MONITOR_JOB], (job) => (job.kind === MONITOR_JOB ? monitor(job) : deploy(job)));
+    // The first sweep waits a minute: a restart loop must not turn into a loop of checks against Apple.
+    if (everyMs > 0) await scheduleMonitor(store, queue, clock.now() + Math.min(everyMs, 60_000));
   }
   return {
     app,

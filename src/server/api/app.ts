@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { AscendError } from '../../core/errors.js';
 import type { ApiContext } from './context.js';
 import { handleError } from './errors.js';
+import { alertRoutes } from './routes/alerts.js';
 import { appRoutes } from './routes/apps.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { deployRoutes } from './routes/deploys.js';
@@ -84,6 +85,7 @@ export function buildApi(
   keyRoutes(app, ctx);
   artifactRoutes(app, ctx);
   appRoutes(app, ctx);
+  alertRoutes(app, ctx);
   if (ctx.deploys) deployRoutes(app, ctx, ctx.deploys);
   if (ctx.apple.signing) signingRoutes(app, ctx, ctx.apple.signing);
   return app;

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AscendError } from '../../core/errors.js';
 import type { ApiKey } from '../../credentials/types.js';
+import type { Finding } from '../../doctor/types.js';
 import type { SigningKeys } from '../../signing/key-store.js';
 import type { LoginLimiter } from '../accounts/login-limiter.js';
 import type { ScryptParams } from '../accounts/passwords.js';
@@ -32,6 +33,8 @@ export interface AppleGateway {
   ): Promise<{ id: string; buildNumber: string; processingState: string | null; uploadedDate: string | null }[]>;
   /** Certificates and profiles (src/signing) with the team's vault as the key store. Absent: no signing routes. */
   signing?: SigningGateway;
+  /** `ascend doctor`'s gather and checks for the key (src/doctor); the monitor records them. Absent: no checks. */
+  findings?(key: ApiKey, heldCertificateIds: () => Promise<string[]>): Promise<Finding[]>;
 }
 
 export interface SigningGateway {

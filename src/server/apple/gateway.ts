@@ -6,6 +6,8 @@ import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
 import type { ApiKey } from '../../credentials/types.js';
 import { isIndividualKey } from '../../credentials/types.js';
+import { runChecks } from '../../doctor/checks/index.js';
+import { gatherFacts } from '../../doctor/gather.js';
 import { nextBuildNumber } from '../../release/build-number.js';
 import type { AppleGateway } from '../api/context.js';
 import type { AscClients } from './clients.js';
@@ -62,6 +64,19 @@ export function ascGateway(clients: AscClients, clock: Clock = systemClock): App
         processingState: b.attributes?.processingState ?? null,
         uploadedDate: b.attributes?.uploadedDate ?? null,
       }));
+    },
+    /**
+     * The doctor's reads for the key, judged by its checks; "now" is Apple's `Date` header, as for the CLI.
+     * https://developer.apple.com/documentation/appstoreconnectapi/get-v1-certificates
+     */
+    async findings(key: ApiKey, heldCertificateIds: () => Promise<string[]>) {
+      const facts = await gatherFacts({
+        client: clients.for(key),
+        key: { keyId: key.keyId, individual: isIndividualKey(key) },
+        heldCertificateIds,
+        clock,
+      });
+      return runChecks(facts);
     },
     /** Builds and live uploads of the train: release/build-number.ts reads both. */
     async buildNumbersInUse(key: ApiKey, train: { appId: string; version: string; platform: string }) {

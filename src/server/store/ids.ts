@@ -37,7 +37,8 @@ export type IdPrefix =
   | 'art'
   | 'dep'
   | 'job'
-  | 'aud';
+  | 'aud'
+  | 'alr';
 
 /** A text id such as `dep_` + 26 base32 characters (128 random bits): unguessable, so ids leak nothing. */
 export function newId(prefix: IdPrefix, random: RandomBytes = cryptoRandomBytes): string {

@@ -25,6 +25,7 @@ export interface Database {
   settings: SettingsTable;
   signing_certificates: SigningCertificatesTable;
   signing_pending_keys: SigningPendingKeysTable;
+  alerts: AlertsTable;
 }
 
 export type Role = 'owner' | 'admin' | 'releaser' | 'viewer';
@@ -250,4 +251,20 @@ export interface SigningPendingKeysTable {
   spki: string;
   secret_id: string;
   created_at: string;
+}
+
+/** One episode of a monitor finding for a team's key (src/server/store/alerts.ts). */
+export interface AlertsTable {
+  id: string;
+  team_id: string;
+  key_ref: string;
+  code: string;
+  subject: string;
+  severity: string;
+  message: string;
+  fix: string;
+  expires_at: string | null;
+  first_seen_at: string;
+  last_seen_at: string;
+  resolved_at: string | null;
 }

@@ -6,7 +6,7 @@ import { requireRole } from '../auth.js';
 import { type ApiContext, audit, principalOf } from '../context.js';
 import type { Page } from '../types.js';
 
-/** Apps, synced from what each of the team's keys can see; alerts (none until the monitor exists). */
+/** Apps, synced from what each of the team's keys can see. */
 export function appRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v1/apps', async (req) => {
     const p = await principalOf(ctx, req);
@@ -42,10 +42,5 @@ export function appRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const limit = Math.min(Math.max(Number(req.query.limit ?? 50) || 50, 1), 200);
     const builds = await list(await openKey(ctx.store, ctx.vault, p.teamId, app.keyRef), app.ascAppId, limit);
     return { data: builds, next: null } satisfies Page<unknown>;
-  });
-
-  app.get('/api/v1/alerts', async (req) => {
-    await principalOf(ctx, req);
-    return { data: [], next: null } satisfies Page<unknown>;
   });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AscendError } from '../../../core/errors.js';
+import { assertKeyUsable } from '../../monitor/monitor.js';
 import { getArtifact } from '../../store/artifacts.js';
 import {
   appendDeployEvent,
@@ -77,12 +78,13 @@ function createAndReadRoutes(app: FastifyInstance, ctx: ApiContext, control: Dep
     const p = await principalOf(ctx, req);
     requireRole(p, 'releaser');
     const { artifactId, keyId, ...options } = parseBody(CreateBody, req.body);
-    await getArtifact(ctx.store, p.teamId, artifactId); // another team's artifact is a 404
     const keyRef = keyId ? (await getKey(ctx.store, p.teamId, keyId)).id : (await listKeys(ctx.store, p.teamId))[0]?.id;
     if (!keyRef)
       throw new AscendError('RESOURCE_NOT_FOUND', 'this team has no App Store Connect key', {
         remedy: 'Add a key first (POST /api/v1/keys).',
       });
+    await assertKeyUsable(ctx.store, p.teamId, keyRef);
+    await getArtifact(ctx.store, p.teamId, artifactId); // another team's artifact is a 404
     const d = await createDeploy(ctx.store, ctx.deps, p.teamId, { artifactId, keyRef, options, createdBy: actorOf(p) });
     await control.enqueue({ teamId: p.teamId, deployId: d.id });
     await audit(ctx, req, p, { action: 'deploy.create', outcome: 'success', target: { type: 'deploy', id: d.id } });

@@ -1,0 +1,76 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { expect, it } from 'vitest';
+import { FakeClock } from '../../core/clock.js';
+import { AscendError } from '../../core/errors.js';
+import type { ApiKey } from '../../credentials/types.js';
+import { finding } from '../../doctor/types.js';
+import { createTeam } from '../accounts/teams.js';
+import type { JobQueue } from '../queue/types.js';
+import { listAlerts } from '../store/alerts.js';
+import type { StoreDeps } from '../store/ids.js';
+import { enqueueJob } from '../store/jobs.js';
+import { addKey } from '../store/keys.js';
+import type { Store } from '../store/open.js';
+import { describeStores } from '../store/testing/dialects.js';
+import { masterKeyOf } from '../vault/master-key.js';
+import { Vault } from '../vault/vault.js';
+import { MONITOR_EVERY_MS, MONITOR_JOB, monitorJobHandler, scheduleMonitor } from './job.js';
+
+const T0 = Date.parse('2026-11-29T00:00:00Z');
+const master = masterKeyOf(randomBytes(32));
+const rejected = finding('KEY_REJECTED', { subject: 'key', message: 'Apple answers 401', fix: 'make a new key' });
+
+const queued = async (s: Store) =>
+  s.db.selectFrom('jobs').select(['run_at']).where('kind', '=', MONITOR_JOB).where('state', '=', 'queued').execute();
+const jobContext = { id: 'job_x', kind: MONITOR_JOB, payload: {}, attempt: 1, signal: new AbortController().signal };
+
+describeStores('monitor job', (ctx) => {
+  it('checks every key of every team, one failure does not stop the others, and the next sweep is an hour on', async () => {
+    const s = ctx.store();
+    const clock = new FakeClock(T0);
+    const deps: StoreDeps = { clock, randomBytes: (n) => randomBytes(n) };
+    const vault = new Vault(s, { current: master }, deps);
+    const keys: { teamId: string; keyRef: string; keyId: string }[] = [];
+    for (const [name, keyId] of [
+      ['one', 'AAAAA11111'],
+      ['two', 'BBBBB22222'],
+    ] as const) {
+      const team = await createTeam(s, deps, name);
+      const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        .privateKey.export({ format: 'pem', type: 'pkcs8' })
+        .toString();
+      const k = await addKey(s, vault, deps, team.id, {
+        name: 'ci',
+        keyId,
+        issuerId: '69a6de7e-0000-47e3-e053-5b8c7c11a4d1',
+        privateKey: pem,
+      });
+      keys.push({ teamId: team.id, keyRef: k.id, keyId });
+    }
+    const asked: string[] = [];
+    // Key "one" fails for a reason other than a finding (network); key "two" is refused by Apple.
+    const apple = {
+      async findings(key: ApiKey) {
+        asked.push(key.keyId);
+        if (key.keyId === 'AAAAA11111') throw new AscendError('NETWORK_ERROR', 'connection reset');
+        return [rejected];
+      },
+    };
+    const queue: Pick<JobQueue, 'enqueue'> = {
+      enqueue: async (kind, payload, o) => (await enqueueJob(s, deps, { kind, payload, ...o })).id,
+    };
+    const errors: [string, string][] = [];
+    const handler = monitorJobHandler({ store: s, vault, deps, apple }, queue, MONITOR_EVERY_MS, (ref, err) =>
+      errors.push([ref, (err as AscendError).code]),
+    );
+    await handler(jobContext);
+    expect(asked.sort()).toEqual(['AAAAA11111', 'BBBBB22222']);
+    expect(errors).toEqual([[keys[0]!.keyRef, 'NETWORK_ERROR']]);
+    expect((await listAlerts(s, keys[1]!.teamId, { state: 'open' })).map((a) => a.code)).toEqual(['KEY_REJECTED']);
+    expect(await listAlerts(s, keys[0]!.teamId, { state: 'open' })).toEqual([]);
+    expect(await queued(s)).toEqual([{ run_at: new Date(T0 + MONITOR_EVERY_MS).toISOString() }]);
+    // A restart while that sweep waits enqueues no second one.
+    await scheduleMonitor(s, queue, T0 + 60_000);
+    expect(await queued(s)).toHaveLength(1);
+  });
+});
