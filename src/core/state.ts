@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-write.js';
 import { BoundedReadError, readBounded } from './bounded-read.js';
 import { AscendError } from './errors.js';
 
@@ -23,7 +24,6 @@ export interface StateStore {
  */
 export class JsonFileStateStore implements StateStore {
   private queue: Promise<unknown> = Promise.resolve();
-  private seq = 0;
   constructor(readonly dir: string) {}
 
   private serial<T>(op: () => Promise<T>): Promise<T> {
@@ -75,10 +75,7 @@ export class JsonFileStateStore implements StateStore {
     const text = JSON.stringify(value);
     return this.serial(async () => {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      const p = this.path(key);
-      const tmp = `${p}.${process.pid}.${++this.seq}.tmp`;
-      await writeFile(tmp, text, { mode: 0o600 });
-      await rename(tmp, p);
+      await writeFileAtomic(this.path(key), text, 0o600);
     });
   }
 

@@ -1,5 +1,6 @@
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../core/atomic-write.js';
 import { AscendError } from '../../core/errors.js';
 import type { StoreDeps } from '../store/ids.js';
 import type { Store } from '../store/open.js';
@@ -37,17 +38,14 @@ export interface RotateKeyFilesResult {
 
 /** Writes a key file through a temporary file and a rename, so the file is either the old or the new key. */
 export async function writeKeyFileAtomic(path: string, key: MasterKey): Promise<void> {
-  const tmp = `${path}.tmp`;
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await rm(tmp, { force: true });
-  const handle = await open(tmp, 'wx', 0o600);
-  try {
-    await handle.writeFile(`${key.key.toString('base64')}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path);
+  await writeFileAtomic(
+    path,
+    `${key.key.toString('base64')}
+`,
+    0o600,
+    { sync: true },
+  );
 }
 
 async function currentKey(opts: RotateKeyFilesOptions): Promise<MasterKey> {
