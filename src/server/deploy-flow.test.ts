@@ -5,10 +5,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../simulator/index.js';
 import { realSleep, type Sleep } from '../core/clock.js';
 import { buildIpa, SAMPLE_ROOT_SHA256 } from '../sample/builder.js';
-import { createApiToken } from './accounts/api-tokens.js';
 import { ensureFirstAdmin } from './accounts/bootstrap.js';
 import { createService, type Service } from './service.js';
 import { describeStores } from './store/testing/dialects.js';
+import { bearerFor, databaseUrlOf } from './store/testing/service.js';
 
 const quickSleep: Sleep = (ms, signal) => realSleep(Math.min(ms / 20, 200), signal);
 const JWT = /eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}/;
@@ -34,10 +34,9 @@ describeStores('server: deploys through the embedded queue and worker', (ctx) =>
     });
     dir = mkdtempSync(join(tmpdir(), 'ascend-svc-'));
     const loc = ctx.location();
-    const databaseUrl = loc.dialect === 'sqlite' ? `sqlite:${loc.path}` : `${loc.url}?schema=${loc.schema}`;
     svc = await createService({
       dataDir: dir,
-      databaseUrl,
+      databaseUrl: databaseUrlOf(loc),
       apiUrl: sim.url,
       workers: 2,
       sleep: quickSleep,
@@ -48,9 +47,7 @@ describeStores('server: deploys through the embedded queue and worker', (ctx) =>
     const { store, deps } = svc.storage;
     const first = await ensureFirstAdmin(store, deps, { apiToken: true });
     owner = { authorization: `Bearer ${first.apiToken}` };
-    const tok = async (role: 'releaser' | 'admin') => ({
-      authorization: `Bearer ${(await createApiToken(store, deps, first.team.id, { name: role, role })).token}`,
-    });
+    const tok = (role: 'releaser' | 'admin') => bearerFor(store, deps, first.team.id, role);
     releaser = await tok('releaser');
     otherAdmin = await tok('admin');
   });

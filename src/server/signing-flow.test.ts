@@ -4,15 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../simulator/index.js';
-import { createApiToken } from './accounts/api-tokens.js';
 import { ensureFirstAdmin } from './accounts/bootstrap.js';
 import { createTeam } from './accounts/teams.js';
 import { createService, type Service } from './service.js';
 import { VaultSigningKeys } from './store/signing-keys.js';
 import { describeStores } from './store/testing/dialects.js';
+import { bearerFor, databaseUrlOf, type Headers, recordingCall } from './store/testing/service.js';
 
 const APP = 'com.example.sandbox.one';
-type Headers = Record<string, string>;
 
 describeStores('server: signing assets in the vault, per team', (ctx) => {
   let sim: Simulator;
@@ -33,16 +32,7 @@ describeStores('server: signing assets in the vault, per team', (ctx) => {
   /** Keys of later certificates, checked the same way. */
   const pems: string[] = [];
 
-  const call = async (method: 'GET' | 'POST', url: string, headers: Headers, payload?: unknown) => {
-    const res = await svc.app.inject({
-      method,
-      url,
-      headers,
-      ...(payload === undefined ? {} : { payload: payload as object }),
-    });
-    bodies.push(res.body);
-    return res;
-  };
+  const call = recordingCall(() => svc.app, bodies);
   const certificateCreates = () => sim.stats.get('POST /v1/certificates') ?? 0;
 
   beforeAll(async () => {
@@ -51,7 +41,7 @@ describeStores('server: signing assets in the vault, per team', (ctx) => {
     const loc = ctx.location();
     svc = await createService({
       dataDir: dir,
-      databaseUrl: loc.dialect === 'sqlite' ? `sqlite:${loc.path}` : `${loc.url}?schema=${loc.schema}`,
+      databaseUrl: databaseUrlOf(loc),
       apiUrl: sim.url,
       workers: 0,
       log: { write: (l) => void logs.push(l) },
@@ -60,9 +50,7 @@ describeStores('server: signing assets in the vault, per team', (ctx) => {
     const first = await ensureFirstAdmin(store, deps, { apiToken: true });
     teamId = first.team.id;
     tokens.owner = { authorization: `Bearer ${first.apiToken}` };
-    const tok = async (team: string, role: 'releaser' | 'viewer' | 'owner') => ({
-      authorization: `Bearer ${(await createApiToken(store, deps, team, { name: role, role })).token}`,
-    });
+    const tok = (team: string, role: 'releaser' | 'viewer' | 'owner') => bearerFor(store, deps, team, role);
     tokens.releaser = await tok(teamId, 'releaser');
     tokens.viewer = await tok(teamId, 'viewer');
     const other = await createTeam(store, deps, 'Other');

@@ -3,14 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../../simulator/index.js';
-import { createApiToken } from '../accounts/api-tokens.js';
 import { ensureFirstAdmin } from '../accounts/bootstrap.js';
 import { createTeam } from '../accounts/teams.js';
 import { createService, type Service } from '../service.js';
 import { describeStores } from '../store/testing/dialects.js';
+import { bearerFor, databaseUrlOf, type Headers, recordingCall } from '../store/testing/service.js';
 
 const APP = 'com.example.sandbox.one';
-type Headers = Record<string, string>;
 interface Alert {
   id: string;
   code: string;
@@ -30,16 +29,7 @@ describeStores('server: the monitor checks each key and keeps its alerts', (ctx)
   const tokens: Record<'owner' | 'releaser' | 'other', Headers> = { owner: {}, releaser: {}, other: {} };
   let privateKeyPem = '';
 
-  const call = async (method: 'GET' | 'POST', url: string, headers: Headers, payload?: unknown) => {
-    const res = await svc.app.inject({
-      method,
-      url,
-      headers,
-      ...(payload === undefined ? {} : { payload: payload as object }),
-    });
-    bodies.push(res.body);
-    return res;
-  };
+  const call = recordingCall(() => svc.app, bodies);
   const alerts = async (state: 'open' | 'resolved', who: Headers = tokens.owner): Promise<Alert[]> => {
     const res = await call('GET', `/api/v1/alerts?state=${state}`, who);
     expect(res.statusCode).toBe(200);
@@ -65,20 +55,16 @@ describeStores('server: the monitor checks each key and keeps its alerts', (ctx)
     const loc = ctx.location();
     svc = await createService({
       dataDir: dir,
-      databaseUrl: loc.dialect === 'sqlite' ? `sqlite:${loc.path}` : `${loc.url}?schema=${loc.schema}`,
+      databaseUrl: databaseUrlOf(loc),
       apiUrl: sim.url,
       workers: 0,
     });
     const { store, deps } = svc.storage;
     const first = await ensureFirstAdmin(store, deps, { apiToken: true });
     tokens.owner = { authorization: `Bearer ${first.apiToken}` };
-    tokens.releaser = {
-      authorization: `Bearer ${(await createApiToken(store, deps, first.team.id, { name: 'r', role: 'releaser' })).token}`,
-    };
+    tokens.releaser = await bearerFor(store, deps, first.team.id, 'releaser');
     const other = await createTeam(store, deps, 'Other');
-    tokens.other = {
-      authorization: `Bearer ${(await createApiToken(store, deps, other.id, { name: 'o', role: 'owner' })).token}`,
-    };
+    tokens.other = await bearerFor(store, deps, other.id, 'owner');
     const k = sim.createKey({ role: 'ADMIN' });
     issuerId = k.issuerId!;
     privateKeyPem = k.privateKeyPem;
