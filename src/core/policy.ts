@@ -97,11 +97,16 @@ export function decide(
 }
 
 /**
- * Whether the HTTP layer itself may re-send: it knows only the method, so it re-sends reads, and writes only
- * after a 429. Anything else surfaces to the caller, which knows whether its write is idempotent or a create.
+ * How the HTTP layer treats a request: it knows only the method, so every write counts as a create there and
+ * is re-sent only after a 429; the caller, which knows whether its write is idempotent, settles the rest.
  */
+export function transportKind(method: string): 'read' | 'create' {
+  return kindOfMethod(method) === 'read' ? 'read' : 'create';
+}
+
+/** Whether the HTTP layer itself may re-send after `outcome` (attempts and delays aside). */
 export function transportMayResend(method: string, outcome: Outcome): boolean {
-  if (kindOfMethod(method) === 'read') return true;
+  if (transportKind(method) === 'read') return true;
   return outcome.kind === 'answer' && outcome.status === 429;
 }
 

@@ -21,7 +21,7 @@ function afterFailure(kind: RequestKind, err: unknown): 'reconcile' | 'resend' |
 }
 
 /** A write whose answer may have been lost: no answer at all, or a 5xx after Apple may have applied it. */
-export function isAmbiguous(err: unknown): boolean {
+function isAmbiguous(err: unknown): boolean {
   return afterFailure('create', err) === 'reconcile';
 }
 

@@ -1,6 +1,6 @@
 import type { Random, Sleep } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
-import { DEFAULT_RETRY_POLICY, decide, kindOfMethod, type Outcome, type RetryPolicy } from '../../core/policy.js';
+import { DEFAULT_RETRY_POLICY, decide, type Outcome, type RetryPolicy, transportKind } from '../../core/policy.js';
 import { AscNetworkError } from './errors.js';
 import type { Layer, RawResponse } from './types.js';
 
@@ -27,8 +27,7 @@ export function retryLayer(
   deps: { sleep: Sleep; random: Random; now: () => number; logger: Logger },
 ): Layer {
   return (next) => async (req) => {
-    // The HTTP layer knows only the method: a write is treated as a create, so only a 429 re-sends it.
-    const kind = kindOfMethod(req.method) === 'read' ? 'read' : 'create';
+    const kind = transportKind(req.method);
     for (let attempt = 0; ; attempt++) {
       let res: RawResponse | undefined;
       let outcome: Outcome;
