@@ -303,6 +303,24 @@ export const CATALOGUE = {
     remedy:
       'Create a new API token in the dashboard (Members and API tokens) and use it as `Authorization: Bearer <token>`.',
   },
+  WORKER_TOKEN_INVALID: {
+    exit: EXIT.auth,
+    remedy:
+      'Make a worker token on the server machine (`ascend server worker-token --name NAME`) and pass it as --token; team API tokens do not work for workers.',
+  },
+  JOB_NOT_LEASED: {
+    exit: EXIT.conflict,
+    remedy:
+      'The job is no longer held by this worker (its lease passed to another, or it ended); the worker drops it and takes the next.',
+  },
+  ARTIFACT_URL_INVALID: {
+    exit: EXIT.auth,
+    remedy: 'Signed artifact URLs live for minutes: ask for the job’s credentials again for a fresh URL.',
+  },
+  RANGE_NOT_SATISFIABLE: {
+    exit: EXIT.usage,
+    remedy: 'Ask for one range `bytes=FIRST-LAST` inside the artifact (its size is in the credentials answer).',
+  },
   SIGN_IN_LINK_INVALID: {
     exit: EXIT.auth,
     remedy: 'Sign-in links work once and for a few minutes; restart the server or ask an admin for a new link.',

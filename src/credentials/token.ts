@@ -15,6 +15,8 @@ export interface TokenProviderOptions {
   backdateS?: number;
   /** Seconds before expiry at which a token is no longer handed out. */
   refreshMarginS?: number;
+  /** exp − iat in seconds (default and most: Apple's 20 minutes); a server handing tokens to workers uses less. */
+  lifetimeS?: number;
 }
 
 export interface CountingTokenProvider extends TokenProvider {
@@ -30,6 +32,7 @@ export function createTokenProvider(key: ApiKey, options: TokenProviderOptions =
   const clock = options.clock ?? systemClock;
   const backdate = options.backdateS ?? 60;
   const margin = options.refreshMarginS ?? 120;
+  const lifetime = Math.min(options.lifetimeS ?? MAX_LIFETIME_S, MAX_LIFETIME_S);
   const signingKey: KeyObject = createPrivateKey(key.privateKeyPem);
   let cached: { jwt: string; exp: number } | undefined;
   let inflight: Promise<string> | undefined;
@@ -37,7 +40,7 @@ export function createTokenProvider(key: ApiKey, options: TokenProviderOptions =
 
   async function mint(): Promise<string> {
     const iat = Math.floor(clock.now() / 1000) - backdate;
-    const exp = iat + MAX_LIFETIME_S;
+    const exp = iat + lifetime;
     const payload: Record<string, unknown> = { aud: key.inHouse ? ENTERPRISE_AUDIENCE : AUDIENCE };
     // Individual keys carry no issuer: Apple wants `sub: "user"` and no `iss`.
     if (key.issuerId === undefined) payload.sub = 'user';

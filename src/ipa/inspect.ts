@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import type { ByteSource } from '../core/byte-source.js';
 import { AscendError } from '../core/errors.js';
 import { escapeControl } from '../core/text.js';
 import { type PlistDict, parsePlistDict } from './plist.js';
@@ -35,10 +36,23 @@ class MetadataBudget {
   }
 }
 
-/** Streams the file once for MD5 and SHA-256 together. */
-export async function fileChecksums(path: string): Promise<{ md5: string; sha256: string }> {
+/** Streams the file (or a ByteSource, one range) once for MD5 and SHA-256 together. */
+export async function fileChecksums(path: string | ByteSource): Promise<{ md5: string; sha256: string }> {
   const md5 = createHash('md5');
   const sha = createHash('sha256');
+  if (typeof path !== 'string') {
+    const reader = path.range(0, path.size);
+    const buf = Buffer.alloc(1024 * 1024);
+    try {
+      for (let n = await reader.read(buf, 0, buf.length); n > 0; n = await reader.read(buf, 0, buf.length)) {
+        md5.update(buf.subarray(0, n));
+        sha.update(buf.subarray(0, n));
+      }
+    } finally {
+      reader.close();
+    }
+    return { md5: md5.digest('hex'), sha256: sha.digest('hex') };
+  }
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
     md5.update(chunk as Buffer);
     sha.update(chunk as Buffer);
@@ -165,19 +179,25 @@ export interface InspectOptions {
    * builder's SAMPLE_ROOT_SHA256 in tests and the demo). The CLI reads them from ASCEND_EXTRA_TRUSTED_ROOTS.
    */
   extraTrustedRoots?: readonly string[];
+  /** The bytes of `file` from elsewhere (a worker's remote artifact); `file` then only names it. */
+  source?: ByteSource;
 }
 
 export async function inspectIpa(file: string, options: InspectOptions = {}): Promise<IpaFacts> {
   const anchors = trustAnchors(options.extraTrustedRoots);
-  const size = await regularFileSize(file);
+  const { source } = options;
+  const size = source ? source.size : await regularFileSize(file);
   const head = Buffer.alloc(4);
-  const fh = await open(file, 'r');
-  try {
-    await fh.read(head, 0, 4, 0);
-  } finally {
-    await fh.close();
+  if (source) await source.read(head, 0, Math.min(4, size), 0);
+  else {
+    const fh = await open(file, 'r');
+    try {
+      await fh.read(head, 0, 4, 0);
+    } finally {
+      await fh.close();
+    }
   }
-  const checksums = options.checksums ? await fileChecksums(file) : undefined;
+  const checksums = options.checksums ? await fileChecksums(source ?? file) : undefined;
   if (head.toString('latin1') === 'xar!') {
     return {
       file,
@@ -192,7 +212,7 @@ export async function inspectIpa(file: string, options: InspectOptions = {}): Pr
       ...(checksums ? { checksums } : {}),
     };
   }
-  const zip = await ZipReader.open(file);
+  const zip = source ? await ZipReader.from(source, file) : await ZipReader.open(file);
   try {
     const names: string[] = [];
     for (const n of zip.names()) if (!n.startsWith('__MACOSX/') && !n.includes('/__MACOSX/')) names.push(n);

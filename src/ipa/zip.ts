@@ -1,9 +1,11 @@
-import { type FileHandle, open } from 'node:fs/promises';
 import { inflateRawSync } from 'node:zlib';
+import { type ByteSource, openFileSource } from '../core/byte-source.js';
 import { crc32 } from '../core/crc32.js';
 import { AscendError } from '../core/errors.js';
 import { quoteForLine } from '../core/text.js';
 import { parseCentralDirectory, type ZipDirectory, type ZipEntry } from './zip-directory.js';
+
+type ZipBytes = Pick<ByteSource, 'read' | 'close'>;
 
 export type { ZipEntry } from './zip-directory.js';
 export { MAX_ZIP_ENTRIES } from './zip-directory.js';
@@ -41,29 +43,34 @@ interface EndRecord {
  */
 export class ZipReader {
   private constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: ZipBytes,
     readonly entries: ZipDirectory,
     readonly path: string,
     private readonly dirOffset: number,
+    private readonly owned: boolean,
   ) {}
 
   static async open(path: string): Promise<ZipReader> {
-    const fh = await open(path, 'r');
+    const source = await openFileSource(path);
     try {
-      const { size } = await fh.stat();
-      const end = await readEnd(fh, size, path);
-      if (end.dirSize > MAX_DIRECTORY_BYTES)
-        throw new AscendError(
-          'IPA_TOO_MANY_ENTRIES',
-          `${path} has a ${end.dirSize}-byte zip directory; at most ${MAX_DIRECTORY_BYTES} are read`,
-        );
-      const dir = await readAt(fh, end.dirOffset, end.dirSize, path);
-      const entries = parseCentralDirectory(dir, end.entries, end.dirOffset, path);
-      return new ZipReader(fh, entries, path, end.dirOffset);
+      return await ZipReader.from(source, path, true);
     } catch (err) {
-      await fh.close();
+      await source.close();
       throw err;
     }
+  }
+
+  /** Reads a zip from a ByteSource (a worker's remote artifact); `owned` closes it with the reader. */
+  static async from(fh: ByteSource, path: string, owned = false): Promise<ZipReader> {
+    const end = await readEnd(fh, fh.size, path);
+    if (end.dirSize > MAX_DIRECTORY_BYTES)
+      throw new AscendError(
+        'IPA_TOO_MANY_ENTRIES',
+        `${path} has a ${end.dirSize}-byte zip directory; at most ${MAX_DIRECTORY_BYTES} are read`,
+      );
+    const dir = await readAt(fh, end.dirOffset, end.dirSize, path);
+    const entries = parseCentralDirectory(dir, end.entries, end.dirOffset, path);
+    return new ZipReader(fh, entries, path, end.dirOffset, owned);
   }
 
   list(): ZipEntryInfo[] {
@@ -135,7 +142,7 @@ export class ZipReader {
   }
 
   async close(): Promise<void> {
-    await this.fh.close();
+    if (this.owned) await this.fh.close();
   }
 }
 
@@ -143,14 +150,14 @@ function corrupt(path: string, entry: string, why: string): AscendError {
   return new AscendError('IPA_CORRUPT', `${path} is damaged (entry ${quoteForLine(entry)}): ${why}`);
 }
 
-async function readAt(fh: FileHandle, position: number, length: number, path: string): Promise<Buffer> {
+async function readAt(fh: ZipBytes, position: number, length: number, path: string): Promise<Buffer> {
   const buf = Buffer.alloc(length);
   const { bytesRead } = length ? await fh.read(buf, 0, length, position) : { bytesRead: 0 };
   if (bytesRead !== length) throw new AscendError('IPA_CORRUPT', `${path} is damaged: it ends early (truncated?)`);
   return buf;
 }
 
-async function readEnd(fh: FileHandle, size: number, path: string): Promise<EndRecord> {
+async function readEnd(fh: ZipBytes, size: number, path: string): Promise<EndRecord> {
   const tailStart = Math.max(0, size - TAIL);
   const tail = await readAt(fh, tailStart, size - tailStart, path);
   let at = -1;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AscClient } from '../asc/http/client.js';
+import type { OpenSource } from '../core/byte-source.js';
 import type { Clock, Random, Sleep } from '../core/clock.js';
 import type { StateStore } from '../core/state.js';
 import type { PartTransport } from '../upload/engine.js';
@@ -33,6 +34,8 @@ export interface StepEnv {
   signal?: AbortSignal;
   /** Epoch ms by which every wait must be over. */
   deadline: number;
+  /** Opens the build's bytes by name: the file system by default; a remote worker reads the server's artifact. */
+  openSource?: OpenSource;
   emit(e: { type: 'progress'; sent: number; total: number; sending?: number } | { type: 'note'; text: string }): void;
 }
 

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import type { AscClient } from '../asc/http/client.js';
 import type { BuildUploadFile } from '../asc/resources/build-upload-files.js';
 import { type BuildUpload, getBuildUpload } from '../asc/resources/build-uploads.js';
+import type { ByteSource } from '../core/byte-source.js';
 import type { Clock, Sleep } from '../core/clock.js';
 import { AscendError } from '../core/errors.js';
 import { pollUntil } from '../core/poll.js';
@@ -61,9 +62,11 @@ export async function uploadBuild(input: UploadInput, deps: UploadDeps): Promise
         onWait: (holder) => emit({ type: 'step', step: 'lock', detail: `waiting for ${holder}, uploading this build` }),
       })
     : undefined;
+  const source = deps.openSource ? await deps.openSource(input.file) : undefined;
   try {
-    return await runUpload(await openRun(input, deps, key));
+    return await runUpload(await openRun(input, deps, key, source));
   } finally {
+    await source?.close();
     await held?.release();
   }
 }
@@ -131,10 +134,11 @@ async function yieldTo(run: Run, mine: BuildUpload): Promise<boolean> {
 }
 
 /** Reads the file's facts and the saved state; a damaged state is dropped and healed from Apple's side. */
-async function openRun(input: UploadInput, deps: UploadDeps, key: string): Promise<Run> {
-  const st = await stat(input.file);
-  const file = { name: basename(input.file), size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+async function openRun(input: UploadInput, deps: UploadDeps, key: string, source?: ByteSource): Promise<Run> {
+  const st = source ?? (await stat(input.file));
+  const file = { name: source?.name ?? basename(input.file), size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
   const run: Run = { input, deps, key, file, resumed: false, peak: 0, emit: (e) => deps.onEvent?.(e) };
+  if (source) run.source = source;
   const parsed = parseSavedUpload(await readState(deps.state, key));
   if (parsed.kind === 'damaged') {
     run.emit({
@@ -230,7 +234,7 @@ async function assertSameBinary(run: Run, uploadId: string, file: BuildUploadFil
   const sum = file?.attributes?.sourceFileChecksums?.file;
   let same = file?.attributes?.fileSize === undefined || file.attributes.fileSize === run.file.size;
   if (same && sum?.hash) {
-    const mine = await fileChecksums(run.input.file);
+    const mine = await fileChecksums(run.source ?? run.input.file);
     same = sum.hash.toLowerCase() === (sum.algorithm === 'SHA_256' ? mine.sha256 : mine.md5);
   }
   if (same) return;

@@ -1,6 +1,7 @@
 import type { AscClient } from '../asc/http/client.js';
 import type { BuildUpload } from '../asc/resources/build-uploads.js';
 import type { Platform } from '../asc/resources/common.js';
+import type { ByteSource, OpenSource } from '../core/byte-source.js';
 import type { Clock, Random, Sleep } from '../core/clock.js';
 import { AscendError, isAscendError } from '../core/errors.js';
 import { JsonFileStateStore, type StateStore } from '../core/state.js';
@@ -49,6 +50,8 @@ export interface UploadDeps {
   signal?: AbortSignal;
   /** One upload of a build at a time; default: a lock file beside a JSON-file state store, none otherwise. */
   lock?: BuildLock;
+  /** Where `file`'s bytes come from: the file system by default, the server's artifact on a remote worker. */
+  openSource?: OpenSource;
 }
 
 export interface UploadResult {
@@ -74,6 +77,8 @@ export interface Run {
   deps: UploadDeps;
   key: string;
   file: SavedFile;
+  /** The file's bytes when they come from an injected source (a remote worker); the file path otherwise. */
+  source?: ByteSource;
   saved?: SavedUpload;
   /** Set when the state cannot name this folder's upload but one may exist (see settleOthers). */
   ownSince?: number;
@@ -219,6 +224,7 @@ async function sendParts(run: Run, parts: PartPlan[]): Promise<string> {
   const saver = coalescedSaver(() => putState(run, { ...run.saved, partsDone: [...done] }));
   const result = await uploadParts({
     file: input.file,
+    ...(run.source ? { source: run.source } : {}),
     parts,
     done,
     concurrency: input.concurrency,

@@ -1,4 +1,4 @@
-import { type FileHandle, open } from 'node:fs/promises';
+import { type ByteSource, openFileSource } from '../core/byte-source.js';
 import type { Random, Sleep } from '../core/clock.js';
 import { AscendError } from '../core/errors.js';
 import { DEFAULT_RETRY_POLICY, decide, isTransientStatus, type Outcome, type RetryPolicy } from '../core/policy.js';
@@ -12,6 +12,8 @@ export { httpTransport, type PartTransport } from './http-transport.js';
 
 export interface EngineOptions {
   file: string;
+  /** The file's bytes from elsewhere (a worker reads the server's artifact by HTTP range); `file` by default. */
+  source?: ByteSource;
   parts: PartPlan[];
   /** Parts already accepted (a resumed upload): read for the checksum only, not sent again. */
   done?: ReadonlySet<number>;
@@ -64,8 +66,8 @@ interface InFlight {
  */
 export async function uploadParts(o: EngineOptions): Promise<EngineResult> {
   if (o.signal?.aborted) throw o.signal.reason;
-  const fh = await open(o.file, 'r');
-  const run = new EngineRun(o, fh);
+  const source = o.source ?? (await openFileSource(o.file));
+  const run = new EngineRun(o, source);
   // One listener on the caller's signal for the whole upload, however many parts are in flight: a listener
   // per part trips Node's MaxListenersExceededWarning at 11 and garbles the progress output.
   const onAbort = () => run.abortAll(o.signal?.reason);
@@ -75,7 +77,7 @@ export async function uploadParts(o: EngineOptions): Promise<EngineResult> {
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     run.stop();
-    await fh.close();
+    if (!o.source) await source.close();
   }
 }
 
@@ -97,7 +99,7 @@ class EngineRun {
 
   constructor(
     private readonly o: EngineOptions,
-    private readonly fh: FileHandle,
+    private readonly source: ByteSource,
   ) {
     this.hasher = new OrderedHasher(o.parts.map((p) => p.length));
     this.pool = new ChunkPool(o.chunkSize ?? 64 * 1024);
@@ -176,7 +178,7 @@ class EngineRun {
 
   private reader(p: PartPlan, onChunk?: (n: number) => void) {
     return readPart(p, {
-      fh: this.fh,
+      source: this.source,
       pool: this.pool,
       hasher: this.hasher,
       holdBudget: this.o.holdBudget ?? 24 * 1024 * 1024,

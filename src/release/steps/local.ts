@@ -11,8 +11,15 @@ export const inspectStep = defineStep({
   name: 'inspect',
   check: true,
   input: ({ opts }) => ({ file: opts.file, extraTrustedRoots: opts.extraTrustedRoots }),
-  read: (input: { file: string; extraTrustedRoots?: readonly string[] }) =>
-    inspectIpa(input.file, { extraTrustedRoots: input.extraTrustedRoots }),
+  read: async (input: { file: string; extraTrustedRoots?: readonly string[] }, env) => {
+    if (!env.openSource) return inspectIpa(input.file, { extraTrustedRoots: input.extraTrustedRoots });
+    const source = await env.openSource(input.file);
+    try {
+      return await inspectIpa(input.file, { extraTrustedRoots: input.extraTrustedRoots, source });
+    } finally {
+      await source.close();
+    }
+  },
   plan: (_input, facts: IpaFacts) => ({
     actions: [],
     output: facts,

@@ -1,6 +1,7 @@
 import type { AscClient } from '../../asc/http/client.js';
 import { getBuildUploadFile } from '../../asc/resources/build-upload-files.js';
 import { type BuildUpload, getBuildUpload } from '../../asc/resources/build-uploads.js';
+import type { OpenSource } from '../../core/byte-source.js';
 import { fileChecksums } from '../../ipa/inspect.js';
 import type { OwnBuild, SourceFile } from '../deploy-types.js';
 
@@ -30,10 +31,19 @@ export async function findOwnBuild(
 }
 
 /** The file's MD5, read at most once however many checks ask for it. */
-export function lazyMd5(file: string): () => Promise<string> {
+export function lazyMd5(file: string, openSource?: OpenSource): () => Promise<string> {
   let md5: Promise<string> | undefined;
+  const sum = async () => {
+    if (!openSource) return (await fileChecksums(file)).md5;
+    const source = await openSource(file);
+    try {
+      return (await fileChecksums(source)).md5;
+    } finally {
+      await source.close();
+    }
+  };
   return () => {
-    md5 ??= fileChecksums(file).then((c) => c.md5);
+    md5 ??= sum();
     return md5;
   };
 }

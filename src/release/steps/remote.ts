@@ -141,7 +141,7 @@ async function ownBuild(input: RemoteInput, env: StepEnv, builds: Build[], uploa
   const { local, previous } = input;
   const same = (n?: string | null) => compareDotted(n ?? '', local.buildNumber) === 0;
   const taken = builds.find((b) => same(b.attributes?.version));
-  const md5Of = lazyMd5(local.file);
+  const md5Of = lazyMd5(local.file, env.openSource);
   if (taken && taken.id === previous?.buildId && (await sameSource(previous.source, local.bytes, md5Of)))
     return { buildId: taken.id, uploadId: null, md5: await md5Of() };
   // Only uploads past their commit hold the number; one still AWAITING_UPLOAD is resumed or cleaned up.

@@ -6,7 +6,8 @@ import { base32, type RandomBytes } from '../store/ids.js';
  * secret scanners and our own redaction can spot them), stored only as SHA-256. A plain hash suffices for
  * high-entropy tokens; passwords get scrypt instead.
  */
-export type TokenPrefix = 'asc_' | 'ascs_' | 'ascl_';
+/** asc_ API token, ascs_ session, ascl_ sign-in link, ascw_ worker token. */
+export type TokenPrefix = 'asc_' | 'ascs_' | 'ascl_' | 'ascw_';
 
 export function newSecretToken(prefix: TokenPrefix, randomBytes: RandomBytes): string {
   return prefix + base32(randomBytes(32));

@@ -12,6 +12,7 @@ import { sessionRoutes } from './routes/session.js';
 import { signingRoutes } from './routes/signing.js';
 import { teamRoutes } from './routes/team.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { workerRoutes } from './routes/worker.js';
 
 /** Where a credential could appear in a pino line: request headers and the key fields of bodies. */
 export const REDACTED_PATHS = [
@@ -88,5 +89,6 @@ export function buildApi(
   alertRoutes(app, ctx);
   if (ctx.deploys) deployRoutes(app, ctx, ctx.deploys);
   if (ctx.apple.signing) signingRoutes(app, ctx, ctx.apple.signing);
+  if (ctx.worker) workerRoutes(app, ctx, ctx.worker);
   return app;
 }

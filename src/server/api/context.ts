@@ -73,6 +73,8 @@ export interface ApiContext {
   artifacts: { files: ArtifactFiles; maxBytes: number; inspect: ArtifactInspector };
   /** Deploys: queued as jobs, cancelled through the process that runs them. Absent: no deploy routes. */
   deploys?: DeployControl;
+  /** Routes for workers on other machines (`ascend worker`); absent: none. */
+  worker?: import('./routes/worker.js').WorkerApi;
   /** Passwords' scrypt cost; tests lower it. */
   scrypt?: ScryptParams;
 }

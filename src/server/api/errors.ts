@@ -24,6 +24,8 @@ const SPECIAL: Partial<Record<ErrorCode, number>> = {
   ASC_AGREEMENT_MISSING: 403,
   DATABASE_UNREACHABLE: 503,
   ARTIFACT_TOO_LARGE: 413,
+  ARTIFACT_URL_INVALID: 403,
+  RANGE_NOT_SATISFIABLE: 416,
 };
 
 export function httpStatusOf(code: ErrorCode): number {

@@ -38,7 +38,8 @@ export type IdPrefix =
   | 'dep'
   | 'job'
   | 'aud'
-  | 'alr';
+  | 'alr'
+  | 'wtk';
 
 /** A text id such as `dep_` + 26 base32 characters (128 random bits): unguessable, so ids leak nothing. */
 export function newId(prefix: IdPrefix, random: RandomBytes = cryptoRandomBytes): string {

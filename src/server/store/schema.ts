@@ -26,6 +26,7 @@ export interface Database {
   signing_certificates: SigningCertificatesTable;
   signing_pending_keys: SigningPendingKeysTable;
   alerts: AlertsTable;
+  worker_tokens: WorkerTokensTable;
 }
 
 export type Role = 'owner' | 'admin' | 'releaser' | 'viewer';
@@ -267,4 +268,15 @@ export interface AlertsTable {
   first_seen_at: string;
   last_seen_at: string;
   resolved_at: string | null;
+}
+
+/** A worker's bearer token (migration 007): serves every team, only on /api/v1/worker routes. */
+export interface WorkerTokensTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  token_prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
 }

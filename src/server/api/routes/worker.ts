@@ -1,0 +1,113 @@
+import { createReadStream } from 'node:fs';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { AscendError } from '../../../core/errors.js';
+import { createTokenProvider } from '../../../credentials/token.js';
+import { verifyWorkerToken, type WorkerTokenInfo } from '../../accounts/worker-tokens.js';
+import { getArtifact } from '../../store/artifacts.js';
+import { getDeploy } from '../../store/deploys.js';
+import { isoTime } from '../../store/ids.js';
+import { getJob } from '../../store/jobs.js';
+import { openKey } from '../../store/keys.js';
+import { ARTIFACT_URL_TTL_MS, parseRange, signArtifactPath, verifyArtifactQuery } from '../../worker/artifact-urls.js';
+import type { WorkerCredentials } from '../../worker/protocol.js';
+import type { ApiContext } from '../context.js';
+import { parseBody } from '../context.js';
+
+/** What the worker routes need beyond the API context: the URL-signing keys and the JWT lifetime. */
+export interface WorkerApi {
+  urlKeys: Buffer[];
+  /** exp − iat of the App Store Connect tokens handed to workers (Apple allows at most 20 minutes). */
+  jwtLifetimeS: number;
+}
+
+/** The worker behind the request: a worker token only; a team's API token or a session is refused. */
+async function workerOf(ctx: ApiContext, req: FastifyRequest): Promise<WorkerTokenInfo> {
+  const header = req.headers.authorization;
+  const m = header && header.length <= 300 ? /^Bearer\s+(\S{1,200})$/i.exec(header.trim()) : null;
+  if (!m?.[1])
+    throw new AscendError('WORKER_TOKEN_INVALID', 'worker routes need `Authorization: Bearer <worker token>`');
+  return verifyWorkerToken(ctx.store, ctx.deps, m[1]);
+}
+
+const CredentialsBody = z.object({ worker: z.string().min(1).max(200) }).strict();
+
+/**
+ * The API of `ascend worker` on other machines (docs/SERVER.md, "Workers on other machines"): a worker
+ * never holds the master key, so it asks here, per leased job, for a short-lived App Store Connect token
+ * and a short-lived signed URL of the job's artifact, which it reads by byte range.
+ */
+export function workerRoutes(app: FastifyInstance, ctx: ApiContext, w: WorkerApi): void {
+  app.get('/api/v1/worker/me', async (req) => {
+    const me = await workerOf(ctx, req);
+    return { id: me.id, name: me.name };
+  });
+
+  app.post<{ Params: { jobId: string } }>('/api/v1/worker/jobs/:jobId/credentials', async (req, reply) => {
+    const me = await workerOf(ctx, req);
+    const { worker } = parseBody(CredentialsBody, req.body);
+    const now = ctx.deps.clock.now();
+    const job = await getJob(ctx.store, req.params.jobId);
+    // Only while the job is leased to this very worker process, and the process names this token.
+    const held =
+      job?.state === 'running' &&
+      job.worker === worker &&
+      worker.startsWith(`${me.id}@`) &&
+      job.leaseUntil !== null &&
+      job.leaseUntil > isoTime(now);
+    if (!job || !held)
+      throw new AscendError('JOB_NOT_LEASED', `job ${req.params.jobId.slice(0, 60)} is not leased to this worker`);
+    const { teamId, deployId } = job.payload as { teamId: string; deployId: string };
+    const d = await getDeploy(ctx.store, teamId, deployId);
+    const [key, artifact] = await Promise.all([
+      openKey(ctx.store, ctx.vault, teamId, d.keyRef ?? ''),
+      getArtifact(ctx.store, teamId, d.artifactId ?? ''),
+    ]);
+    // A fresh provider per answer: the token is minted for this worker and forgotten here.
+    const token = await createTokenProvider(key, { clock: ctx.deps.clock, lifetimeS: w.jwtLifetimeS }).token();
+    const jwtExpires = (now / 1000 - 60 + w.jwtLifetimeS) * 1000;
+    const urlExpires = now + ARTIFACT_URL_TTL_MS;
+    const body: WorkerCredentials = {
+      appStoreConnect: { token, expiresAt: isoTime(jwtExpires) },
+      artifact: {
+        url: signArtifactPath(w.urlKeys, teamId, artifact.id, urlExpires),
+        size: artifact.size,
+        sha256: artifact.sha256,
+        filename: artifact.filename,
+        expiresAt: isoTime(urlExpires),
+      },
+    };
+    reply.header('cache-control', 'no-store');
+    return body;
+  });
+
+  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>(
+    '/api/v1/worker/artifacts/:id',
+    async (req, reply) => {
+      await workerOf(ctx, req);
+      const { teamId } = verifyArtifactQuery(w.urlKeys, req.params.id, req.query, ctx.deps.clock.now());
+      const artifact = await getArtifact(ctx.store, teamId, req.params.id);
+      const size = artifact.size;
+      const raw = req.headers.range;
+      let range: ReturnType<typeof parseRange>;
+      try {
+        range = parseRange(typeof raw === 'string' ? raw : undefined, size);
+      } catch (err) {
+        reply.header('content-range', `bytes */${size}`);
+        throw err;
+      }
+      const path = ctx.artifacts.files.pathOf(artifact.sha256);
+      reply.header('accept-ranges', 'bytes').header('cache-control', 'no-store');
+      reply.header('content-type', 'application/octet-stream');
+      if (!range) {
+        reply.header('content-length', String(size));
+        return reply.send(createReadStream(path));
+      }
+      reply
+        .status(206)
+        .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
+        .header('content-length', String(range.end - range.start + 1));
+      return reply.send(createReadStream(path, { start: range.start, end: range.end, highWaterMark: 256 * 1024 }));
+    },
+  );
+}
