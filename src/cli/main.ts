@@ -82,6 +82,14 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
     lazy(() => import('./commands/server-rotate-master-key.js')),
   );
   wire(
+    c.serverWorkerToken,
+    lazy(() => import('./commands/server-worker-token.js')),
+  );
+  wire(
+    c.worker,
+    lazy(() => import('./commands/worker.js')),
+  );
+  wire(
     c.push,
     lazy(() => import('./commands/push.js')),
   );

@@ -166,7 +166,8 @@ export function defineCommands() {
     .option('--public-url <url>', 'the URL people and links use (https makes cookies Secure)')
     .option('--max-artifact-size <bytes>', 'largest build upload accepted', String(4 * 1024 ** 3))
     .option('--sandbox', 'an in-process simulated App Store Connect with a sample team, key and .ipa')
-    .option('--write-admin-token <file>', "write an API token of the first team's owner (0600)");
+    .option('--write-admin-token <file>', "write an API token of the first team's owner (0600)")
+    .option('--write-worker-token <file>', 'write a new worker token for `ascend worker` (0600)');
   const serverRotateMasterKey = server
     .command('rotate-master-key')
     .description('re-wrap every stored secret under a new master key while servers keep running')
@@ -174,6 +175,23 @@ export function defineCommands() {
     .option('--database-url <url>', 'PostgreSQL (postgres://USER@HOST/DB); SQLite under --data without it')
     .option('--new-key-file <file>', 'the new key (base64, 0600); without it one is made as <data>/master.key.next')
     .option('--batch-size <n>', 'secrets re-wrapped per batch', '100');
+  const serverWorkerToken = server
+    .command('worker-token')
+    .description('make a worker token for `ascend worker` (printed once), or list or revoke them')
+    .option('--data <dir>', 'data folder of the server: SQLite database', '.ascend')
+    .option('--database-url <url>', 'PostgreSQL (postgres://USER@HOST/DB); SQLite under --data without it')
+    .option('--name <name>', 'what the token is for, e.g. the machine', 'worker')
+    .option('--list', 'list worker tokens (never the tokens themselves)')
+    .option('--revoke <id>', 'revoke the worker token with this id');
+  const worker = program
+    .command('worker')
+    .description('run deploy jobs from a server’s queue on this machine (the master key stays on the server)')
+    .requiredOption('--database-url <url>', "the server's PostgreSQL (postgres://USER@HOST/DB)")
+    .requiredOption('--server <url>', 'the server, e.g. http://10.0.0.5:8080')
+    .requiredOption('--token <token>', 'a worker token (`ascend server worker-token`); @env:VAR reads a variable')
+    .option('--labels <list>', 'what this machine offers, comma-separated, e.g. macos,xcode-16', '')
+    .option('--concurrency <n>', 'jobs run at once', '1')
+    .option('--lease-seconds <n>', 'how long a job stays claimed without a heartbeat', '60');
   const push = deployCommand()
     .name('push')
     .description('hand a build to an ascend server and start its deploy (the deploy flags apply)')
@@ -187,6 +205,8 @@ export function defineCommands() {
     program,
     serverStart,
     serverRotateMasterKey,
+    serverWorkerToken,
+    worker,
     push,
     demo,
     appsList,

@@ -17,6 +17,7 @@ import { TableJobQueue } from './queue/table-queue.js';
 import { openServerStorage, type ServerStorage } from './storage.js';
 import { ArtifactFiles } from './store/artifact-files.js';
 import { systemDeps } from './store/ids.js';
+import { artifactUrlKeys } from './worker/artifact-urls.js';
 import { DEPLOY_JOB, deployJobHandler } from './worker/deploy-job.js';
 
 export interface ServiceOptions {
@@ -128,6 +129,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       inspect: ipaInspector(() => new Date(clock.now()), o.extraTrustedRoots ?? []),
     },
     deploys: deployControl(queue, running, o.pollMs ?? 500, sleep),
+    worker: { urlKeys: artifactUrlKeys(storage.keyring), jwtLifetimeS: 600 },
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
   const everyMs = o.monitorEveryMs ?? MONITOR_EVERY_MS;

@@ -105,6 +105,11 @@ export async function run(rt: Runtime, _args: ArgsOf<'serverStart'>, opts: Optio
     const url = (opts.publicUrl ?? listening).replace(/\/+$/, '');
     if (opts.writeAdminToken && first.apiToken)
       writeFileSync(resolve(rt.config.cwd, opts.writeAdminToken), `${first.apiToken}\n`, { mode: 0o600 });
+    if (opts.writeWorkerToken) {
+      const { createWorkerToken } = await import('../../server/accounts/worker-tokens.js');
+      const made = await createWorkerToken(svc.storage.store, svc.storage.deps, { name: 'server start' });
+      writeFileSync(resolve(rt.config.cwd, opts.writeWorkerToken), `${made.token}\n`, { mode: 0o600 });
+    }
     rt.out.print(`ascend server: ${url}`);
     rt.out.print(`Sign in: ${url}/sign-in/${first.signInToken}`);
     if (sandbox) rt.out.note(`sandbox: a second App Manager key to try adding is in ${sandbox.dir}/key.json`);

@@ -80,7 +80,7 @@ describeStores('deploy job: stopped mid-upload or cancelled, then run again', (c
       build,
       payloadBytes: 3 * 1024 * 1024,
     });
-    const put = await env.files.put(createReadStream(ipa), 10 * 1024 * 1024);
+    const put = await env.files!.put(createReadStream(ipa), 10 * 1024 * 1024);
     const art = await createArtifact(env.store, deps, teamId, { ...put, filename: 'App.ipa', facts: {}, findings: [] });
     return createDeploy(env.store, deps, teamId, {
       artifactId: art.id,

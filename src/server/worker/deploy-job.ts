@@ -1,3 +1,5 @@
+import type { AscClient } from '../../asc/http/client.js';
+import type { OpenSource } from '../../core/byte-source.js';
 import type { Clock, Random, Sleep } from '../../core/clock.js';
 import { AscendError } from '../../core/errors.js';
 import { redact } from '../../core/redact.js';
@@ -30,12 +32,22 @@ export interface DeployJobPayload {
   deployId: string;
 }
 
+/** What a run needs to reach Apple and the build: a client for the deploy's key, and the build's bytes. */
+export interface DeployAccess {
+  open(job: JobContext, d: DeployRecord): Promise<{ client: AscClient; file: string; openSource?: OpenSource }>;
+}
+
 export interface DeployJobEnv {
   store: Store;
-  vault: Vault;
   deps: StoreDeps;
-  clients: AscClients;
-  files: ArtifactFiles;
+  /** In the server's process: the key from the vault, the artifact from the data folder (localAccess). */
+  vault?: Vault;
+  clients?: AscClients;
+  files?: ArtifactFiles;
+  /** On a worker elsewhere: short-lived credentials and signed artifact URLs from the server. */
+  access?: DeployAccess;
+  /** The worker's --labels, for handlers that route on them (build steps). */
+  labels?: readonly string[];
   sleep: Sleep;
   random: Random;
   transport: () => Promise<PartTransport>;
@@ -138,6 +150,18 @@ function errorOf(err: unknown): { code: string; message: string; remedy?: string
   return { code: 'INTERNAL', message: 'the deploy failed unexpectedly' };
 }
 
+/** The server's own access: the key from the vault, the artifact's file in the data folder. */
+function localAccess(env: DeployJobEnv): DeployAccess {
+  return {
+    async open(_job, d) {
+      if (!env.vault || !env.clients || !env.files) throw new Error('a local deploy job needs the vault and files');
+      const artifact = await getArtifact(env.store, d.teamId, d.artifactId ?? '');
+      const key = await openKey(env.store, env.vault, d.teamId, d.keyRef ?? '');
+      return { client: env.clients.for(key), file: env.files.pathOf(artifact.sha256) };
+    },
+  };
+}
+
 /** Runs one deploy job: the pipeline with the deploy's database StateStore, so a rerun resumes it. */
 async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
   const { teamId, deployId } = job.payload as DeployJobPayload;
@@ -150,13 +174,13 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
   const signal = AbortSignal.any([cancel.signal, job.signal]);
   const sink = eventSink(env, d);
   try {
-    const artifact = await getArtifact(env.store, teamId, d.artifactId ?? '');
-    const key = await openKey(env.store, env.vault, teamId, d.keyRef ?? '');
+    const access = await (env.access ?? localAccess(env)).open(job, d);
     const transport = await env.transport();
     const report = await deploy(
-      optionsOf(d, env.files.pathOf(artifact.sha256), clock, env.deadlineMs ?? 7_200_000, env.extraTrustedRoots ?? []),
+      optionsOf(d, access.file, clock, env.deadlineMs ?? 7_200_000, env.extraTrustedRoots ?? []),
       {
-        client: env.clients.for(key),
+        client: access.client,
+        ...(access.openSource ? { openSource: access.openSource } : {}),
         clock,
         sleep: env.sleep,
         random: env.random,

@@ -1,0 +1,84 @@
+import { realSleep, systemClock } from '../../core/clock.js';
+import { AscendError } from '../../core/errors.js';
+import type { Runtime } from '../runtime.js';
+import type { ArgsOf, OptionsOf } from '../spec.js';
+
+function int(v: string, name: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new AscendError('USAGE', `${name} ${v} is not a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function url(v: string, name: string, schemes: RegExp): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new AscendError('USAGE', `${name} is not a valid URL`, { remedy: `Give ${name} with its scheme and host.` });
+  }
+  if (!schemes.test(u.protocol))
+    throw new AscendError('USAGE', `${name} must be a ${schemes.source.replace(/[\\^$()?:]/g, '')} URL`);
+  return v.replace(/\/+$/, '');
+}
+
+function tokenOf(value: string, env: Readonly<Record<string, string | undefined>>): string {
+  const v = value.startsWith('@env:') ? env[value.slice(5)]?.trim() : value.trim();
+  if (!v) throw new AscendError('USAGE', `--token ${value}: the variable is not set`);
+  if (!v.startsWith('ascw_'))
+    throw new AscendError('WORKER_TOKEN_INVALID', '--token is not a worker token (they start with ascw_)');
+  return v;
+}
+
+/** Labels: lower-case words of letters, digits, dot and dash, at most 20. */
+function labelsOf(v: string): string[] {
+  const labels = v
+    .split(',')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const bad = labels.find((l) => !/^[a-z0-9][a-z0-9.-]{0,39}$/.test(l));
+  if (bad !== undefined || labels.length > 20)
+    throw new AscendError('USAGE', `--labels ${v.slice(0, 80)}: labels are up to 20 words of a-z, 0-9, dot and dash`);
+  return labels;
+}
+
+/**
+ * `ascend worker` (DESIGN §3.1): works deploy jobs of a server on this machine. Prints one line once it is
+ * connected; Ctrl-C or SIGTERM stops taking jobs and lets running steps reach a safe point, so their jobs are
+ * released with their state saved and another worker continues them.
+ */
+export async function run(rt: Runtime, _args: ArgsOf<'worker'>, opts: OptionsOf<'worker'>): Promise<number> {
+  const databaseUrl = url(opts.databaseUrl, '--database-url', /^postgres(ql)?:$/);
+  const server = url(opts.server, '--server', /^https?:$/);
+  const token = tokenOf(opts.token, rt.config.env);
+  const labels = labelsOf(opts.labels);
+  const concurrency = int(opts.concurrency, '--concurrency', 1, 64);
+  const leaseMs = int(opts.leaseSeconds, '--lease-seconds', 2, 3600) * 1000;
+  const { startRemoteWorker } = await import('../../server/worker/remote-worker.js');
+  const worker = await startRemoteWorker({
+    databaseUrl,
+    server,
+    token,
+    labels,
+    concurrency,
+    apiUrl: rt.config.apiUrl,
+    leaseMs,
+    pollMs: Math.min(500, Math.floor(leaseMs / 4)),
+    clock: systemClock,
+    sleep: realSleep,
+    random: Math.random,
+    extraTrustedRoots: rt.config.extraTrustedRoots,
+  });
+  try {
+    rt.out.print(
+      `ascend worker: ${worker.name} ready for ${server} (${concurrency} at a time${labels.length ? `, labels ${labels.join(',')}` : ''})`,
+    );
+    await new Promise<void>((done) => {
+      if (rt.signal.aborted) done();
+      else rt.signal.addEventListener('abort', () => done(), { once: true });
+    });
+    return 0;
+  } finally {
+    await worker.stop({ timeoutMs: 4000 });
+  }
+}

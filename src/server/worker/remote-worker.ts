@@ -1,0 +1,142 @@
+import type { Agent } from 'node:http';
+import { hostname } from 'node:os';
+import { createAscClient } from '../../asc/http/client.js';
+import { RateLimitTracker } from '../../asc/http/rate-limit.js';
+import type { Clock, Random, Sleep } from '../../core/clock.js';
+import { httpTransport } from '../../upload/engine.js';
+import { TableJobQueue } from '../queue/table-queue.js';
+import type { JobQueue } from '../queue/types.js';
+import { type StoreDeps, systemDeps } from '../store/ids.js';
+import { migrate } from '../store/migrate.js';
+import { openStore, type Store, storeLocation } from '../store/open.js';
+import { DEPLOY_JOB, type DeployAccess, deployJobHandler } from './deploy-job.js';
+import { httpRangeSource, rangeAgent } from './http-source.js';
+import { type FetchFn, JobCredentials, WorkerApiClient } from './worker-api.js';
+
+export interface RemoteWorkerOptions {
+  databaseUrl: string;
+  /** The server's URL (`ascend server start`), for credentials and artifacts. */
+  server: string;
+  token: string;
+  labels: readonly string[];
+  concurrency: number;
+  /** App Store Connect (or a simulator). */
+  apiUrl: string;
+  /** How long a claim holds without a heartbeat: a killed worker's job is taken again after it. */
+  leaseMs?: number;
+  pollMs?: number;
+  clock: Clock;
+  sleep: Sleep;
+  random: Random;
+  fetch?: FetchFn;
+  extraTrustedRoots?: readonly string[];
+}
+
+export interface RemoteWorker {
+  /** host:pid behind this worker's token id, as the jobs table shows it. */
+  readonly name: string;
+  readonly queue: JobQueue;
+  /** Stops taking jobs; running ones get `timeoutMs` to finish, then stop at a safe point and are released. */
+  stop(opts?: { timeoutMs?: number }): Promise<void>;
+}
+
+/**
+ * The one place the worker's queue is made: the embedded jobs table today, `openJobQueue` (pg-boss) once it
+ * lands — switching is a change of this function only.
+ */
+export function workerQueue(
+  store: Store,
+  deps: StoreDeps,
+  o: { worker: string; concurrency: number; leaseMs: number; pollMs: number; sleep: Sleep },
+): JobQueue {
+  return new TableJobQueue(store, deps, {
+    ...o,
+    retryDelayMs: (n) => Math.min(60_000, 1000 * 2 ** n),
+  });
+}
+
+/**
+ * A deploy's access from another machine: App Store Connect through tokens the server mints per leased job,
+ * the build through its signed URL by byte range. One rate budget per key in this process, as the server's
+ * AscClients keeps one.
+ */
+function remoteAccess(o: RemoteWorkerOptions, api: WorkerApiClient, worker: string, agent: Agent): DeployAccess {
+  const budgets = new Map<string, RateLimitTracker>();
+  return {
+    async open(job, d) {
+      const creds = new JobCredentials(api, job.id, worker, o.clock);
+      const first = await creds.get();
+      const budgetKey = `${d.teamId}/${d.keyRef}`;
+      const rateLimit = budgets.get(budgetKey) ?? new RateLimitTracker(o.clock, o.sleep);
+      budgets.set(budgetKey, rateLimit);
+      const client = createAscClient({
+        baseUrl: o.apiUrl,
+        tokens: creds.tokens(),
+        clock: o.clock,
+        sleep: o.sleep,
+        rateLimit,
+      });
+      const { filename, size } = first.artifact;
+      return {
+        client,
+        file: filename,
+        openSource: async () =>
+          httpRangeSource({
+            name: filename,
+            size,
+            url: (opts) => creds.artifactUrl(opts),
+            token: api.bearer,
+            agent,
+            sleep: o.sleep,
+            signal: job.signal,
+          }),
+      };
+    },
+  };
+}
+
+/** `ascend worker`: checks its token with the server, then works deploy jobs from the shared database. */
+export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteWorker> {
+  const api = new WorkerApiClient(o.server.replace(/\/+$/, ''), o.token, o.fetch);
+  const me = await api.me();
+  const name = `${me.id}@${hostname()}:${process.pid}`;
+  const store = await openStore(storeLocation(o.databaseUrl, '.'));
+  const deps: StoreDeps = { clock: o.clock, randomBytes: systemDeps.randomBytes };
+  try {
+    await migrate(store);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const transport = await httpTransport(Math.max(4, o.concurrency * 4));
+  const agent = rangeAgent(o.server, Math.max(8, o.concurrency * 8));
+  const queue = workerQueue(store, deps, {
+    worker: name,
+    concurrency: o.concurrency,
+    leaseMs: o.leaseMs ?? 60_000,
+    pollMs: o.pollMs ?? 500,
+    sleep: o.sleep,
+  });
+  const handler = deployJobHandler({
+    store,
+    deps,
+    sleep: o.sleep,
+    random: o.random,
+    transport: async () => transport,
+    running: new Map(),
+    access: remoteAccess(o, api, name, agent),
+    labels: o.labels,
+    extraTrustedRoots: o.extraTrustedRoots ?? [],
+  });
+  queue.work([DEPLOY_JOB], handler);
+  return {
+    name,
+    queue,
+    async stop(opts = {}) {
+      await queue.stop({ timeoutMs: opts.timeoutMs ?? 10_000 });
+      await transport.close();
+      agent.destroy();
+      await store.close();
+    },
+  };
+}
