@@ -6,6 +6,7 @@ import { benchDeploy } from './deploy.js';
 import { benchIpaInspect } from './ipa-inspect.js';
 import { machine } from './lib.js';
 import { ensurePeers } from './peers.js';
+import { benchScale } from './scale.js';
 import { benchServer } from './server.js';
 import { benchServerDeploy } from './server-deploy.js';
 import { benchStartup } from './startup.js';
@@ -34,6 +35,7 @@ if (want('concurrency'))
 // The server deploy compares with the CLI's, so it runs with the deploy section.
 if (want('deploy')) sections.push(await benchDeploy(), await benchServerDeploy());
 if (want('server')) sections.push(await benchServer(tmp));
+if (want('scale')) sections.push(await benchScale());
 
 // A partial run (`npm run bench -- upload`) keeps the other sections of the committed results.
 const resultsPath = join(import.meta.dirname, 'RESULTS.md');
