@@ -69,7 +69,6 @@ async function rig(o: { processingSeconds: number; rateLimitPerHour?: number; ra
     ...(o.rateLimitPerHour ? { rateLimitPerHour: o.rateLimitPerHour } : {}),
     ...(o.rateWindowSeconds ? { rateWindowSeconds: o.rateWindowSeconds } : {}),
   });
-  await sim.listen();
   const schema = `bench_${base32(crypto.getRandomValues(new Uint8Array(8)))}`;
   await admin(`create schema ${schema}`);
   const db = `${DB}?schema=${schema}`;

@@ -10,7 +10,7 @@ function int(v: string, name: string, min: number, max: number): number {
   return n;
 }
 
-function url(v: string, name: string, schemes: RegExp): string {
+function url(v: string, name: string, schemes: RegExp, kind: string): string {
   let u: URL;
   try {
     u = new URL(v);
@@ -18,7 +18,7 @@ function url(v: string, name: string, schemes: RegExp): string {
     throw new AscendError('USAGE', `${name} is not a valid URL`, { remedy: `Give ${name} with its scheme and host.` });
   }
   if (!schemes.test(u.protocol))
-    throw new AscendError('USAGE', `${name} must be a ${schemes.source.replace(/[\\^$()?:]/g, '')} URL`);
+    throw new AscendError('USAGE', `${name} must be a ${kind} URL`);
   return v.replace(/\/+$/, '');
 }
 
@@ -48,8 +48,8 @@ function labelsOf(v: string): string[] {
  * released with their state saved and another worker continues them.
  */
 export async function run(rt: Runtime, _args: ArgsOf<'worker'>, opts: OptionsOf<'worker'>): Promise<number> {
-  const databaseUrl = url(opts.databaseUrl, '--database-url', /^postgres(ql)?:$/);
-  const server = url(opts.server, '--server', /^https?:$/);
+  const databaseUrl = url(opts.databaseUrl, '--database-url', /^postgres(ql)?:$/, 'postgres://');
+  const server = url(opts.server, '--server', /^https?:$/, 'http:// or https://');
   const token = tokenOf(opts.token, rt.config.env);
   const labels = labelsOf(opts.labels);
   const concurrency = int(opts.concurrency, '--concurrency', 1, 64);

@@ -133,6 +133,11 @@ describeStores('worker API: tokens, leased-job credentials, signed artifact rang
     expect(Date.parse(creds.appStoreConnect.expiresAt) / 1000).toBe(claims.exp);
     expect(creds.artifact).toMatchObject({ size: ipa.length, filename: 'App.ipa' });
     expect(creds.artifact.url).toMatch(/^\/api\/v1\/worker\/artifacts\/art_\w+\?team=.+&expires=\d+&sig=/);
+    // Asked again, the same token comes back: one JWT per key, not one per request.
+    const again = await inject('POST', `/api/v1/worker/jobs/${jobId}/credentials`, worker, {
+      worker: `${workerId}${me}`,
+    });
+    expect(again.json().appStoreConnect.token).toBe(creds.appStoreConnect.token);
     // A team token cannot ask for them either.
     const asTeam = await inject('POST', `/api/v1/worker/jobs/${jobId}/credentials`, team, {
       worker: `${workerId}${me}`,

@@ -210,8 +210,9 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
       await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'cancelled' });
       return;
     }
-    // Stopped from outside (shutdown, lease lost): the job is run again and resumes from the saved state.
-    if (job.signal.aborted) throw err;
+    // Stopped from outside (shutdown, lease lost; for a remote worker also the server saying the job is no
+    // longer its): the job is run again and resumes from the saved state.
+    if (job.signal.aborted || (err instanceof AscendError && err.code === 'JOB_NOT_LEASED')) throw err;
     const error = errorOf(err);
     await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'failed', error }, ['running']);
     await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AscendError } from '../../../core/errors.js';
 import { createTokenProvider } from '../../../credentials/token.js';
+import type { ApiKey, TokenProvider } from '../../../credentials/types.js';
 import { verifyWorkerToken, type WorkerTokenInfo } from '../../accounts/worker-tokens.js';
 import { getArtifact } from '../../store/artifacts.js';
 import { getDeploy } from '../../store/deploys.js';
@@ -19,6 +21,12 @@ export interface WorkerApi {
   urlKeys: Buffer[];
   /** exp − iat of the App Store Connect tokens handed to workers (Apple allows at most 20 minutes). */
   jwtLifetimeS: number;
+}
+
+/** A JWT's `exp` (ms): when the token handed out stops working. */
+function expiryOf(jwt: string): number {
+  const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp: number };
+  return claims.exp * 1000;
 }
 
 /** The worker behind the request: a worker token only; a team's API token or a session is refused. */
@@ -38,6 +46,24 @@ const CredentialsBody = z.object({ worker: z.string().min(1).max(200) }).strict(
  * and a short-lived signed URL of the job's artifact, which it reads by byte range.
  */
 export function workerRoutes(app: FastifyInstance, ctx: ApiContext, w: WorkerApi): void {
+  // One token per key for all workers, as AscClients keeps one per key for the server's own work (Apple
+  // advises reuse). Handed out with at least half its life left, so a worker, which asks again two minutes
+  // before expiry, uses each for minutes.
+  const providers = new Map<string, TokenProvider>();
+  const tokenFor = (key: ApiKey): TokenProvider => {
+    const id = createHash('sha256')
+      .update(`${key.keyId}\n${key.issuerId ?? ''}\n${key.privateKeyPem}`)
+      .digest('hex');
+    const found = providers.get(id);
+    if (found) return found;
+    const made = createTokenProvider(key, {
+      clock: ctx.deps.clock,
+      lifetimeS: w.jwtLifetimeS,
+      refreshMarginS: Math.floor(w.jwtLifetimeS / 2),
+    });
+    providers.set(id, made);
+    return made;
+  };
   app.get('/api/v1/worker/me', async (req) => {
     const me = await workerOf(ctx, req);
     return { id: me.id, name: me.name };
@@ -63,9 +89,8 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext, w: WorkerApi
       openKey(ctx.store, ctx.vault, teamId, d.keyRef ?? ''),
       getArtifact(ctx.store, teamId, d.artifactId ?? ''),
     ]);
-    // A fresh provider per answer: the token is minted for this worker and forgotten here.
-    const token = await createTokenProvider(key, { clock: ctx.deps.clock, lifetimeS: w.jwtLifetimeS }).token();
-    const jwtExpires = (now / 1000 - 60 + w.jwtLifetimeS) * 1000;
+    const token = await tokenFor(key).token();
+    const jwtExpires = expiryOf(token);
     const urlExpires = now + ARTIFACT_URL_TTL_MS;
     const body: WorkerCredentials = {
       appStoreConnect: { token, expiresAt: isoTime(jwtExpires) },
