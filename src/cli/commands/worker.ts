@@ -17,8 +17,7 @@ function url(v: string, name: string, schemes: RegExp, kind: string): string {
   } catch {
     throw new AscendError('USAGE', `${name} is not a valid URL`, { remedy: `Give ${name} with its scheme and host.` });
   }
-  if (!schemes.test(u.protocol))
-    throw new AscendError('USAGE', `${name} must be a ${kind} URL`);
+  if (!schemes.test(u.protocol)) throw new AscendError('USAGE', `${name} must be a ${kind} URL`);
   return v.replace(/\/+$/, '');
 }
 
