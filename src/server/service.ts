@@ -129,7 +129,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       inspect: ipaInspector(() => new Date(clock.now()), o.extraTrustedRoots ?? []),
     },
     deploys: deployControl(queue, running, o.pollMs ?? 500, sleep),
-    worker: { urlKeys: artifactUrlKeys(storage.keyring), jwtLifetimeS: 600 },
+    worker: { urlKeys: artifactUrlKeys(storage.keyring), jwtLifetimeS: 600, lease: (id) => queue.lease(id) },
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
   const everyMs = o.monitorEveryMs ?? MONITOR_EVERY_MS;

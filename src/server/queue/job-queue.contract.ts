@@ -58,6 +58,27 @@ export function defineJobQueueContract(name: string, harness: QueueHarness): voi
       expect(attempts).toEqual([1, 2]);
     });
 
+    it('a running job’s lease names its worker and payload; none before or after it runs', async () => {
+      const k = kind();
+      const [q, other] = [await queue('leaser'), await queue('other')];
+      const id = await q.enqueue(k, { deployId: 'dep_1' });
+      expect(await other.lease(id)).toBeUndefined();
+      let seen: Awaited<ReturnType<JobQueue['lease']>>;
+      let done!: () => void;
+      const finished = new Promise<void>((r) => {
+        done = r;
+      });
+      q.work([k], async (job) => {
+        seen = await other.lease(job.id);
+        done();
+      });
+      await finished;
+      await q.stop();
+      expect(seen!).toMatchObject({ worker: 'leaser', payload: { deployId: 'dep_1' } });
+      expect(Date.parse(seen!.until)).toBeGreaterThan(0);
+      expect(await other.lease(id)).toBeUndefined();
+    });
+
     it('stop waits for a running job; with a timeout the job’s signal fires', async () => {
       const k = kind();
       const q = await queue('s');

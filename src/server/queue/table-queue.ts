@@ -1,9 +1,9 @@
 import type { Sleep } from '../../core/clock.js';
 import { redact } from '../../core/redact.js';
 import type { StoreDeps } from '../store/ids.js';
-import { claimJob, completeJob, enqueueJob, extendLease, failJob, type JobRecord } from '../store/jobs.js';
+import { claimJob, completeJob, enqueueJob, extendLease, failJob, getJob, type JobRecord } from '../store/jobs.js';
 import type { Store } from '../store/open.js';
-import type { JobHandler, JobQueue } from './types.js';
+import type { JobHandler, JobLease, JobQueue } from './types.js';
 
 export interface TableQueueOptions {
   /** This worker's name in the jobs table (host:pid:n). */
@@ -41,6 +41,12 @@ export class TableJobQueue implements JobQueue {
 
   async enqueue(kind: string, payload: unknown, o: { runAt?: number; maxAttempts?: number } = {}): Promise<string> {
     return (await enqueueJob(this.store, this.deps, { kind, payload, ...o })).id;
+  }
+
+  async lease(jobId: string): Promise<JobLease | undefined> {
+    const job = await getJob(this.store, jobId);
+    if (job?.state !== 'running' || job.worker === null || job.leaseUntil === null) return undefined;
+    return { worker: job.worker, until: job.leaseUntil, payload: job.payload };
   }
 
   work(kinds: readonly string[], handler: JobHandler): void {

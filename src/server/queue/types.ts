@@ -10,6 +10,14 @@ export interface JobContext {
 
 export type JobHandler = (job: JobContext) => Promise<void>;
 
+/** Who holds a running job and until when, with its payload: the worker API hands out credentials by it. */
+export interface JobLease {
+  worker: string;
+  /** ISO time the lease lapses unless renewed. */
+  until: string;
+  payload: unknown;
+}
+
 /**
  * The queue behind deploys and checks (DESIGN §2 queue/): the jobs table for the embedded server (SQLite or
  * PostgreSQL), pg-boss when scaled out. Jobs carry ids, never secrets; a handler re-reads what it needs.
@@ -23,4 +31,6 @@ export interface JobQueue {
   stop(opts?: { timeoutMs?: number }): Promise<void>;
   /** Jobs running now in this process. */
   readonly running: number;
+  /** The lease of a running job (any process's), or undefined when it is not running. */
+  lease(jobId: string): Promise<JobLease | undefined>;
 }

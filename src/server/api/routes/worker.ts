@@ -6,10 +6,10 @@ import { AscendError } from '../../../core/errors.js';
 import { createTokenProvider } from '../../../credentials/token.js';
 import type { ApiKey, TokenProvider } from '../../../credentials/types.js';
 import { verifyWorkerToken, type WorkerTokenInfo } from '../../accounts/worker-tokens.js';
+import type { JobLease } from '../../queue/types.js';
 import { getArtifact } from '../../store/artifacts.js';
 import { getDeploy } from '../../store/deploys.js';
 import { isoTime } from '../../store/ids.js';
-import { getJob } from '../../store/jobs.js';
 import { openKey } from '../../store/keys.js';
 import { ARTIFACT_URL_TTL_MS, parseRange, signArtifactPath, verifyArtifactQuery } from '../../worker/artifact-urls.js';
 import type { WorkerCredentials } from '../../worker/protocol.js';
@@ -19,6 +19,8 @@ import { parseBody } from '../context.js';
 /** What the worker routes need beyond the API context: the URL-signing keys and the JWT lifetime. */
 export interface WorkerApi {
   urlKeys: Buffer[];
+  /** The queue's lease of a running job: credentials go only to the worker holding it. */
+  lease(jobId: string): Promise<JobLease | undefined>;
   /** exp − iat of the App Store Connect tokens handed to workers (Apple allows at most 20 minutes). */
   jwtLifetimeS: number;
 }
@@ -73,17 +75,12 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext, w: WorkerApi
     const me = await workerOf(ctx, req);
     const { worker } = parseBody(CredentialsBody, req.body);
     const now = ctx.deps.clock.now();
-    const job = await getJob(ctx.store, req.params.jobId);
+    const lease = await w.lease(req.params.jobId);
     // Only while the job is leased to this very worker process, and the process names this token.
-    const held =
-      job?.state === 'running' &&
-      job.worker === worker &&
-      worker.startsWith(`${me.id}@`) &&
-      job.leaseUntil !== null &&
-      job.leaseUntil > isoTime(now);
-    if (!job || !held)
+    const held = lease?.worker === worker && worker.startsWith(`${me.id}@`) && lease.until > isoTime(now);
+    if (!lease || !held)
       throw new AscendError('JOB_NOT_LEASED', `job ${req.params.jobId.slice(0, 60)} is not leased to this worker`);
-    const { teamId, deployId } = job.payload as { teamId: string; deployId: string };
+    const { teamId, deployId } = lease.payload as { teamId: string; deployId: string };
     const d = await getDeploy(ctx.store, teamId, deployId);
     const [key, artifact] = await Promise.all([
       openKey(ctx.store, ctx.vault, teamId, d.keyRef ?? ''),
