@@ -13,7 +13,8 @@ import { AscClients } from './apple/clients.js';
 import { ascGateway } from './apple/gateway.js';
 import { ipaInspector } from './apple/inspector.js';
 import { MONITOR_EVERY_MS, MONITOR_JOB, monitorJobHandler, scheduleMonitor } from './monitor/job.js';
-import { TableJobQueue } from './queue/table-queue.js';
+import { openJobQueue } from './queue/open.js';
+import type { JobQueue } from './queue/types.js';
 import { openServerStorage, type ServerStorage } from './storage.js';
 import { ArtifactFiles } from './store/artifact-files.js';
 import { systemDeps } from './store/ids.js';
@@ -47,7 +48,7 @@ export interface ServiceOptions {
 export interface Service {
   readonly app: FastifyInstance;
   readonly storage: ServerStorage;
-  readonly queue: TableJobQueue;
+  readonly queue: JobQueue;
   readonly clients: AscClients;
   /** Listens; PORT_IN_USE when the port is taken. */
   listen(host: string, port: number): Promise<string>;
@@ -71,7 +72,7 @@ async function assertWritable(dir: string): Promise<void> {
 
 /** Deploy routes' reach into this process: the queue, and the abort handles of the deploys running here. */
 function deployControl(
-  queue: TableJobQueue,
+  queue: JobQueue,
   running: Map<string, AbortController>,
   pollMs: number,
   sleep: Sleep,
@@ -105,13 +106,13 @@ export async function createService(o: ServiceOptions): Promise<Service> {
   const clients = new AscClients({ baseUrl: o.apiUrl, clock, sleep });
   const files = new ArtifactFiles(join(o.dataDir, 'artifacts'), deps.randomBytes);
   const transport = await httpTransport(4);
-  const queue = new TableJobQueue(store, deps, {
+  // pg-boss on PostgreSQL, the jobs table on SQLite (docs/SERVER.md, "Scaling out").
+  const queue = await openJobQueue(store, deps, {
     worker: `${hostname()}:${process.pid}:embedded`,
-    concurrency: Math.max(o.workers, 1),
-    leaseMs: 60_000,
+    concurrency: o.workers,
     pollMs: o.pollMs ?? 500,
     sleep,
-    retryDelayMs: (n) => Math.min(60_000, 1000 * 2 ** n),
+    clock,
   });
   const running = new Map<string, AbortController>();
   const ctx: ApiContext = {
