@@ -5,7 +5,7 @@ import { redact } from '../../core/redact.js';
 import { isoTime } from '../store/ids.js';
 import type { Store } from '../store/open.js';
 import { type ScaleDb, scaleDb } from '../store/scale.js';
-import type { JobHandler, JobQueue } from './types.js';
+import type { EnqueueOptions, JobHandler, JobQueue } from './types.js';
 
 export interface PgBossQueueOptions {
   /** This worker's name in the lease table (host:pid:n). */
@@ -134,8 +134,20 @@ export class PgBossJobQueue implements JobQueue {
     return made;
   }
 
-  async enqueue(kind: string, payload: unknown, o: { runAt?: number; maxAttempts?: number } = {}): Promise<string> {
+  async enqueue(kind: string, payload: unknown, o: EnqueueOptions = {}): Promise<string> {
     await this.ensureQueue(kind);
+    if (!o.unlessWaiting) return this.send(kind, payload, o);
+    // Checked and sent under the schema lock, so two servers starting at once keep one schedule.
+    let id = '';
+    await installLocked(this.store, this.schema, async () => {
+      const waiting = await sql<{ id: string }>`select id from ${sql.table(`${this.schema}.job`)}
+        where name = ${kind} and state in ('created', 'retry') limit 1`.execute(this.store.db);
+      id = waiting.rows[0]?.id ?? (await this.send(kind, payload, o));
+    });
+    return id;
+  }
+
+  private async send(kind: string, payload: unknown, o: EnqueueOptions): Promise<string> {
     const retryDelay = this.opts.retryDelaySeconds ?? 0;
     const id = await this.boss.send(kind, (payload ?? {}) as object, {
       retryLimit: Math.max(0, (o.maxAttempts ?? 3) - 1),
