@@ -146,6 +146,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       random: o.random ?? Math.random,
       transport: async () => transport,
       running,
+      cancelPollMs: o.pollMs ?? 1000,
       extraTrustedRoots: o.extraTrustedRoots ?? [],
     });
     // One set of worker loops for both kinds: the hourly sweep is one short job among deploys.
