@@ -12,6 +12,7 @@ import type { ApiContext, AppleGateway, DeployControl } from './api/context.js';
 import { AscClients } from './apple/clients.js';
 import { ascGateway } from './apple/gateway.js';
 import { ipaInspector } from './apple/inspector.js';
+import { dbRateBudget } from './apple/rate-budget.js';
 import { MONITOR_EVERY_MS, MONITOR_JOB, monitorJobHandler, scheduleMonitor } from './monitor/job.js';
 import { openJobQueue } from './queue/open.js';
 import type { JobQueue } from './queue/types.js';
@@ -103,7 +104,13 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     deps: { clock, randomBytes: systemDeps.randomBytes },
   });
   const { store, vault, deps } = storage;
-  const clients = new AscClients({ baseUrl: o.apiUrl, clock, sleep });
+  // Several processes share a PostgreSQL database and so one rate budget per key; alone on SQLite, memory does.
+  const clients = new AscClients({
+    baseUrl: o.apiUrl,
+    clock,
+    sleep,
+    ...(store.dialect === 'postgres' ? { sharedBudget: (keyId: string) => dbRateBudget(store, clock, keyId) } : {}),
+  });
   const files = new ArtifactFiles(join(o.dataDir, 'artifacts'), deps.randomBytes);
   const transport = await httpTransport(4);
   // pg-boss on PostgreSQL, the jobs table on SQLite (docs/SERVER.md, "Scaling out").
