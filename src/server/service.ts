@@ -12,8 +12,10 @@ import type { ApiContext, AppleGateway, DeployControl } from './api/context.js';
 import { AscClients } from './apple/clients.js';
 import { ascGateway } from './apple/gateway.js';
 import { ipaInspector } from './apple/inspector.js';
+import { dbRateBudget } from './apple/rate-budget.js';
 import { MONITOR_EVERY_MS, MONITOR_JOB, monitorJobHandler, scheduleMonitor } from './monitor/job.js';
-import { TableJobQueue } from './queue/table-queue.js';
+import { openJobQueue } from './queue/open.js';
+import type { JobQueue } from './queue/types.js';
 import { openServerStorage, type ServerStorage } from './storage.js';
 import { ArtifactFiles } from './store/artifact-files.js';
 import { systemDeps } from './store/ids.js';
@@ -48,7 +50,7 @@ export interface ServiceOptions {
 export interface Service {
   readonly app: FastifyInstance;
   readonly storage: ServerStorage;
-  readonly queue: TableJobQueue;
+  readonly queue: JobQueue;
   readonly clients: AscClients;
   /** Listens; PORT_IN_USE when the port is taken. */
   listen(host: string, port: number): Promise<string>;
@@ -72,7 +74,7 @@ async function assertWritable(dir: string): Promise<void> {
 
 /** Deploy routes' reach into this process: the queue, and the abort handles of the deploys running here. */
 function deployControl(
-  queue: TableJobQueue,
+  queue: JobQueue,
   running: Map<string, AbortController>,
   pollMs: number,
   sleep: Sleep,
@@ -103,16 +105,22 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     deps: { clock, randomBytes: systemDeps.randomBytes },
   });
   const { store, vault, deps } = storage;
-  const clients = new AscClients({ baseUrl: o.apiUrl, clock, sleep });
+  // Several processes share a PostgreSQL database and so one rate budget per key; alone on SQLite, memory does.
+  const clients = new AscClients({
+    baseUrl: o.apiUrl,
+    clock,
+    sleep,
+    ...(store.dialect === 'postgres' ? { sharedBudget: (keyId: string) => dbRateBudget(store, clock, keyId) } : {}),
+  });
   const files = new ArtifactFiles(join(o.dataDir, 'artifacts'), deps.randomBytes);
   const transport = await httpTransport(4);
-  const queue = new TableJobQueue(store, deps, {
+  // pg-boss on PostgreSQL, the jobs table on SQLite (docs/SERVER.md, "Scaling out").
+  const queue = await openJobQueue(store, deps, {
     worker: `${hostname()}:${process.pid}:embedded`,
-    concurrency: Math.max(o.workers, 1),
-    leaseMs: 60_000,
+    concurrency: o.workers,
     pollMs: o.pollMs ?? 500,
     sleep,
-    retryDelayMs: (n) => Math.min(60_000, 1000 * 2 ** n),
+    clock,
   });
   const running = new Map<string, AbortController>();
   const ctx: ApiContext = {
@@ -147,6 +155,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       random: o.random ?? Math.random,
       transport: async () => transport,
       running,
+      cancelPollMs: o.pollMs ?? 1000,
       extraTrustedRoots: o.extraTrustedRoots ?? [],
     });
     // One set of worker loops for both kinds: the hourly sweep is one short job among deploys.

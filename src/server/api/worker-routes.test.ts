@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ISSUER_ID, KEY_ID, p256 } from '../../../test/helpers/keys.js';
-import type { Clock } from '../../core/clock.js';
+import { type Clock, realSleep } from '../../core/clock.js';
 import { buildIpa } from '../../sample/builder.js';
 import { ensureFirstAdmin } from '../accounts/bootstrap.js';
 import { createWorkerToken, revokeWorkerToken } from '../accounts/worker-tokens.js';
+import { openJobQueue } from '../queue/open.js';
+import type { JobQueue } from '../queue/types.js';
 import { createService, type Service } from '../service.js';
 import { createDeploy } from '../store/deploys.js';
-import { claimJob } from '../store/jobs.js';
 import { addKey } from '../store/keys.js';
 import { describeStores } from '../store/testing/dialects.js';
 import { databaseUrlOf, type Headers } from '../store/testing/service.js';
@@ -39,6 +40,11 @@ describeStores('worker API: tokens, leased-job credentials, signed artifact rang
   let teamId: string;
   let jobId: string;
   let creds: WorkerCredentials;
+  let held: JobQueue | undefined;
+  let release!: () => void;
+  const finish = new Promise<void>((r) => {
+    release = r;
+  });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ascend-wapi-'));
@@ -79,6 +85,8 @@ describeStores('worker API: tokens, leased-job credentials, signed artifact rang
     jobId = await svc.queue.enqueue('deploy', { teamId, deployId: d.id });
   });
   afterAll(async () => {
+    release();
+    await held?.stop({ timeoutMs: 1000 });
     await svc?.close({ timeoutMs: 1000 });
     rmSync(dir, { recursive: true, force: true });
   });
@@ -103,26 +111,36 @@ describeStores('worker API: tokens, leased-job credentials, signed artifact rang
   });
 
   it('hands out credentials only for a job leased to the asking worker', async () => {
-    const before = await inject('POST', `/api/v1/worker/jobs/${jobId}/credentials`, worker, {
-      worker: `${workerId}${me}`,
-    });
+    const name = `${workerId}${me}`;
+    const before = await inject('POST', `/api/v1/worker/jobs/${jobId}/credentials`, worker, { worker: name });
     expect(before.statusCode).toBe(409);
     expect(before.json().error.code).toBe('JOB_NOT_LEASED');
-    // Claimed under another worker token's name: this token cannot speak for it.
-    const claimed = await claimJob(svc.storage.store, svc.storage.deps, { worker: `wtk_other${me}`, leaseMs: 60_000 });
-    expect(claimed?.id).toBe(jobId);
-    const foreign = await inject('POST', `/api/v1/worker/jobs/${jobId}/credentials`, worker, {
-      worker: `wtk_other${me}`,
+    // This worker's queue claims the job (whatever the queue: the jobs table, or pg-boss on PostgreSQL).
+    const { store, deps } = svc.storage;
+    held = await openJobQueue(store, deps, {
+      worker: name,
+      concurrency: 1,
+      leaseMs: 60_000,
+      pollMs: 20,
+      sleep: realSleep,
+      clock,
     });
-    expect(foreign.json().error.code).toBe('JOB_NOT_LEASED');
-    // Lease passes; this worker claims it.
-    clock.advance(61_000);
-    const mine = await claimJob(svc.storage.store, svc.storage.deps, { worker: `${workerId}${me}`, leaseMs: 60_000 });
-    expect(mine?.id).toBe(jobId);
-    const res = await inject('POST', `/api/v1/worker/jobs/${jobId}/credentials`, worker, {
-      worker: `${workerId}${me}`,
+    let running!: (id: string) => void;
+    const claimed = new Promise<string>((r) => {
+      running = r;
     });
-    expect(res.statusCode).toBe(200);
+    held.work(['deploy'], async (job) => {
+      running(job.id);
+      await finish;
+    });
+    expect(await claimed).toBe(jobId);
+    // Another worker's name (even spelled with this token's id) cannot speak for it.
+    for (const other of [`wtk_other${me}`, `${workerId}@elsewhere:2`]) {
+      const r = await inject('POST', `/api/v1/worker/jobs/${jobId}/credentials`, worker, { worker: other });
+      expect(r.json().error.code, other).toBe('JOB_NOT_LEASED');
+    }
+    const res = await inject('POST', `/api/v1/worker/jobs/${jobId}/credentials`, worker, { worker: name });
+    expect(res.statusCode, res.body).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     creds = res.json();
     const claims = decodeJwt(creds.appStoreConnect.token);
@@ -139,10 +157,12 @@ describeStores('worker API: tokens, leased-job credentials, signed artifact rang
     });
     expect(again.json().appStoreConnect.token).toBe(creds.appStoreConnect.token);
     // A team token cannot ask for them either.
-    const asTeam = await inject('POST', `/api/v1/worker/jobs/${jobId}/credentials`, team, {
-      worker: `${workerId}${me}`,
-    });
+    const asTeam = await inject('POST', `/api/v1/worker/jobs/${jobId}/credentials`, team, { worker: name });
     expect(asTeam.statusCode).toBe(401);
+    // Once the lease has passed without a renewal, no more credentials.
+    clock.advance(61_000);
+    const lapsed = await inject('POST', `/api/v1/worker/jobs/${jobId}/credentials`, worker, { worker: name });
+    expect(lapsed.json().error.code).toBe('JOB_NOT_LEASED');
   });
 
   it('serves the artifact by byte range to a worker with a valid signed URL', async () => {

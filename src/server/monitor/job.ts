@@ -14,7 +14,8 @@ export async function scheduleMonitor(store: Store, queue: Pick<JobQueue, 'enque
     .where('kind', '=', MONITOR_JOB)
     .where('state', '=', 'queued')
     .executeTakeFirst();
-  if (!waiting) await queue.enqueue(MONITOR_JOB, {}, { runAt, maxAttempts: 1 });
+  // The jobs table answers for the embedded queue; pg-boss keeps its jobs elsewhere and checks itself.
+  if (!waiting) await queue.enqueue(MONITOR_JOB, {}, { runAt, maxAttempts: 1, unlessWaiting: true });
 }
 
 /**

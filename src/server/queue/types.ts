@@ -8,6 +8,15 @@ export interface JobContext {
   signal: AbortSignal;
 }
 
+export interface EnqueueOptions {
+  /** Not before this time (ms since the epoch). */
+  runAt?: number;
+  /** Runs in all, the first included (default 3). */
+  maxAttempts?: number;
+  /** When a job of this kind already waits, enqueue nothing and return its id (a schedule kept once). */
+  unlessWaiting?: boolean;
+}
+
 export type JobHandler = (job: JobContext) => Promise<void>;
 
 /** Who holds a running job and until when, with its payload: the worker API hands out credentials by it. */
@@ -24,7 +33,7 @@ export interface JobLease {
  */
 export interface JobQueue {
   readonly name: string;
-  enqueue(kind: string, payload: unknown, opts?: { runAt?: number; maxAttempts?: number }): Promise<string>;
+  enqueue(kind: string, payload: unknown, opts?: EnqueueOptions): Promise<string>;
   /** Starts taking jobs of these kinds. */
   work(kinds: readonly string[], handler: JobHandler): void;
   /** Stops taking jobs and waits for running ones; after `timeoutMs` their signals fire and they are released. */

@@ -11,6 +11,7 @@ import type { AscClients } from '../apple/clients.js';
 import type { JobContext, JobHandler } from '../queue/types.js';
 import type { ArtifactFiles } from '../store/artifact-files.js';
 import { getArtifact } from '../store/artifacts.js';
+import { cancelRequested, clearCancel } from '../store/cancels.js';
 import {
   appendDeployEvent,
   type DeployRecord,
@@ -57,6 +58,18 @@ export interface DeployJobEnv {
   extraTrustedRoots?: readonly string[];
   /** How long one run may take before its waits give up. */
   deadlineMs?: number;
+  /** How often a running deploy looks for a cancel left by another process (default 1 s). */
+  cancelPollMs?: number;
+}
+
+/** Aborts `cancel` once the database holds a cancel for this deploy (the API may be another process). */
+async function watchCancel(env: DeployJobEnv, deployId: string, cancel: AbortController, until: AbortSignal) {
+  while (!until.aborted) {
+    await env.sleep(env.cancelPollMs ?? 1000, until).catch(() => {});
+    if (until.aborted) return;
+    if (await cancelRequested(env.store, deployId).catch(() => false))
+      cancel.abort(new AscendError('INTERRUPTED', 'the deploy was cancelled'));
+  }
 }
 
 /** The approval policy (team setting `approvals`): which irreversible steps need an admin first. */
@@ -172,8 +185,14 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
   const cancel = new AbortController();
   env.running.set(deployId, cancel);
   const signal = AbortSignal.any([cancel.signal, job.signal]);
+  const ended = new AbortController();
+  const watcher = watchCancel(env, deployId, cancel, AbortSignal.any([ended.signal, signal]));
   const sink = eventSink(env, d);
   try {
+    // A cancel flagged while this job was being picked up (or while a lost run still held the deploy).
+    if (await cancelRequested(env.store, deployId))
+      cancel.abort(new AscendError('INTERRUPTED', 'the deploy was cancelled'));
+    signal.throwIfAborted();
     const access = await (env.access ?? localAccess(env)).open(job, d);
     const transport = await env.transport();
     const report = await deploy(
@@ -218,6 +237,10 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
     await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
   } finally {
     env.running.delete(deployId);
+    ended.abort();
+    await watcher;
+    // A stopped or lost run keeps the flag for the worker that resumes it; any other end spends it.
+    if (!job.signal.aborted || cancel.signal.aborted) await clearCancel(env.store, deployId).catch(() => {});
   }
 }
 

@@ -4,7 +4,7 @@ import { createAscClient } from '../../asc/http/client.js';
 import { RateLimitTracker } from '../../asc/http/rate-limit.js';
 import type { Clock, Random, Sleep } from '../../core/clock.js';
 import { httpTransport } from '../../upload/engine.js';
-import { TableJobQueue } from '../queue/table-queue.js';
+import { openJobQueue } from '../queue/open.js';
 import type { JobQueue } from '../queue/types.js';
 import { type StoreDeps, systemDeps } from '../store/ids.js';
 import { migrate } from '../store/migrate.js';
@@ -41,18 +41,15 @@ export interface RemoteWorker {
 }
 
 /**
- * The one place the worker's queue is made: the embedded jobs table today, `openJobQueue` (pg-boss) once it
- * lands — switching is a change of this function only.
+ * The one place the worker's queue is made: `openJobQueue` picks the server's kind for this database
+ * (pg-boss on PostgreSQL), so workers and server always share one queue.
  */
 export function workerQueue(
   store: Store,
   deps: StoreDeps,
-  o: { worker: string; concurrency: number; leaseMs: number; pollMs: number; sleep: Sleep },
-): JobQueue {
-  return new TableJobQueue(store, deps, {
-    ...o,
-    retryDelayMs: (n) => Math.min(60_000, 1000 * 2 ** n),
-  });
+  o: { worker: string; concurrency: number; leaseMs: number; pollMs: number; sleep: Sleep; clock: Clock },
+): Promise<JobQueue> {
+  return openJobQueue(store, deps, o);
 }
 
 /**
@@ -110,12 +107,13 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
   }
   const transport = await httpTransport(Math.max(4, o.concurrency * 4));
   const agent = rangeAgent(o.server, Math.max(8, o.concurrency * 8));
-  const queue = workerQueue(store, deps, {
+  const queue = await workerQueue(store, deps, {
     worker: name,
     concurrency: o.concurrency,
     leaseMs: o.leaseMs ?? 60_000,
     pollMs: o.pollMs ?? 500,
     sleep: o.sleep,
+    clock: o.clock,
   });
   const handler = deployJobHandler({
     store,
