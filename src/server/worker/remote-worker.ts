@@ -99,22 +99,23 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
   const name = `${me.id}@${hostname()}:${process.pid}`;
   const store = await openStore(storeLocation(o.databaseUrl, '.'));
   const deps: StoreDeps = { clock: o.clock, randomBytes: systemDeps.randomBytes };
+  let queue: JobQueue;
   try {
     await migrate(store);
+    queue = await workerQueue(store, deps, {
+      worker: name,
+      concurrency: o.concurrency,
+      leaseMs: o.leaseMs ?? 60_000,
+      pollMs: o.pollMs ?? 500,
+      sleep: o.sleep,
+      clock: o.clock,
+    });
   } catch (err) {
     await store.close();
     throw err;
   }
   const transport = await httpTransport(Math.max(4, o.concurrency * 4));
   const agent = rangeAgent(o.server, Math.max(8, o.concurrency * 8));
-  const queue = await workerQueue(store, deps, {
-    worker: name,
-    concurrency: o.concurrency,
-    leaseMs: o.leaseMs ?? 60_000,
-    pollMs: o.pollMs ?? 500,
-    sleep: o.sleep,
-    clock: o.clock,
-  });
   const handler = deployJobHandler({
     store,
     deps,
