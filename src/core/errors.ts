@@ -428,6 +428,11 @@ export const CATALOGUE = {
     remedy:
       "The monitor's latest check of this key found it unusable (the message names the finding): apply that finding's fix, then run the check again (POST /api/v1/alerts/check) before deploying.",
   },
+  NOTIFY_TARGET_INVALID: {
+    exit: EXIT.validation,
+    remedy:
+      'Give an https URL of a public host (Slack: the incoming-webhook URL), a name of 1–64 characters and known event names (docs/SERVER.md, "Notifications").',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

@@ -12,7 +12,18 @@ import type { ApiContext, AppleGateway, DeployControl } from './api/context.js';
 import { AscClients } from './apple/clients.js';
 import { ascGateway } from './apple/gateway.js';
 import { ipaInspector } from './apple/inspector.js';
-import { MONITOR_EVERY_MS, MONITOR_JOB, monitorJobHandler, scheduleMonitor } from './monitor/job.js';
+import {
+  MONITOR_EVERY_MS,
+  MONITOR_JOB,
+  MONITOR_KEY_JOB,
+  monitorJobHandler,
+  monitorKeyJobHandler,
+  scheduleMonitor,
+} from './monitor/job.js';
+import { deployNotifications } from './notify/deploy-events.js';
+import { notifyJobHandler, type RetryPolicy } from './notify/job.js';
+import { NOTIFY_JOB, Notifier } from './notify/notifier.js';
+import { httpPost, type Post } from './notify/post.js';
 import { TableJobQueue } from './queue/table-queue.js';
 import { openServerStorage, type ServerStorage } from './storage.js';
 import { ArtifactFiles } from './store/artifact-files.js';
@@ -42,6 +53,17 @@ export interface ServiceOptions {
   monitorEveryMs?: number;
   /** SHA-256 fingerprints of roots trusted beside Apple's for profiles (the sandbox's sample root). */
   extraTrustedRoots?: readonly string[];
+  /**
+   * Notification targets may be http and loopback/private/link-local addresses (default: https to public
+   * addresses only, against SSRF). For tests and installs whose receivers live on the same private network.
+   */
+  allowPrivateNotifyTargets?: boolean;
+  /** Time for one notification attempt (default 10 s). */
+  notifyTimeoutMs?: number;
+  /** Notification retries (default: 6 attempts, 10 s doubling to 1 h, with jitter). */
+  notifyRetry?: RetryPolicy;
+  /** Tests may replace how a notification is sent; by default node:http(s) under the address policy. */
+  notifyPost?: Post;
 }
 
 export interface Service {
@@ -114,6 +136,11 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     retryDelayMs: (n) => Math.min(60_000, 1000 * 2 ** n),
   });
   const running = new Map<string, AbortController>();
+  const policy = { allowPrivate: o.allowPrivateNotifyTargets ?? false };
+  // Each attempt is a job; maxAttempts 2 only covers a worker dying mid-attempt (the handler retries itself).
+  const enqueueNotify = (payload: object, runAt?: number) =>
+    queue.enqueue(NOTIFY_JOB, payload, { maxAttempts: 2, ...(runAt === undefined ? {} : { runAt }) });
+  const notifier = new Notifier(store, deps, enqueueNotify);
   const ctx: ApiContext = {
     store,
     vault,
@@ -128,13 +155,26 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       inspect: ipaInspector(() => new Date(clock.now()), o.extraTrustedRoots ?? []),
     },
     deploys: deployControl(queue, running, o.pollMs ?? 500, sleep),
+    notify: { notifier, policy },
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
   const everyMs = o.monitorEveryMs ?? MONITOR_EVERY_MS;
   if (o.workers > 0) {
-    const monitor = monitorJobHandler(ctx, queue, everyMs, (keyRef, err) =>
-      app.log.warn({ keyRef, code: err instanceof AscendError ? err.code : 'INTERNAL' }, 'monitor check failed'),
+    const codeOf = (err: unknown) => (err instanceof AscendError ? err.code : 'INTERNAL');
+    const m = { ...ctx, notifier };
+    const sweep = monitorJobHandler(m, queue, everyMs);
+    const checkOne = monitorKeyJobHandler(m, (keyRef, err) =>
+      app.log.warn({ keyRef, code: codeOf(err) }, 'monitor check failed'),
     );
+    const notify = notifyJobHandler({
+      store,
+      vault,
+      deps,
+      post: o.notifyPost ?? httpPost(policy, sleep, o.notifyTimeoutMs ?? 10_000),
+      random: o.random ?? Math.random,
+      enqueue: enqueueNotify,
+      ...(o.notifyRetry ? { retry: o.notifyRetry } : {}),
+    });
     const deploy = deployJobHandler({
       store,
       vault,
@@ -146,9 +186,13 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       transport: async () => transport,
       running,
       extraTrustedRoots: o.extraTrustedRoots ?? [],
+      notify: deployNotifications(store, notifier, (err) =>
+        app.log.warn({ code: codeOf(err) }, 'deploy notification not stored'),
+      ),
     });
-    // One set of worker loops for both kinds: the hourly sweep is one short job among deploys.
-    queue.work([DEPLOY_JOB, MONITOR_JOB], (job) => (job.kind === MONITOR_JOB ? monitor(job) : deploy(job)));
+    const handlers = { [DEPLOY_JOB]: deploy, [MONITOR_JOB]: sweep, [MONITOR_KEY_JOB]: checkOne, [NOTIFY_JOB]: notify };
+    // One set of worker loops for every kind: checks and notifications are short jobs among deploys.
+    queue.work(Object.keys(handlers), (job) => handlers[job.kind as keyof typeof handlers](job));
     // The first sweep waits a minute: a restart loop must not turn into a loop of checks against Apple.
     if (everyMs > 0) await scheduleMonitor(store, queue, clock.now() + Math.min(everyMs, 60_000));
   }

@@ -6,6 +6,8 @@ import type { Finding } from '../../doctor/types.js';
 import type { SigningKeys } from '../../signing/key-store.js';
 import type { LoginLimiter } from '../accounts/login-limiter.js';
 import type { ScryptParams } from '../accounts/passwords.js';
+import type { AddressPolicy } from '../notify/address-policy.js';
+import type { Notifier } from '../notify/notifier.js';
 import type { ArtifactFiles } from '../store/artifact-files.js';
 import { type AuditEntry, appendAudit } from '../store/audit.js';
 import type { StoreDeps } from '../store/ids.js';
@@ -73,6 +75,8 @@ export interface ApiContext {
   artifacts: { files: ArtifactFiles; maxBytes: number; inspect: ArtifactInspector };
   /** Deploys: queued as jobs, cancelled through the process that runs them. Absent: no deploy routes. */
   deploys?: DeployControl;
+  /** Outgoing notifications (src/server/notify). Absent: no notification routes, nothing is sent. */
+  notify?: { notifier: Notifier; policy: AddressPolicy };
   /** Passwords' scrypt cost; tests lower it. */
   scrypt?: ScryptParams;
 }

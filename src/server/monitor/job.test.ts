@@ -14,7 +14,14 @@ import type { Store } from '../store/open.js';
 import { describeStores } from '../store/testing/dialects.js';
 import { masterKeyOf } from '../vault/master-key.js';
 import { Vault } from '../vault/vault.js';
-import { MONITOR_EVERY_MS, MONITOR_JOB, monitorJobHandler, scheduleMonitor } from './job.js';
+import {
+  MONITOR_EVERY_MS,
+  MONITOR_JOB,
+  MONITOR_KEY_JOB,
+  monitorJobHandler,
+  monitorKeyJobHandler,
+  scheduleMonitor,
+} from './job.js';
 
 const T0 = Date.parse('2026-11-29T00:00:00Z');
 const master = masterKeyOf(randomBytes(32));
@@ -25,7 +32,7 @@ const queued = async (s: Store) =>
 const jobContext = { id: 'job_x', kind: MONITOR_JOB, payload: {}, attempt: 1, signal: new AbortController().signal };
 
 describeStores('monitor job', (ctx) => {
-  it('checks every key of every team, one failure does not stop the others, and the next sweep is an hour on', async () => {
+  it('queues one check job per key of every team, one failure does not stop the others, the next sweep is an hour on', async () => {
     const s = ctx.store();
     const clock = new FakeClock(T0);
     const deps: StoreDeps = { clock, randomBytes: (n) => randomBytes(n) };
@@ -60,10 +67,21 @@ describeStores('monitor job', (ctx) => {
       enqueue: async (kind, payload, o) => (await enqueueJob(s, deps, { kind, payload, ...o })).id,
     };
     const errors: [string, string][] = [];
-    const handler = monitorJobHandler({ store: s, vault, deps, apple }, queue, MONITOR_EVERY_MS, (ref, err) =>
-      errors.push([ref, (err as AscendError).code]),
-    );
-    await handler(jobContext);
+    const m = { store: s, vault, deps, apple };
+    const sweep = monitorJobHandler(m, queue, MONITOR_EVERY_MS);
+    const checkOne = monitorKeyJobHandler(m, (ref, err) => errors.push([ref, (err as AscendError).code]));
+    await sweep(jobContext);
+    // The sweep asks Apple nothing itself: each key is its own job, under its own lease.
+    expect(asked).toEqual([]);
+    const perKey = async () =>
+      s.db.selectFrom('jobs').select(['id', 'payload']).where('kind', '=', MONITOR_KEY_JOB).execute();
+    const jobs = await perKey();
+    expect(jobs.map((j) => JSON.parse(j.payload).keyRef).sort()).toEqual(keys.map((k) => k.keyRef).sort());
+    // A sweep while those still wait queues none twice.
+    await sweep(jobContext);
+    expect(await perKey()).toHaveLength(2);
+    for (const j of jobs)
+      await checkOne({ ...jobContext, id: j.id, kind: MONITOR_KEY_JOB, payload: JSON.parse(j.payload) });
     expect(asked.sort()).toEqual(['AAAAA11111', 'BBBBB22222']);
     expect(errors).toEqual([[keys[0]!.keyRef, 'NETWORK_ERROR']]);
     expect((await listAlerts(s, keys[1]!.teamId, { state: 'open' })).map((a) => a.code)).toEqual(['KEY_REJECTED']);

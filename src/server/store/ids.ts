@@ -38,7 +38,11 @@ export type IdPrefix =
   | 'dep'
   | 'job'
   | 'aud'
-  | 'alr';
+  | 'alr'
+  | 'ntg'
+  | 'nev'
+  | 'ndl'
+  | 'nat';
 
 /** A text id such as `dep_` + 26 base32 characters (128 random bits): unguessable, so ids leak nothing. */
 export function newId(prefix: IdPrefix, random: RandomBytes = cryptoRandomBytes): string {

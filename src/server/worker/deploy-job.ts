@@ -6,6 +6,7 @@ import type { DeployOptions } from '../../release/deploy-types.js';
 import type { RunEvent, StepName } from '../../release/pipeline.js';
 import type { PartTransport } from '../../upload/engine.js';
 import type { AscClients } from '../apple/clients.js';
+import type { DeployHook } from '../notify/deploy-events.js';
 import type { JobContext, JobHandler } from '../queue/types.js';
 import type { ArtifactFiles } from '../store/artifact-files.js';
 import { getArtifact } from '../store/artifacts.js';
@@ -45,6 +46,8 @@ export interface DeployJobEnv {
   extraTrustedRoots?: readonly string[];
   /** How long one run may take before its waits give up. */
   deadlineMs?: number;
+  /** Told of each change worth a notification (src/server/notify/deploy-events.ts); never throws. */
+  notify?: DeployHook;
 }
 
 /** The approval policy (team setting `approvals`): which irreversible steps need an admin first. */
@@ -122,6 +125,7 @@ function eventSink(env: DeployJobEnv, d: DeployRecord) {
       if (at >= 0) steps[at] = row;
       else steps.push(row);
       write('step', row, { steps: [...steps] });
+      chain = chain.then(() => env.notify?.(d, { kind: 'step', step: e.step, status: e.status }));
     } else if (e.type === 'progress') {
       const percent = e.total > 0 ? Math.floor((e.sent / e.total) * 100) : 0;
       if (percent === lastPercent) return;
@@ -145,6 +149,7 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
   let d = await getDeploy(env.store, teamId, deployId);
   if (d.state !== 'queued' && d.state !== 'running') return; // cancelled, finished or waiting meanwhile
   d = await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'running' }, ['queued', 'running']);
+  await env.notify?.(d, { kind: 'started' });
   const cancel = new AbortController();
   env.running.set(deployId, cancel);
   const signal = AbortSignal.any([cancel.signal, job.signal]);
@@ -175,10 +180,12 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
         state: 'awaiting_approval',
         step: report.awaiting,
       });
+      await env.notify?.(d, { kind: 'state', state: 'awaiting_approval', step: report.awaiting });
       return;
     }
     await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'succeeded', progress: 1 }, ['running']);
     await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'succeeded' });
+    await env.notify?.(d, { kind: 'state', state: 'succeeded' });
   } catch (err) {
     await sink.flush();
     if (cancel.signal.aborted) {
@@ -190,7 +197,8 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
     if (job.signal.aborted) throw err;
     const error = errorOf(err);
     await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'failed', error }, ['running']);
-    await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
+    const seq = await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
+    await env.notify?.(d, { kind: 'state', state: 'failed', error, seq });
   } finally {
     env.running.delete(deployId);
   }
