@@ -14,11 +14,13 @@ export type DeployChange =
 
 export type DeployHook = (d: DeployRecord, change: DeployChange) => Promise<void>;
 
-/** Steps whose end is news: the event type and whether a step that found it already done still counts. */
+/**
+ * Steps whose end (done, or found already done) is news. The build is "in TestFlight" once it is in its
+ * groups; submitting it to external beta review is not news of its own (Apple's verdict comes later).
+ */
 const STEP_EVENTS: Record<string, NotifyEventType> = {
   process: 'deploy.processed',
   groups: 'deploy.in_testflight',
-  betaReview: 'deploy.in_testflight',
   submitReview: 'deploy.submitted_for_review',
 };
 
