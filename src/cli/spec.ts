@@ -166,7 +166,8 @@ export function defineCommands() {
     .option('--public-url <url>', 'the URL people and links use (https makes cookies Secure)')
     .option('--max-artifact-size <bytes>', 'largest build upload accepted', String(4 * 1024 ** 3))
     .option('--sandbox', 'an in-process simulated App Store Connect with a sample team, key and .ipa')
-    .option('--write-admin-token <file>', "write an API token of the first team's owner (0600)");
+    .option('--write-admin-token <file>', "write an API token of the first team's owner (0600)")
+    .option('--allow-private-notify-targets', 'let notification targets be http and private/loopback addresses');
   const serverRotateMasterKey = server
     .command('rotate-master-key')
     .description('re-wrap every stored secret under a new master key while servers keep running')

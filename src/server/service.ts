@@ -190,9 +190,10 @@ export async function createService(o: ServiceOptions): Promise<Service> {
         app.log.warn({ code: codeOf(err) }, 'deploy notification not stored'),
       ),
     });
-    const handlers = { [DEPLOY_JOB]: deploy, [MONITOR_JOB]: sweep, [MONITOR_KEY_JOB]: checkOne, [NOTIFY_JOB]: notify };
-    // One set of worker loops for every kind: checks and notifications are short jobs among deploys.
-    queue.work(Object.keys(handlers), (job) => handlers[job.kind as keyof typeof handlers](job));
+    queue.work([DEPLOY_JOB], deploy);
+    // Short jobs get loops of their own: a "deploy started" must not wait for the deploys that fill the others.
+    const short = { [MONITOR_JOB]: sweep, [MONITOR_KEY_JOB]: checkOne, [NOTIFY_JOB]: notify };
+    queue.work(Object.keys(short), (job) => short[job.kind as keyof typeof short](job));
     // The first sweep waits a minute: a restart loop must not turn into a loop of checks against Apple.
     if (everyMs > 0) await scheduleMonitor(store, queue, clock.now() + Math.min(everyMs, 60_000));
   }

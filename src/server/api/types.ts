@@ -134,3 +134,33 @@ export interface SigningEnsureAnswer extends SigningEnsureSummary {
   /** E.g. a certificate kept from an earlier run that stopped before saving its key. */
   warnings: string[];
 }
+
+/** An outgoing notification target (`GET /api/v1/notifications/targets`): never its URL path, query or secret. */
+export interface NotificationTarget {
+  id: string;
+  kind: 'slack' | 'webhook';
+  name: string;
+  /** Event types, e.g. `deploy.failed`, `alert.opened` (docs/SERVER.md, "Notifications"). */
+  events: string[];
+  /** The URL's host only. */
+  host: string;
+  createdAt: string;
+}
+
+/** One notification to one target, with every attempt (`GET /api/v1/notifications/deliveries`). */
+export interface NotificationDelivery {
+  id: string;
+  targetId: string;
+  eventId: string;
+  event: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  lastStatus: number | null;
+  /** `HTTP 500`, `TIMEOUT`, `ECONNREFUSED`, `ADDRESS_REFUSED`, … */
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  deliveredAt: string | null;
+  history: { attempt: number; statusCode: number | null; error: string | null; startedAt: string; endedAt: string }[];
+}

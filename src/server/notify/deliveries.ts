@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import type { NotificationDelivery } from '../api/types.js';
 import { isoTime, newId, type StoreDeps } from '../store/ids.js';
 import { readJson } from '../store/json.js';
 import type { Store } from '../store/open.js';
@@ -14,21 +15,7 @@ export interface AttemptView {
   endedAt: string;
 }
 
-export interface DeliveryView {
-  id: string;
-  targetId: string;
-  eventId: string;
-  event: string;
-  state: DeliveryState;
-  attempts: number;
-  lastStatus: number | null;
-  lastError: string | null;
-  nextAttemptAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  deliveredAt: string | null;
-  history: AttemptView[];
-}
+export type DeliveryView = NotificationDelivery & { state: DeliveryState; history: AttemptView[] };
 
 export async function insertDelivery(
   tx: Transaction<Database>,

@@ -145,6 +145,10 @@ describeStores('server: outgoing notifications for deploys and alerts', (ctx) =>
     expect((await call('GET', '/api/v1/notifications/targets', t.other)).json().data).toEqual([]);
     expect((await call('POST', `/api/v1/notifications/targets/${hookId}/test`, t.other)).statusCode).toBe(404);
     expect((await call('DELETE', `/api/v1/notifications/targets/${hookId}`, t.other)).statusCode).toBe(404);
+    // Targets are not settings: a URL put there would be stored in plain text.
+    const asSetting = await call('PUT', '/api/v1/settings', t.owner, { notificationTargets: [{ url: rx.url }] });
+    expect(asSetting.statusCode).toBe(400);
+    expect(asSetting.json().error.remedy).toContain('/api/v1/notifications/targets');
     const audit = (await call('GET', '/api/v1/audit?limit=50', t.owner)).json().data as { action: string }[];
     expect(audit.filter((a) => a.action === 'notify.target.add')).toHaveLength(3);
   });

@@ -1,4 +1,5 @@
 import { AscendError } from '../../core/errors.js';
+import type { NotificationTarget } from '../api/types.js';
 import { base32, isoTime, newId, type StoreDeps } from '../store/ids.js';
 import { readJson } from '../store/json.js';
 import { isUniqueViolation, type Store } from '../store/open.js';
@@ -8,13 +9,8 @@ import { type AddressPolicy, hostOf, validateTargetUrl } from './address-policy.
 import { NOTIFY_EVENTS, type NotifyEventType, type TargetKind } from './types.js';
 
 /** A target as every API answer shows it: no URL path or query, no secret. */
-export interface TargetView {
-  id: string;
-  kind: TargetKind;
-  name: string;
+export interface TargetView extends NotificationTarget {
   events: NotifyEventType[];
-  host: string;
-  createdAt: string;
 }
 
 export interface NewTarget {
