@@ -10,7 +10,7 @@ import { masterKeyOf } from '../vault/master-key.js';
 import { Vault } from '../vault/vault.js';
 import { listDeliveries } from './deliveries.js';
 import { notifyJobHandler, type RetryPolicy, retryDelay } from './job.js';
-import { NOTIFY_JOB, Notifier, type NotifyJobPayload } from './notifier.js';
+import { NOTIFY_JOB, Notifier, type NotifyJobPayload, requeueOrphanedDeliveries } from './notifier.js';
 import { httpPost } from './post.js';
 import { addTarget, listTargets, removeTarget } from './targets.js';
 import { Receiver } from './testing/receiver.js';
@@ -214,5 +214,21 @@ describeStores('notifications: targets, signed deliveries and retries', (ctx) =>
     expect(await s.db.selectFrom('secrets').select('id').execute()).toHaveLength(before.length - 1);
     expect((await listTargets(s, teamId)).map((t) => t.name)).toEqual(['hook']);
     await expect(removeTarget(s, vault, teamId, target.id)).rejects.toBeInstanceOf(AscendError);
+  });
+
+  it('a delivery whose job was never queued (the process stopped in between) is queued again at start', async () => {
+    rx.received.length = 0;
+    const lost = new Notifier(s, deps, async () => {
+      throw new Error('process stopped');
+    });
+    await expect(lost.emit(teamId, { type: 'deploy.started', dedupKey: 'deploy:dep_9:started' })).rejects.toThrow();
+    expect(jobs).toEqual([]);
+    const enqueue = async (payload: NotifyJobPayload, runAt?: number) => void jobs.push({ payload, runAt });
+    expect(await requeueOrphanedDeliveries(s, enqueue)).toBe(1);
+    expect(jobs.map((j) => j.payload.attempt)).toEqual([1]);
+    await run(handler());
+    expect(rx.received.map((r) => r.headers['x-ascend-event'])).toEqual(['deploy.started']);
+    // Nothing is pending any more: nothing to queue again.
+    expect(await requeueOrphanedDeliveries(s, enqueue)).toBe(0);
   });
 });

@@ -100,3 +100,30 @@ export class Notifier {
     return id;
   }
 }
+
+/**
+ * At start: a pending delivery with no job waiting for it lost its job (the process stopped between storing
+ * the event and enqueueing it); queue its next attempt again. Reads the embedded queue's table.
+ */
+export async function requeueOrphanedDeliveries(store: Store, enqueue: EnqueueNotify): Promise<number> {
+  const jobs = await store.db
+    .selectFrom('jobs')
+    .select('payload')
+    .where('kind', '=', NOTIFY_JOB)
+    .where('state', 'in', ['queued', 'running'])
+    .execute();
+  const waiting = new Set(jobs.map((j) => (JSON.parse(j.payload) as NotifyJobPayload).deliveryId));
+  const pending = await store.db
+    .selectFrom('notification_deliveries')
+    .select(['id', 'team_id', 'attempts', 'next_attempt_at'])
+    .where('state', '=', 'pending')
+    .execute();
+  let n = 0;
+  for (const d of pending) {
+    if (waiting.has(d.id)) continue;
+    const runAt = d.next_attempt_at ? Date.parse(d.next_attempt_at) : undefined;
+    await enqueue({ teamId: d.team_id, deliveryId: d.id, attempt: Number(d.attempts) + 1 }, runAt);
+    n++;
+  }
+  return n;
+}
