@@ -193,7 +193,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     queue.work([DEPLOY_JOB], deploy);
     // Short jobs get loops of their own: a "deploy started" must not wait for the deploys that fill the others.
     const short = { [MONITOR_JOB]: sweep, [MONITOR_KEY_JOB]: checkOne, [NOTIFY_JOB]: notify };
-    await requeueOrphanedDeliveries(store, enqueueNotify);
+    await requeueOrphanedDeliveries(store, deps, enqueueNotify);
     queue.work(Object.keys(short), (job) => short[job.kind as keyof typeof short](job));
     // The first sweep waits a minute: a restart loop must not turn into a loop of checks against Apple.
     if (everyMs > 0) await scheduleMonitor(store, queue, clock.now() + Math.min(everyMs, 60_000));

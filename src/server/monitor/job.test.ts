@@ -87,6 +87,17 @@ describeStores('monitor job', (ctx) => {
     expect((await listAlerts(s, keys[1]!.teamId, { state: 'open' })).map((a) => a.code)).toEqual(['KEY_REJECTED']);
     expect(await listAlerts(s, keys[0]!.teamId, { state: 'open' })).toEqual([]);
     expect(await queued(s)).toEqual([{ run_at: new Date(T0 + MONITOR_EVERY_MS).toISOString() }]);
+    // A check whose worker died on its only attempt never runs again: the next sweep queues that key anew.
+    const [dead, done] = jobs as [(typeof jobs)[0], (typeof jobs)[0]];
+    await s.db
+      .updateTable('jobs')
+      .set({ state: 'running', attempts: 1, max_attempts: 1, lease_until: new Date(T0 - 1).toISOString() })
+      .where('id', '=', dead.id)
+      .execute();
+    await s.db.updateTable('jobs').set({ state: 'succeeded' }).where('id', '=', done.id).execute();
+    await sweep(jobContext);
+    const fresh = (await perKey()).filter((j) => j.id !== dead.id && j.id !== done.id);
+    expect(fresh.map((j) => JSON.parse(j.payload).keyRef).sort()).toEqual(keys.map((k) => k.keyRef).sort());
     // A restart while that sweep waits enqueues no second one.
     await scheduleMonitor(s, queue, T0 + 60_000);
     expect(await queued(s)).toHaveLength(1);

@@ -1,4 +1,5 @@
 import type { JobHandler, JobQueue } from '../queue/types.js';
+import { livePayloads } from '../store/jobs.js';
 import type { Store } from '../store/open.js';
 import { checkKey, type MonitorDeps } from './monitor.js';
 
@@ -33,13 +34,8 @@ export function monitorJobHandler(m: MonitorDeps, queue: Pick<JobQueue, 'enqueue
   return async () => {
     try {
       const keys = await m.store.db.selectFrom('keys').select(['id', 'team_id']).orderBy('id').execute();
-      const waiting = await m.store.db
-        .selectFrom('jobs')
-        .select('payload')
-        .where('kind', '=', MONITOR_KEY_JOB)
-        .where('state', 'in', ['queued', 'running'])
-        .execute();
-      const busy = new Set(waiting.map((j) => (JSON.parse(j.payload) as MonitorKeyPayload).keyRef));
+      const waiting = (await livePayloads(m.store, MONITOR_KEY_JOB, m.deps.clock.now())) as MonitorKeyPayload[];
+      const busy = new Set(waiting.map((p) => p.keyRef));
       for (const k of keys) {
         if (busy.has(k.id)) continue;
         const payload: MonitorKeyPayload = { teamId: k.team_id, keyRef: k.id };

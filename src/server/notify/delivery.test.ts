@@ -224,11 +224,42 @@ describeStores('notifications: targets, signed deliveries and retries', (ctx) =>
     await expect(lost.emit(teamId, { type: 'deploy.started', dedupKey: 'deploy:dep_9:started' })).rejects.toThrow();
     expect(jobs).toEqual([]);
     const enqueue = async (payload: NotifyJobPayload, runAt?: number) => void jobs.push({ payload, runAt });
-    expect(await requeueOrphanedDeliveries(s, enqueue)).toBe(1);
+    expect(await requeueOrphanedDeliveries(s, deps, enqueue)).toBe(1);
     expect(jobs.map((j) => j.payload.attempt)).toEqual([1]);
     await run(handler());
     expect(rx.received.map((r) => r.headers['x-ascend-event'])).toEqual(['deploy.started']);
     // Nothing is pending any more: nothing to queue again.
-    expect(await requeueOrphanedDeliveries(s, enqueue)).toBe(0);
+    expect(await requeueOrphanedDeliveries(s, deps, enqueue)).toBe(0);
+  });
+
+  it('a name is resolved at connect: localhost is sent to when allowed and refused (ADDRESS_REFUSED) when not', async () => {
+    rx.received.length = 0;
+    const port = new URL(rx.url).port;
+    const { target } = await addTarget(s, vault, deps, open, teamId, null, {
+      kind: 'webhook',
+      name: 'by-name',
+      url: `http://localhost:${port}/by-name`,
+      secret: 'a-secret-of-sixteen+',
+      events: ['deploy.succeeded'],
+    });
+    rx.secret = 'a-secret-of-sixteen+';
+    const emit = (key: string) => notifier().emit(teamId, { type: 'deploy.succeeded', dedupKey: key });
+    const [allowed] = await emit('deploy:dep_n1:succeeded');
+    const hook = jobs.findIndex((j) => j.payload.deliveryId !== allowed);
+    jobs.splice(hook, 1); // the catch-all "hook" target's delivery: not this test's
+    await run(handler());
+    clock.advance(1_000);
+    const [refused] = await emit('deploy:dep_n2:succeeded');
+    jobs.splice(
+      jobs.findIndex((j) => j.payload.deliveryId !== refused),
+      1,
+    );
+    await run(handler(5_000, { allowPrivate: false }));
+    expect(rx.received.map((r) => [r.path, r.signatureValid])).toEqual([['/by-name', true]]);
+    const all = await listDeliveries(s, teamId, { targetId: target.id });
+    expect(all.map((d) => [d.state, d.lastError])).toEqual([
+      ['failed', 'ADDRESS_REFUSED'],
+      ['delivered', null],
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import { isoTime, newId, type StoreDeps } from '../store/ids.js';
+import { livePayloads } from '../store/jobs.js';
 import type { Store } from '../store/open.js';
 import { insertDelivery } from './deliveries.js';
 import { getTarget, targetsFor } from './targets.js';
@@ -105,14 +106,13 @@ export class Notifier {
  * At start: a pending delivery with no job waiting for it lost its job (the process stopped between storing
  * the event and enqueueing it); queue its next attempt again. Reads the embedded queue's table.
  */
-export async function requeueOrphanedDeliveries(store: Store, enqueue: EnqueueNotify): Promise<number> {
-  const jobs = await store.db
-    .selectFrom('jobs')
-    .select('payload')
-    .where('kind', '=', NOTIFY_JOB)
-    .where('state', 'in', ['queued', 'running'])
-    .execute();
-  const waiting = new Set(jobs.map((j) => (JSON.parse(j.payload) as NotifyJobPayload).deliveryId));
+export async function requeueOrphanedDeliveries(
+  store: Store,
+  deps: StoreDeps,
+  enqueue: EnqueueNotify,
+): Promise<number> {
+  const jobs = (await livePayloads(store, NOTIFY_JOB, deps.clock.now())) as NotifyJobPayload[];
+  const waiting = new Set(jobs.map((p) => p.deliveryId));
   const pending = await store.db
     .selectFrom('notification_deliveries')
     .select(['id', 'team_id', 'attempts', 'next_attempt_at'])
