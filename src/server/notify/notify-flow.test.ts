@@ -216,6 +216,26 @@ describeStores('server: outgoing notifications for deploys and alerts', (ctx) =>
     const ofFailed = events.filter((e) => e.deploy?.id === again.id);
     expect(ofFailed.map((e) => e.type)).toEqual(['deploy.started', 'deploy.failed']);
     expect(ofFailed[1]!.deploy!.error!.code).toBe(failed.error.code);
+    // A deploy held for an approval tells the team it waits, naming the step.
+    expect((await call('PUT', '/api/v1/settings', t.owner, { approvals: { betaReview: true } })).statusCode).toBe(200);
+    const gated = (
+      await call('POST', '/api/v1/deploys', t.releaser, {
+        artifactId: await upload('23'),
+        groups: ['External Testers'],
+        whatsNew: 'Gate',
+        betaReview: true,
+      })
+    ).json();
+    expect((await finish(gated.id)).state).toBe('awaiting_approval');
+    await settled(() => told(gated.id, 'deploy.awaiting_approval'));
+    const waiting = webhookEvents().filter((e) => e.deploy?.id === gated.id);
+    expect(waiting.map((e) => e.type)).toEqual([
+      'deploy.started',
+      'deploy.processed',
+      'deploy.in_testflight',
+      'deploy.awaiting_approval',
+    ]);
+    expect((waiting[3]!.deploy as { step?: string }).step).toBe('betaReview');
     // The Slack target wants failures only: one message, naming the code.
     const slack = rx.received.filter((r) => r.path === '/services/T1/B1/abc');
     expect(slack).toHaveLength(1);
@@ -273,6 +293,29 @@ describeStores('server: outgoing notifications for deploys and alerts', (ctx) =>
         .sort(),
     ).toEqual(['alert.resolved CERTIFICATE_EXPIRED', 'alert.resolved CERTIFICATE_EXPIRING']);
     expect(ofCert()).toHaveLength(4);
+  });
+
+  it('an expired agreement opens one alert, notified once, blocks deploys on the key, and resolves once', async () => {
+    rx.received.length = 0;
+    const issuerId = ((await call('GET', '/api/v1/keys', t.owner)).json().data[0] as { issuerId: string }).issuerId;
+    const check = async () => expect((await call('POST', '/api/v1/alerts/check', t.owner, {})).statusCode).toBe(200);
+    const agreement = () =>
+      webhookEvents()
+        .map((e) => e as unknown as { type: string; alert?: { code: string } })
+        .filter((e) => e.alert?.code === 'AGREEMENT_MISSING')
+        .map((e) => e.type);
+    await simPost('/__sim/agreements', { issuerId, state: 'expired' });
+    await check();
+    await check();
+    await settled();
+    expect(agreement()).toEqual(['alert.opened']);
+    const blocked = await call('POST', '/api/v1/deploys', t.releaser, { artifactId: 'art_none' });
+    expect(blocked.json().error.code).toBe('KEY_BLOCKED');
+    await simPost('/__sim/agreements', { issuerId, state: 'active' });
+    await check();
+    await check();
+    await settled();
+    expect(agreement()).toEqual(['alert.opened', 'alert.resolved']);
   });
 
   it('a removed target gets nothing more, and no answer or log line holds its secret or URL path', async () => {
