@@ -165,7 +165,15 @@ export class Deliveries {
     const event = this.deps.store.get('webhookEvents', String(d.rels.event));
     const secret = webhook?.internal?.webhookSecret;
     if (!webhook || !event || secret === undefined || webhook.attributes.enabled === false) {
-      this.finish(d, i, undefined, webhook?.attributes.enabled === false ? 'The webhook is disabled' : 'No webhook');
+      // No further attempts: a disabled (or deleted) webhook gets nothing until a redelivery.
+      i.nextAt = undefined;
+      this.finish(
+        d,
+        i,
+        undefined,
+        webhook?.attributes.enabled === false ? 'The webhook is disabled' : 'No webhook',
+        false,
+      );
       return;
     }
     i.attempts++;
@@ -196,7 +204,13 @@ export class Deliveries {
     this.finish(d, i, answer, error);
   }
 
-  private finish(d: Rec, i: DeliveryInternal, answer: { status: number; body: string } | undefined, error?: string) {
+  private finish(
+    d: Rec,
+    i: DeliveryInternal,
+    answer: { status: number; body: string } | undefined,
+    error: string | undefined,
+    retry = true,
+  ) {
     if (answer)
       d.attributes.response = { httpStatusCode: answer.status, body: answer.body.slice(0, RESPONSE_BODY_MAX) };
     if (error === undefined) {
@@ -206,7 +220,7 @@ export class Deliveries {
     } else {
       d.attributes.deliveryState = 'FAILED';
       d.attributes.errorMessage = error;
-      const wait = i.attempts > 0 ? RETRY_SCHEDULE_MS[i.attempts - 1] : undefined;
+      const wait = retry && i.attempts > 0 ? RETRY_SCHEDULE_MS[i.attempts - 1] : undefined;
       i.nextAt = wait === undefined ? undefined : this.deps.clock.now() + wait;
     }
     i.drop = i.duplicate = i.reorder = undefined;

@@ -334,6 +334,20 @@ describe('simulator: webhook deliveries', () => {
     ]);
   });
 
+  it('disabling a webhook stops its retries; the delivery stays FAILED saying why', async () => {
+    const { req, createHook, received, moveBetaState, advance, sim } = setup({ answers: [500] });
+    const hook = (await createHook()).json().data;
+    await moveBetaState();
+    await req('PATCH', `/v1/webhooks/${hook.id}`, {
+      data: { type: 'webhooks', id: hook.id, attributes: { enabled: false } },
+    });
+    for (const s of [60, 300, 1800, 7200]) await advance(s);
+    expect(received).toHaveLength(1);
+    const [d] = sim.store.list('webhookDeliveries');
+    expect(d!.attributes).toMatchObject({ deliveryState: 'FAILED', errorMessage: 'The webhook is disabled' });
+    expect(d!.internal?.delivery?.nextAt).toBeUndefined();
+  });
+
   it('deleting a webhook deletes its deliveries and stops its retries', async () => {
     const { req, createHook, received, moveBetaState, advance, sim } = setup({ answers: [500] });
     const hook = (await createHook()).json().data;

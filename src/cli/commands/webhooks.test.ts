@@ -117,4 +117,11 @@ describe('ascend webhooks', () => {
     const missing = await run('webhooks', 'deliveries', 'no-such-webhook');
     expect(missing.code).toBe(4);
   });
+
+  it('simulator start --webhook-faults with a bad spec stops with one line naming the form (exit 2)', async () => {
+    const r = await run('simulator', 'start', '--webhook-faults', 'drop=2');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('--webhook-faults: "2" for drop is not a probability; use drop=P,duplicate=P');
+  });
 });
