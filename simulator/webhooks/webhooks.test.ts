@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
 import { verifyHmacSha256 } from '../../src/core/hmac.js';
 import { appleToken } from '../../test/helpers/jwt.js';
@@ -229,6 +229,47 @@ describe('simulator: webhook deliveries', () => {
         relationships: { instance: { data: { type: 'appStoreVersions', id: version.id } } },
       }),
     ]);
+  });
+
+  it('a listening simulator tells what time alone changed (beta review by the clock) without any request', async () => {
+    const ticks: (() => void)[] = [];
+    const sleep = (_ms: number, signal?: AbortSignal) =>
+      new Promise<void>((resolve, reject) => {
+        ticks.push(resolve);
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    const { sim, createHook, received, moveBetaState, req } = setup({ options: { sleep, reviewSeconds: 60 } });
+    await sim.listen();
+    try {
+      await createHook();
+      const build = await moveBetaState();
+      const whatsNew = await req('POST', '/v1/betaBuildLocalizations', {
+        data: {
+          type: 'betaBuildLocalizations',
+          attributes: { locale: 'en-US', whatsNew: 'Everything' },
+          relationships: { build: { data: { type: 'builds', id: build.id } } },
+        },
+      });
+      expect(whatsNew.statusCode, whatsNew.body).toBe(201);
+      const submitted = await req('POST', '/v1/betaAppReviewSubmissions', {
+        data: {
+          type: 'betaAppReviewSubmissions',
+          relationships: { build: { data: { type: 'builds', id: build.id } } },
+        },
+      });
+      expect(submitted.statusCode, submitted.body).toBe(201);
+      await sim.webhooks.idle();
+      const states = () => received.map((r) => JSON.parse(r.body).data.attributes.newExternalBuildState);
+      expect(states()).toEqual(['READY_FOR_BETA_SUBMISSION', 'WAITING_FOR_BETA_REVIEW']);
+      sim.simClock.advance(60); // no request, no save: only the tick can notice
+      await vi.waitFor(() => expect(ticks.length).toBeGreaterThan(0));
+      ticks.shift()!();
+      await vi.waitFor(() =>
+        expect(states()).toEqual(['READY_FOR_BETA_SUBMISSION', 'WAITING_FOR_BETA_REVIEW', 'IN_BETA_REVIEW']),
+      );
+    } finally {
+      await sim.close();
+    }
   });
 
   it('retries a failed delivery on the schedule by the simulator clock, recording each answer (bounded)', async () => {
