@@ -215,9 +215,17 @@ describe('webhook deliveries over real HTTP', () => {
         deliveryState: 'SUCCEEDED',
         response: { httpStatusCode: 200, body: 'thanks' },
       });
+      // A receiver that is gone: the refused connection is the recorded error.
+      await new Promise((r) => receiver.close(r));
+      await ping(id);
+      await sim.webhooks.idle();
+      expect(sim.store.list('webhookDeliveries')[2]!.attributes).toMatchObject({
+        deliveryState: 'FAILED',
+        errorMessage: expect.stringContaining('ECONNREFUSED'),
+      });
     } finally {
       await sim.close();
-      await new Promise((r) => receiver.close(r));
+      if (receiver.listening) await new Promise((r) => receiver.close(r));
     }
   });
 });
