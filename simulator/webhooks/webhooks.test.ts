@@ -1,70 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
-import { FakeClock } from '../../src/core/clock.js';
 import { verifyHmacSha256 } from '../../src/core/hmac.js';
 import { appleToken } from '../../test/helpers/jwt.js';
-import { createSimulator, type SimulatorOptions } from '../index.js';
-import type { OutgoingRequest } from './index.js';
+import { WEBHOOK_APP, WEBHOOK_SECRET, webhookSim } from '../../test/helpers/webhook-sim.js';
 
-const APP = '1000000001';
-const SECRET = 'a webhook secret of the tests';
-
-/** An in-process simulator whose webhook deliveries go to a recorder answering `answers` in turn (then 200). */
-function setup(opts: { answers?: number[]; role?: string; options?: SimulatorOptions } = {}) {
-  const clock = new FakeClock(Date.UTC(2026, 5, 1));
-  const received: OutgoingRequest[] = [];
-  const answers = [...(opts.answers ?? [])];
-  const sim = createSimulator({
-    clock,
-    ...opts.options,
-    webhookSender: async (req) => {
-      received.push(req);
-      const status = answers.shift() ?? 200;
-      if (status === 0) throw new Error('connect ECONNREFUSED');
-      return { status, body: status === 200 ? 'ok' : 'x'.repeat(5000) };
-    },
-  });
-  const key = sim.createKey({ role: opts.role ?? 'APP_MANAGER' });
-  const req = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown) =>
-    sim.app.inject({
-      method,
-      url,
-      headers: {
-        authorization: `Bearer ${appleToken(key, clock.now() / 1000)}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      payload: body ? JSON.stringify(body) : undefined,
-    });
-  const createHook = (attributes: Record<string, unknown> = {}, app = APP) =>
-    req('POST', '/v1/webhooks', {
-      data: {
-        type: 'webhooks',
-        attributes: {
-          name: 'CI',
-          secret: SECRET,
-          url: 'https://hooks.example.com/asc',
-          enabled: true,
-          eventTypes: ['BUILD_BETA_DETAIL_EXTERNAL_BUILD_STATE_UPDATED', 'APP_STORE_VERSION_APP_VERSION_STATE_UPDATED'],
-          ...attributes,
-        },
-        relationships: { app: { data: { type: 'apps', id: app } } },
-      },
-    });
-  /** Answers export compliance for the app's first build: its external beta state moves on. */
-  const moveBetaState = async () => {
-    const build = sim.store.list('builds').find((b) => b.rels.app === APP)!;
-    const r = await req('PATCH', `/v1/builds/${build.id}`, {
-      data: { type: 'builds', id: build.id, attributes: { usesNonExemptEncryption: false } },
-    });
-    expect(r.statusCode, r.body).toBe(200);
-    await sim.webhooks.idle();
-    return build;
-  };
-  const advance = async (seconds: number) => {
-    await sim.app.inject({ method: 'POST', url: '/__sim/clock', payload: { advanceSeconds: seconds } });
-    await sim.webhooks.pump();
-  };
-  return { sim, clock, req, createHook, received, moveBetaState, advance };
-}
+const APP = WEBHOOK_APP;
+const SECRET = WEBHOOK_SECRET;
+const setup = webhookSim;
 
 describe('simulator: webhooks CRUD, validated like every route', () => {
   it('creates, reads, lists per app, updates and deletes; the secret is never returned', async () => {
