@@ -163,6 +163,7 @@ export function defineCommands() {
     .option('--data <dir>', 'data folder: SQLite database, master key, uploads', '.ascend')
     .option('--database-url <url>', 'PostgreSQL (postgres://USER@HOST/DB); SQLite under --data without it')
     .option('--workers <n>', 'deploys run at once in this process', '2')
+    .option('--labels <list>', "this process's worker labels for build steps, comma-separated (its platform is one)")
     .option('--public-url <url>', 'the URL people and links use (https makes cookies Secure)')
     .option('--max-artifact-size <bytes>', 'largest build upload accepted', String(4 * 1024 ** 3))
     .option('--sandbox', 'an in-process simulated App Store Connect with a sample team, key and .ipa')

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Clock, type Random, realSleep, type Sleep, systemClock } from '../core/clock.js';
@@ -17,6 +17,9 @@ import { TableJobQueue } from './queue/table-queue.js';
 import { openServerStorage, type ServerStorage } from './storage.js';
 import { ArtifactFiles } from './store/artifact-files.js';
 import { systemDeps } from './store/ids.js';
+import { localArtifactSink } from './worker/artifact-sink.js';
+import { buildJobHandler } from './worker/build-job.js';
+import { buildJobKind, workerBuildKinds } from './worker/build-spec.js';
 import { DEPLOY_JOB, deployJobHandler } from './worker/deploy-job.js';
 
 export interface ServiceOptions {
@@ -42,6 +45,14 @@ export interface ServiceOptions {
   monitorEveryMs?: number;
   /** SHA-256 fingerprints of roots trusted beside Apple's for profiles (the sandbox's sample root). */
   extraTrustedRoots?: readonly string[];
+  /** Labels of the in-process worker: it runs the build steps needing a subset of them (worker/build-spec.ts). */
+  workerLabels?: readonly string[];
+  /** The environment build commands start from (PATH, HOME, LANG…), never the server's whole environment. */
+  buildEnv?: Readonly<Record<string, string>>;
+  /** Where build steps get their fresh folders; the system's temporary folder by default. */
+  buildDir?: string;
+  /** Between SIGTERM and SIGKILL of a stopped build. */
+  buildGraceMs?: number;
 }
 
 export interface Service {
@@ -78,6 +89,8 @@ function deployControl(
 ): DeployControl {
   return {
     enqueue: (payload) => queue.enqueue(DEPLOY_JOB, payload, { maxAttempts: 5 }),
+    // A build that a shutdown interrupted is built afresh; three tries, as it re-runs the whole command.
+    enqueueBuild: (payload, labels) => queue.enqueue(buildJobKind(labels), payload, { maxAttempts: 3 }),
     cancel: (id) => {
       const c = running.get(id);
       c?.abort(new AscendError('INTERRUPTED', 'the deploy was cancelled'));
@@ -147,8 +160,31 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       running,
       extraTrustedRoots: o.extraTrustedRoots ?? [],
     });
-    // One set of worker loops for both kinds: the hourly sweep is one short job among deploys.
-    queue.work([DEPLOY_JOB, MONITOR_JOB], (job) => (job.kind === MONITOR_JOB ? monitor(job) : deploy(job)));
+    const labels = o.workerLabels ?? [];
+    const build = buildJobHandler({
+      store,
+      vault,
+      deps,
+      sleep,
+      tempRoot: o.buildDir ?? tmpdir(),
+      baseEnv: o.buildEnv ?? {},
+      artifacts: localArtifactSink({
+        store,
+        deps,
+        files,
+        maxBytes: ctx.artifacts.maxBytes,
+        inspect: ctx.artifacts.inspect,
+      }),
+      enqueueDeploy: (payload) => ctx.deploys!.enqueue(payload),
+      running,
+      worker: `${hostname()} (${labels.join(', ') || 'no labels'})`,
+      ...(o.buildGraceMs === undefined ? {} : { graceMs: o.buildGraceMs }),
+    });
+    const buildKinds = workerBuildKinds(labels);
+    // One set of worker loops for every kind: the hourly sweep is one short job among deploys and builds.
+    queue.work([DEPLOY_JOB, MONITOR_JOB, ...buildKinds], (job) =>
+      job.kind === MONITOR_JOB ? monitor(job) : buildKinds.includes(job.kind) ? build(job) : deploy(job),
+    );
     // The first sweep waits a minute: a restart loop must not turn into a loop of checks against Apple.
     if (everyMs > 0) await scheduleMonitor(store, queue, clock.now() + Math.min(everyMs, 60_000));
   }

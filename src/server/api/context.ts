@@ -53,6 +53,8 @@ export type ArtifactInspector = (path: string, filename: string) => Promise<{ fa
 /** How deploy routes reach the queue and the workers of this process. */
 export interface DeployControl {
   enqueue(payload: { teamId: string; deployId: string }): Promise<string>;
+  /** Queues a deploy's build step for a worker with these labels (docs/SERVER.md, "Build steps"). */
+  enqueueBuild?(payload: { teamId: string; deployId: string }, labels: readonly string[]): Promise<string>;
   /** Aborts a deploy running in this process at its next safe point; false if none runs here. */
   cancel(deployId: string): boolean;
   /** How often the event stream looks for new events. */

@@ -167,6 +167,7 @@ export async function runBuild<T>(
   const graceMs = deps.graceMs ?? 10_000;
   const maxChars = deps.maxLineChars ?? 4096;
   const tailSize = deps.tailLines ?? 30;
+  await mkdir(deps.tempRoot, { recursive: true, mode: 0o700 });
   const folder = await mkdtemp(join(deps.tempRoot, 'build-'));
   const done = new AbortController();
   try {
