@@ -45,8 +45,11 @@ export interface ServiceOptions {
   monitorEveryMs?: number;
   /** SHA-256 fingerprints of roots trusted beside Apple's for profiles (the sandbox's sample root). */
   extraTrustedRoots?: readonly string[];
-  /** Labels of the in-process worker: it runs the build steps needing a subset of them (worker/build-spec.ts). */
-  workerLabels?: readonly string[];
+  /**
+   * Labels of the in-process worker: it runs the build steps needing a subset of them (worker/build-spec.ts).
+   * Absent, it runs none: a build command runs as the server's user and could read its data folder.
+   */
+  workerLabels?: readonly string[] | undefined;
   /** The environment build commands start from (PATH, HOME, LANG…), never the server's whole environment. */
   buildEnv?: Readonly<Record<string, string>>;
   /** Where build steps get their fresh folders; the system's temporary folder by default. */
@@ -160,7 +163,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       running,
       extraTrustedRoots: o.extraTrustedRoots ?? [],
     });
-    const labels = o.workerLabels ?? [];
+    const labels = o.workerLabels;
     const build = buildJobHandler({
       store,
       vault,
@@ -177,10 +180,10 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       }),
       enqueueDeploy: (payload) => ctx.deploys!.enqueue(payload),
       running,
-      worker: `${hostname()} (${labels.join(', ') || 'no labels'})`,
+      worker: `${hostname()} (${labels?.join(', ') || 'no labels'})`,
       ...(o.buildGraceMs === undefined ? {} : { graceMs: o.buildGraceMs }),
     });
-    const buildKinds = workerBuildKinds(labels);
+    const buildKinds = labels ? workerBuildKinds(labels) : [];
     // One set of worker loops for every kind: the hourly sweep is one short job among deploys and builds.
     queue.work([DEPLOY_JOB, MONITOR_JOB, ...buildKinds], (job) =>
       job.kind === MONITOR_JOB ? monitor(job) : buildKinds.includes(job.kind) ? build(job) : deploy(job),

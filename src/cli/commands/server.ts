@@ -91,7 +91,11 @@ export async function run(rt: Runtime, _args: ArgsOf<'serverStart'>, opts: Optio
       publicUrl: opts.publicUrl,
       maxArtifactBytes,
       log: { write: (line) => void logFile.write(line) },
-      workerLabels: defaultWorkerLabels(process.platform, (opts.labels ?? '').split(',')),
+      // Build commands run as this process's user, who can read the data folder: only when asked for.
+      workerLabels:
+        opts.runBuilds || opts.labels
+          ? defaultWorkerLabels(process.platform, (opts.labels ?? '').split(','))
+          : undefined,
       buildEnv: buildBaseEnv(rt.config.env),
       // The sandbox's sample .ipa has a profile signed by the sample root, trusted here as `ascend demo` does.
       extraTrustedRoots: sandbox

@@ -127,7 +127,8 @@ export interface Deploy {
 
 /**
  * One Server-Sent Event of GET /api/v1/deploys/:id/events (`id:` is its seq, for Last-Event-ID):
- * `step` {step, status, detail?}, `progress` {sent, total}, `log` {text}, `approval` {step, by},
+ * `step` {step, status, detail?}, `progress` {sent, total}, `log` {text, step?} (a build step's log: its lines
+ * joined by newlines, one event per batch), `approval` {step, by},
  * `state` {state, step?, error?}.
  */
 export interface DeployEventMessage {
