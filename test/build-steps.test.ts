@@ -142,6 +142,13 @@ describeStores('server: build steps on a labelled worker', (ctx) => {
     expect(d.error.message).toBe('the build command exited with code 65: error: no such module');
     expect(d.steps[0]).toMatchObject({ step: 'build', status: 'failed', exitCode: 65 });
     expect(d.steps[0].detail).toContain('compiling');
+    // A retry builds again (the build made no artifact), here failing the same way.
+    expect((await call('POST', `/api/v1/deploys/${id}/retry`, releaser)).statusCode).toBe(202);
+    const again = await settle(id, ended);
+    expect(again).toMatchObject({ state: 'failed', error: { code: 'BUILD_FAILED' } });
+    const evs = await listDeployEvents(svc.storage.store, teamId, id, { limit: 1000 });
+    const failedSteps = evs.filter((e) => e.type === 'step' && (e.data as { status?: string }).status === 'failed');
+    expect(failedSteps).toHaveLength(2);
   });
 
   it('a build past its timeout is stopped with BUILD_TIMEOUT and nothing of it left running', async () => {

@@ -78,6 +78,12 @@ describe('build runner', () => {
     expect(readdirSync(root)).toEqual([]);
   });
 
+  it('a secret of several lines is hidden line by line', async () => {
+    const r = run({ command: 'printf "%s\\n" "$KEY"; touch out.txt', env: { KEY: 'first-line-abc\nsecond-line-def' } });
+    await r.done;
+    expect(r.lines()).toEqual(['[REDACTED]', '[REDACTED]']);
+  });
+
   it('gives the command only the base environment and its secrets, never the server’s own', async () => {
     process.env.ASCEND_TEST_LEAK = 'must-not-pass';
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, run by /bin/sh

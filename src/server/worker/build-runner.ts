@@ -63,7 +63,9 @@ const MIN_SECRET_CHARS = 4;
 
 /** Output lines: redacted (secret values, then ascend's patterns), cut at `maxChars`, control characters shown as '?'. */
 function lineCleaner(env: Readonly<Record<string, string>>, maxChars: number): (line: string) => string {
-  const secrets = [...new Set(Object.values(env))]
+  // Output is redacted line by line, so a value of several lines (a PEM, a JSON key file) is also searched for
+  // line by line.
+  const secrets = [...new Set(Object.values(env).flatMap((v) => [v, ...v.split(/\r?\n/).map((l) => l.trim())]))]
     .filter((v) => v.length >= MIN_SECRET_CHARS)
     .sort((a, b) => b.length - a.length);
   return (line) => {

@@ -236,7 +236,28 @@ function actionRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployCont
     requireRole(p, 'releaser');
     const id = idParam(req);
     // The saved step state makes the new run resume: nothing uploaded or submitted twice.
-    await updateDeploy(ctx.store, ctx.deps, p.teamId, id, { state: 'queued', error: null }, ['failed', 'cancelled']);
+    const before = await getDeploy(ctx.store, p.teamId, id);
+    // A build that did not make its artifact runs again: its step waits for a worker anew.
+    const steps =
+      before.build && !before.artifactId
+        ? before.steps.map((s) =>
+            s.step === 'build'
+              ? {
+                  step: 'build',
+                  status: 'waiting',
+                  detail: waitingDetail((before.build as unknown as StoredBuild).labels),
+                }
+              : s,
+          )
+        : undefined;
+    await updateDeploy(
+      ctx.store,
+      ctx.deps,
+      p.teamId,
+      id,
+      { state: 'queued', error: null, ...(steps ? { steps } : {}) },
+      ['failed', 'cancelled'],
+    );
     await appendDeployEvent(ctx.store, ctx.deps, p.teamId, id, 'state', { state: 'queued' });
     await requeue(control, await getDeploy(ctx.store, p.teamId, id));
     await audit(ctx, req, p, { action: 'deploy.retry', outcome: 'success', target: { type: 'deploy', id } });
