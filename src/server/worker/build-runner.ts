@@ -196,12 +196,14 @@ export async function runBuild<T>(
       child.once('error', (err) => resolve({ code: null, signal: null, error: err.message }));
     });
     let stopping: BuildOutcome | null = null;
+    // Once the group is gone its id may be reused by another process: no signal is sent to it after that.
+    let over = false;
     const stop = (why: BuildOutcome) => {
-      if (stopping || child.pid === undefined) return;
+      if (stopping || over || child.pid === undefined) return;
       stopping = why;
       signalGroup(child.pid, 'SIGTERM');
       deps.sleep(graceMs, done.signal).then(
-        () => signalGroup(child.pid!, 'SIGKILL'),
+        () => over || signalGroup(child.pid!, 'SIGKILL'),
         () => {},
       );
     };
@@ -216,6 +218,7 @@ export async function runBuild<T>(
     deps.signal?.removeEventListener('abort', onAbort);
     // The command is done; whatever it started (a daemon, a backgrounded child holding the pipes) goes too.
     if (child.pid !== undefined) await killGroup(child.pid);
+    over = true;
     await read;
     await lines.drain();
     const outcome: BuildOutcome = stopping ?? (exit.error || exit.code !== 0 ? 'failed' : 'succeeded');
