@@ -200,3 +200,16 @@ describeStores('server: build steps on a labelled worker', (ctx) => {
     expect(secrets.some((s) => s.kind === 'build-env' && !s.ciphertext.includes(SECRET))).toBe(true);
   });
 });
+
+it('a server refuses more than 6 worker labels before opening anything', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ascend-build-labels-'));
+  try {
+    const labels = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    await expect(
+      createService({ dataDir: join(dir, 'data'), apiUrl: 'http://127.0.0.1:9', workers: 1, workerLabels: labels }),
+    ).rejects.toMatchObject({ code: 'USAGE', message: 'a worker takes at most 6 labels, not 7' });
+    expect(readdirSync(dir)).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -108,6 +108,8 @@ function deployControl(
 export async function createService(o: ServiceOptions): Promise<Service> {
   const clock = o.clock ?? systemClock;
   const sleep = o.sleep ?? realSleep;
+  // Bad worker labels are refused before anything is opened.
+  const buildKinds = o.workerLabels ? workerBuildKinds(o.workerLabels) : [];
   await assertWritable(o.dataDir);
   const storage = await openServerStorage({
     dataDir: o.dataDir,
@@ -183,7 +185,6 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       worker: `${hostname()} (${labels?.join(', ') || 'no labels'})`,
       ...(o.buildGraceMs === undefined ? {} : { graceMs: o.buildGraceMs }),
     });
-    const buildKinds = labels ? workerBuildKinds(labels) : [];
     // One set of worker loops for every kind: the hourly sweep is one short job among deploys and builds.
     queue.work([DEPLOY_JOB, MONITOR_JOB, ...buildKinds], (job) =>
       job.kind === MONITOR_JOB ? monitor(job) : buildKinds.includes(job.kind) ? build(job) : deploy(job),
