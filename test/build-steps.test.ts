@@ -151,6 +151,24 @@ describeStores('server: build steps on a labelled worker', (ctx) => {
     expect(failedSteps).toHaveLength(2);
   });
 
+  it('past 20,000 lines the events keep the last ones; the whole log is a file, served to the team', async () => {
+    const print = 'for (let i = 0; i < 30000; i++) console.log("line " + i); process.exitCode = 1';
+    const id = await start({ command: [process.execPath, '-e', print], artifact: 'x', timeout: LONG / 1000 });
+    expect(await settle(id, ended)).toMatchObject({ state: 'failed', error: { code: 'BUILD_FAILED' } });
+    const events = (await logText(id)).split('\n');
+    expect(events).toHaveLength(20_000 + 1 + 200);
+    expect(events[20_000]).toBe('… 9800 lines not stored …');
+    expect(events.at(-1)).toBe('line 29999');
+    const res = await call('GET', `/api/v1/deploys/${id}/build-log`, releaser);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/plain; charset=utf-8');
+    const all = res.body.trimEnd().split('\n');
+    expect(all).toHaveLength(30_000);
+    expect(all[12_345]).toBe('line 12345');
+    const other = await call('GET', '/api/v1/deploys/dep_nosuchdeploy/build-log', releaser);
+    expect(other.statusCode).toBe(404);
+  });
+
   it('a build past its timeout is stopped with BUILD_TIMEOUT and nothing of it left running', async () => {
     const id = await start({ command: 'echo "pgid $$"; sleep 1000 & wait', artifact: 'x', timeout: 1 });
     const d = await settle(id, ended);

@@ -19,6 +19,7 @@ import { ArtifactFiles } from './store/artifact-files.js';
 import { systemDeps } from './store/ids.js';
 import { localArtifactSink } from './worker/artifact-sink.js';
 import { buildJobHandler } from './worker/build-job.js';
+import { BuildLogFiles } from './worker/build-log-files.js';
 import { buildJobKind, workerBuildKinds } from './worker/build-spec.js';
 import { DEPLOY_JOB, deployJobHandler } from './worker/deploy-job.js';
 
@@ -89,8 +90,10 @@ function deployControl(
   running: Map<string, AbortController>,
   pollMs: number,
   sleep: Sleep,
+  logFiles: BuildLogFiles,
 ): DeployControl {
   return {
+    buildLog: (id) => logFiles.open(id),
     enqueue: (payload) => queue.enqueue(DEPLOY_JOB, payload, { maxAttempts: 5 }),
     // A build that a shutdown interrupted is built afresh; three tries, as it re-runs the whole command.
     enqueueBuild: (payload, labels) => queue.enqueue(buildJobKind(labels), payload, { maxAttempts: 3 }),
@@ -132,6 +135,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     retryDelayMs: (n) => Math.min(60_000, 1000 * 2 ** n),
   });
   const running = new Map<string, AbortController>();
+  const logFiles = new BuildLogFiles(join(o.dataDir, 'build-logs'));
   const ctx: ApiContext = {
     store,
     vault,
@@ -145,7 +149,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       maxBytes: o.maxArtifactBytes ?? 4 * 1024 ** 3,
       inspect: ipaInspector(() => new Date(clock.now()), o.extraTrustedRoots ?? []),
     },
-    deploys: deployControl(queue, running, o.pollMs ?? 500, sleep),
+    deploys: deployControl(queue, running, o.pollMs ?? 500, sleep, logFiles),
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
   const everyMs = o.monitorEveryMs ?? MONITOR_EVERY_MS;
@@ -182,6 +186,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       }),
       enqueueDeploy: (payload) => ctx.deploys!.enqueue(payload),
       running,
+      logFiles,
       worker: `${hostname()} (${labels?.join(', ') || 'no labels'})`,
       ...(o.buildGraceMs === undefined ? {} : { graceMs: o.buildGraceMs }),
     });

@@ -8,6 +8,7 @@ import type { Store } from '../store/open.js';
 import type { Vault } from '../vault/vault.js';
 import type { ArtifactSink } from './artifact-sink.js';
 import { buildLog } from './build-log.js';
+import type { BuildLogFiles } from './build-log-files.js';
 import { type BuildResult, runBuild } from './build-runner.js';
 import type { StoredBuild } from './build-spec.js';
 import type { DeployJobPayload } from './deploy-job.js';
@@ -30,6 +31,8 @@ export interface BuildJobEnv {
   worker: string;
   graceMs?: number;
   maxStoredLines?: number;
+  /** Whole logs as files, when this worker keeps them (the server's own worker does). */
+  logFiles?: BuildLogFiles;
 }
 
 const TAIL = 20;
@@ -80,6 +83,7 @@ async function runBuildJob(env: BuildJobEnv, job: JobContext): Promise<void> {
   let d = await getDeploy(env.store, teamId, deployId);
   if ((d.state !== 'queued' && d.state !== 'running') || !d.build || d.artifactId) return;
   const build = d.build as unknown as StoredBuild;
+  const file = await env.logFiles?.writer(deployId);
   const started = clock.now();
   const others = d.steps.filter((s) => s.step !== 'build');
   const running: DeployStep = {
@@ -95,7 +99,7 @@ async function runBuildJob(env: BuildJobEnv, job: JobContext): Promise<void> {
   await appendDeployEvent(env.store, env.deps, teamId, deployId, 'step', running);
   const cancel = new AbortController();
   env.running.set(deployId, cancel);
-  const log = buildLog(env.store, env.deps, teamId, deployId, { maxStored: env.maxStoredLines ?? 20_000 });
+  const log = buildLog(env.store, env.deps, teamId, deployId, { maxStored: env.maxStoredLines ?? 20_000, file });
   const end = async (patch: Parameters<typeof updateDeploy>[4], step: DeployStep, state: Record<string, unknown>) => {
     await updateDeploy(env.store, env.deps, teamId, deployId, { ...patch, steps: [step, ...others] }, ['running']);
     await appendDeployEvent(env.store, env.deps, teamId, deployId, 'step', step);

@@ -1,6 +1,7 @@
 import { appendDeployEvent } from '../store/deploys.js';
 import type { StoreDeps } from '../store/ids.js';
 import type { Store } from '../store/open.js';
+import type { BuildLogWriter } from './build-log-files.js';
 
 /**
  * A build's output as deploy events: one `log` event per batch the runner hands over (not per line), the
@@ -12,7 +13,7 @@ export function buildLog(
   deps: StoreDeps,
   teamId: string,
   deployId: string,
-  opts: { maxStored?: number; tailLines?: number } = {},
+  opts: { maxStored?: number; tailLines?: number; file?: BuildLogWriter | undefined } = {},
 ) {
   const maxStored = opts.maxStored ?? 20_000;
   const tailLines = opts.tailLines ?? 200;
@@ -23,6 +24,7 @@ export function buildLog(
     appendDeployEvent(store, deps, teamId, deployId, 'log', { step: 'build', text: lines.join('\n') });
   return {
     async onLines(lines: string[]): Promise<void> {
+      await opts.file?.append(lines);
       const room = Math.max(maxStored - stored, 0);
       const now = lines.slice(0, room);
       stored += now.length;
@@ -35,6 +37,7 @@ export function buildLog(
     },
     /** Writes the kept tail, if lines were left out. */
     async finish(): Promise<void> {
+      await opts.file?.close();
       if (skipped === 0) return;
       const left = skipped - tail.length;
       await write(left > 0 ? [`… ${left} lines not stored …`, ...tail] : tail);

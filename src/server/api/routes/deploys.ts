@@ -157,6 +157,19 @@ function createAndReadRoutes(app: FastifyInstance, ctx: ApiContext, control: Dep
     const p = await principalOf(ctx, req);
     return deployView(await getDeploy(ctx.store, p.teamId, idParam(req)));
   });
+
+  // The build step's whole output (already redacted), beside the bounded `log` events.
+  app.get<{ Params: { id: string } }>('/api/v1/deploys/:id/build-log', async (req, reply) => {
+    const p = await principalOf(ctx, req);
+    const d = await getDeploy(ctx.store, p.teamId, idParam(req)); // another team's deploy is a 404
+    const log = d.build ? await control.buildLog?.(d.id) : undefined;
+    if (!log) throw new AscendError('RESOURCE_NOT_FOUND', `deploy ${d.id} has no build log on this server`);
+    reply
+      .header('content-type', 'text/plain; charset=utf-8')
+      .header('content-length', log.size)
+      .header('cache-control', 'no-store');
+    return reply.send(log.stream);
+  });
 }
 
 /** GET …/events: Server-Sent Events, replayed from Last-Event-ID. */
