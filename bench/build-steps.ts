@@ -30,6 +30,7 @@ interface Row {
   peakRssMb: number;
   logRows: number;
   storedLines: number;
+  fileLines: number;
   leftRunning: boolean;
 }
 
@@ -128,6 +129,7 @@ export async function benchBuildSteps(): Promise<string> {
           if (e.type === 'log' && data.step === 'build') logs.push(data.text);
         }
       }
+      const file = await svc.app.inject({ method: 'GET', url: `/api/v1/deploys/${id}/build-log`, headers: auth });
       const pgid = Number(/pgid (\d+)/.exec(logs[0] ?? '')?.[1]);
       rows.push({
         name: c.name,
@@ -138,6 +140,7 @@ export async function benchBuildSteps(): Promise<string> {
         peakRssMb: (peak - base) / 2 ** 20,
         logRows: logs.length,
         storedLines: logs.reduce((n, t) => n + t.split('\n').length, 0),
+        fileLines: file.statusCode === 200 ? file.body.trimEnd().split('\n').length : 0,
         leftRunning: pgid > 0 ? await groupAlive(pgid) : true,
       });
     }
@@ -152,14 +155,15 @@ export async function benchBuildSteps(): Promise<string> {
     'One run each through the whole in-process server (SQLite, one worker labelled `linux`, the simulator as',
     'Apple): the deploy created over the API, polled until it ends. Peak RSS is the growth of the server',
     "process's resident memory while the case ran. Log rows are the build's `log` events; stored lines are the",
-    'lines they hold (the first 20,000 live, then a marker and the last 200). "Left running" checks the',
+    'lines they hold (the first 20,000 live, then a marker and the last 200); file lines are those of the whole',
+    'log file (GET /api/v1/deploys/:id/build-log). "Left running" checks the',
     "build's process group afterwards (zombies a non-reaping PID 1 keeps do not count).",
     '',
-    '| Case | End state | Error code | Exit code | Seconds | Peak RSS growth (MB) | Log rows | Stored lines | Left running |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| Case | End state | Error code | Exit code | Seconds | Peak RSS growth (MB) | Log rows | Stored lines | File lines | Left running |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.state} | ${r.code} | ${r.exitCode} | ${fmt(r.seconds, 2)} | ${fmt(r.peakRssMb)} | ${r.logRows} | ${r.storedLines.toLocaleString('en-US')} | ${r.leftRunning ? 'yes' : 'no'} |`,
+        `| ${r.name} | ${r.state} | ${r.code} | ${r.exitCode} | ${fmt(r.seconds, 2)} | ${fmt(r.peakRssMb)} | ${r.logRows} | ${r.storedLines.toLocaleString('en-US')} | ${r.fileLines.toLocaleString('en-US')} | ${r.leftRunning ? 'yes' : 'no'} |`,
     ),
   ].join('\n');
 }
