@@ -115,7 +115,7 @@ describeStores('server: build steps on a labelled worker', (ctx) => {
       facts: { app: { bundleId: 'com.example.sandbox.one', buildVersion: '31' } },
     });
     expect(readdirSync(builds)).toEqual([]); // the working folder is gone
-  });
+  }, 90_000); // tsx starting on a loaded machine and the whole deploy
 
   it('a build no worker has the labels for stays queued, saying what it waits for, and can be cancelled', async () => {
     const id = await start({ command: ['true'], labels: ['xcode', 'macos'], artifact: 'a.ipa', timeout: 60 });
