@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Clock, type Random, realSleep, type Sleep, systemClock } from '../core/clock.js';
@@ -28,6 +28,10 @@ import { TableJobQueue } from './queue/table-queue.js';
 import { openServerStorage, type ServerStorage } from './storage.js';
 import { ArtifactFiles } from './store/artifact-files.js';
 import { systemDeps } from './store/ids.js';
+import { localArtifactSink } from './worker/artifact-sink.js';
+import { buildJobHandler } from './worker/build-job.js';
+import { BuildLogFiles } from './worker/build-log-files.js';
+import { buildJobKind, workerBuildKinds } from './worker/build-spec.js';
 import { DEPLOY_JOB, deployJobHandler } from './worker/deploy-job.js';
 
 export interface ServiceOptions {
@@ -64,6 +68,16 @@ export interface ServiceOptions {
   notifyRetry?: RetryPolicy;
   /** Tests may replace how a notification is sent; by default node:http(s) under the address policy. */
   notifyPost?: Post;
+   * Labels of the in-process worker: it runs the build steps needing a subset of them (worker/build-spec.ts).
+   * Absent, it runs none: a build command runs as the server's user and could read its data folder.
+   */
+  workerLabels?: readonly string[] | undefined;
+  /** The environment build commands start from (PATH, HOME, LANG…), never the server's whole environment. */
+  buildEnv?: Readonly<Record<string, string>>;
+  /** Where build steps get their fresh folders; the system's temporary folder by default. */
+  buildDir?: string;
+  /** Between SIGTERM and SIGKILL of a stopped build. */
+  buildGraceMs?: number;
 }
 
 export interface Service {
@@ -97,9 +111,13 @@ function deployControl(
   running: Map<string, AbortController>,
   pollMs: number,
   sleep: Sleep,
+  logFiles: BuildLogFiles,
 ): DeployControl {
   return {
+    buildLog: (id) => logFiles.open(id),
     enqueue: (payload) => queue.enqueue(DEPLOY_JOB, payload, { maxAttempts: 5 }),
+    // A build that a shutdown interrupted is built afresh; three tries, as it re-runs the whole command.
+    enqueueBuild: (payload, labels) => queue.enqueue(buildJobKind(labels), payload, { maxAttempts: 3 }),
     cancel: (id) => {
       const c = running.get(id);
       c?.abort(new AscendError('INTERRUPTED', 'the deploy was cancelled'));
@@ -114,6 +132,8 @@ function deployControl(
 export async function createService(o: ServiceOptions): Promise<Service> {
   const clock = o.clock ?? systemClock;
   const sleep = o.sleep ?? realSleep;
+  // Bad worker labels are refused before anything is opened.
+  const buildKinds = o.workerLabels ? workerBuildKinds(o.workerLabels) : [];
   await assertWritable(o.dataDir);
   const storage = await openServerStorage({
     dataDir: o.dataDir,
@@ -141,6 +161,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
   const enqueueNotify = (payload: object, runAt?: number) =>
     queue.enqueue(NOTIFY_JOB, payload, { maxAttempts: 2, ...(runAt === undefined ? {} : { runAt }) });
   const notifier = new Notifier(store, deps, enqueueNotify);
+  const logFiles = new BuildLogFiles(join(o.dataDir, 'build-logs'));
   const ctx: ApiContext = {
     store,
     vault,
@@ -154,7 +175,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       maxBytes: o.maxArtifactBytes ?? 4 * 1024 ** 3,
       inspect: ipaInspector(() => new Date(clock.now()), o.extraTrustedRoots ?? []),
     },
-    deploys: deployControl(queue, running, o.pollMs ?? 500, sleep),
+    deploys: deployControl(queue, running, o.pollMs ?? 500, sleep, logFiles),
     notify: { notifier, policy },
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
@@ -190,7 +211,28 @@ export async function createService(o: ServiceOptions): Promise<Service> {
         app.log.warn({ code: codeOf(err) }, 'deploy notification not stored'),
       ),
     });
-    queue.work([DEPLOY_JOB], deploy);
+    const labels = o.workerLabels;
+    const build = buildJobHandler({
+      store,
+      vault,
+      deps,
+      sleep,
+      tempRoot: o.buildDir ?? tmpdir(),
+      baseEnv: o.buildEnv ?? {},
+      artifacts: localArtifactSink({
+        store,
+        deps,
+        files,
+        maxBytes: ctx.artifacts.maxBytes,
+        inspect: ctx.artifacts.inspect,
+      }),
+      enqueueDeploy: (payload) => ctx.deploys!.enqueue(payload),
+      running,
+      logFiles,
+      worker: `${hostname()} (${labels?.join(', ') || 'no labels'})`,
+      ...(o.buildGraceMs === undefined ? {} : { graceMs: o.buildGraceMs }),
+    });
+    queue.work([DEPLOY_JOB, ...buildKinds], (job) => (buildKinds.includes(job.kind) ? build(job) : deploy(job)));
     // Short jobs get loops of their own: a "deploy started" must not wait for the deploys that fill the others.
     const short = { [MONITOR_JOB]: sweep, [MONITOR_KEY_JOB]: checkOne, [NOTIFY_JOB]: notify };
     await requeueOrphanedDeliveries(store, deps, enqueueNotify);

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AscendError } from '../../core/errors.js';
@@ -55,6 +56,10 @@ export type ArtifactInspector = (path: string, filename: string) => Promise<{ fa
 /** How deploy routes reach the queue and the workers of this process. */
 export interface DeployControl {
   enqueue(payload: { teamId: string; deployId: string }): Promise<string>;
+  /** Queues a deploy's build step for a worker with these labels (docs/SERVER.md, "Build steps"). */
+  enqueueBuild?(payload: { teamId: string; deployId: string }, labels: readonly string[]): Promise<string>;
+  /** A build step's whole log, if this server keeps it (GET /api/v1/deploys/:id/build-log). */
+  buildLog?(deployId: string): Promise<{ stream: Readable; size: number } | undefined>;
   /** Aborts a deploy running in this process at its next safe point; false if none runs here. */
   cancel(deployId: string): boolean;
   /** How often the event stream looks for new events. */

@@ -173,6 +173,10 @@ export interface DeploysTable {
   started_at: string | null;
   updated_at: string;
   ended_at: string | null;
+  /** The build step's command, labels, glob and timeout as JSON (migration 008); never env values. */
+  build?: string | null;
+  /** The vault secret holding the build's env values (migration 008). */
+  build_env_ref?: string | null;
 }
 
 export interface DeployEventsTable {
