@@ -68,6 +68,7 @@ export interface ServiceOptions {
   notifyRetry?: RetryPolicy;
   /** Tests may replace how a notification is sent; by default node:http(s) under the address policy. */
   notifyPost?: Post;
+  /**
    * Labels of the in-process worker: it runs the build steps needing a subset of them (worker/build-spec.ts).
    * Absent, it runs none: a build command runs as the server's user and could read its data folder.
    */
