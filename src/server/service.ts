@@ -154,6 +154,11 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       transport: async () => transport,
       running,
       cancelPollMs: o.pollMs ?? 1000,
+      keySlots: {
+        leaseMs: 60_000,
+        retryAfterMs: 15_000,
+        requeue: async (payload, runAt) => void (await queue.enqueue(DEPLOY_JOB, payload, { runAt, maxAttempts: 5 })),
+      },
       extraTrustedRoots: o.extraTrustedRoots ?? [],
     });
     // One set of worker loops for both kinds: the hourly sweep is one short job among deploys.

@@ -24,6 +24,7 @@ import type { Store } from '../store/open.js';
 import { getSettings } from '../store/settings.js';
 import { DbStateStore } from '../store/step-state.js';
 import type { Vault } from '../vault/vault.js';
+import { holdKeySlot, type KeySlotPolicy } from './key-slot-hold.js';
 
 export const DEPLOY_JOB = 'deploy';
 export interface DeployJobPayload {
@@ -48,6 +49,8 @@ export interface DeployJobEnv {
   deadlineMs?: number;
   /** How often a running deploy looks for a cancel left by another process (default 1 s). */
   cancelPollMs?: number;
+  /** Per-key concurrency across workers (docs/SERVER.md, "Scaling out"); no limit when absent. */
+  keySlots?: KeySlotPolicy;
 }
 
 /** Aborts `cancel` once the database holds a cancel for this deploy (the API may be another process). */
@@ -155,9 +158,25 @@ function errorOf(err: unknown): { code: string; message: string; remedy?: string
 async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
   const { teamId, deployId } = job.payload as DeployJobPayload;
   const { clock } = env.deps;
-  let d = await getDeploy(env.store, teamId, deployId);
+  const d = await getDeploy(env.store, teamId, deployId);
   if (d.state !== 'queued' && d.state !== 'running') return; // cancelled, finished or waiting meanwhile
-  d = await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'running' }, ['queued', 'running']);
+  const slot = env.keySlots && d.keyRef ? await holdKeySlot(env, env.keySlots, teamId, d.keyRef, deployId) : null;
+  if (slot === undefined) {
+    // Every slot of the key is busy: this job ends and a later one tries again; the deploy stays queued.
+    await env.keySlots?.requeue({ teamId, deployId }, clock.now() + env.keySlots.retryAfterMs);
+    return;
+  }
+  try {
+    await runHoldingSlot(env, job, d);
+  } finally {
+    await slot?.release();
+  }
+}
+
+async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: DeployRecord): Promise<void> {
+  const { teamId, id: deployId } = queued;
+  const { clock } = env.deps;
+  const d = await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'running' }, ['queued', 'running']);
   const cancel = new AbortController();
   env.running.set(deployId, cancel);
   const signal = AbortSignal.any([cancel.signal, job.signal]);
