@@ -115,11 +115,16 @@ export async function createService(o: ServiceOptions): Promise<Service> {
   const transport = await httpTransport(4);
   // pg-boss on PostgreSQL, the jobs table on SQLite (docs/SERVER.md, "Scaling out").
   const queue = await openJobQueue(store, deps, {
-    worker: `${hostname()}:${process.pid}:embedded`,
+    // Unique per queue: leases are matched by this name, and tests run two services in one process.
+    worker: `${hostname()}:${process.pid}:embedded:${deps.randomBytes(4).toString('hex')}`,
     concurrency: o.workers,
     pollMs: o.pollMs ?? 500,
     sleep,
     clock,
+  }).catch(async (err: unknown) => {
+    await transport.close();
+    await storage.close();
+    throw err;
   });
   const running = new Map<string, AbortController>();
   const ctx: ApiContext = {
