@@ -12,6 +12,7 @@ import type { ApiContext, AppleGateway, DeployControl } from './api/context.js';
 import { AscClients } from './apple/clients.js';
 import { ascGateway } from './apple/gateway.js';
 import { ipaInspector } from './apple/inspector.js';
+import { dbRateBudget } from './apple/rate-budget.js';
 import {
   MONITOR_EVERY_MS,
   MONITOR_JOB,
@@ -24,7 +25,8 @@ import { deployNotifications } from './notify/deploy-events.js';
 import { notifyJobHandler, type RetryPolicy } from './notify/job.js';
 import { NOTIFY_JOB, Notifier, requeueOrphanedDeliveries } from './notify/notifier.js';
 import { httpPost, type Post } from './notify/post.js';
-import { TableJobQueue } from './queue/table-queue.js';
+import { openJobQueue } from './queue/open.js';
+import type { JobQueue } from './queue/types.js';
 import { openServerStorage, type ServerStorage } from './storage.js';
 import { ArtifactFiles } from './store/artifact-files.js';
 import { systemDeps } from './store/ids.js';
@@ -84,7 +86,7 @@ export interface ServiceOptions {
 export interface Service {
   readonly app: FastifyInstance;
   readonly storage: ServerStorage;
-  readonly queue: TableJobQueue;
+  readonly queue: JobQueue;
   readonly clients: AscClients;
   /** Listens; PORT_IN_USE when the port is taken. */
   listen(host: string, port: number): Promise<string>;
@@ -108,7 +110,7 @@ async function assertWritable(dir: string): Promise<void> {
 
 /** Deploy routes' reach into this process: the queue, and the abort handles of the deploys running here. */
 function deployControl(
-  queue: TableJobQueue,
+  queue: JobQueue,
   running: Map<string, AbortController>,
   pollMs: number,
   sleep: Sleep,
@@ -145,16 +147,27 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     deps: { clock, randomBytes: systemDeps.randomBytes },
   });
   const { store, vault, deps } = storage;
-  const clients = new AscClients({ baseUrl: o.apiUrl, clock, sleep });
+  // Several processes share a PostgreSQL database and so one rate budget per key; alone on SQLite, memory does.
+  const clients = new AscClients({
+    baseUrl: o.apiUrl,
+    clock,
+    sleep,
+    ...(store.dialect === 'postgres' ? { sharedBudget: (keyId: string) => dbRateBudget(store, clock, keyId) } : {}),
+  });
   const files = new ArtifactFiles(join(o.dataDir, 'artifacts'), deps.randomBytes);
   const transport = await httpTransport(4);
-  const queue = new TableJobQueue(store, deps, {
-    worker: `${hostname()}:${process.pid}:embedded`,
-    concurrency: Math.max(o.workers, 1),
-    leaseMs: 60_000,
+  // pg-boss on PostgreSQL, the jobs table on SQLite (docs/SERVER.md, "Scaling out").
+  const queue = await openJobQueue(store, deps, {
+    // Unique per queue: leases are matched by this name, and tests run two services in one process.
+    worker: `${hostname()}:${process.pid}:embedded:${deps.randomBytes(4).toString('hex')}`,
+    concurrency: o.workers,
     pollMs: o.pollMs ?? 500,
     sleep,
-    retryDelayMs: (n) => Math.min(60_000, 1000 * 2 ** n),
+    clock,
+  }).catch(async (err: unknown) => {
+    await transport.close();
+    await storage.close();
+    throw err;
   });
   const running = new Map<string, AbortController>();
   const policy = { allowPrivate: o.allowPrivateNotifyTargets ?? false };
@@ -207,6 +220,12 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       random: o.random ?? Math.random,
       transport: async () => transport,
       running,
+      cancelPollMs: o.pollMs ?? 1000,
+      keySlots: {
+        leaseMs: 60_000,
+        retryAfterMs: 15_000,
+        requeue: async (payload, runAt) => void (await queue.enqueue(DEPLOY_JOB, payload, { runAt, maxAttempts: 5 })),
+      },
       extraTrustedRoots: o.extraTrustedRoots ?? [],
       notify: deployNotifications(store, notifier, (err) =>
         app.log.warn({ code: codeOf(err) }, 'deploy notification not stored'),
@@ -236,10 +255,10 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     queue.work([DEPLOY_JOB, ...buildKinds], (job) => (buildKinds.includes(job.kind) ? build(job) : deploy(job)));
     // Short jobs get loops of their own: a "deploy started" must not wait for the deploys that fill the others.
     const short = { [MONITOR_JOB]: sweep, [MONITOR_KEY_JOB]: checkOne, [NOTIFY_JOB]: notify };
-    await requeueOrphanedDeliveries(store, deps, enqueueNotify);
+    await requeueOrphanedDeliveries(store, queue, enqueueNotify);
     queue.work(Object.keys(short), (job) => short[job.kind as keyof typeof short](job));
     // The first sweep waits a minute: a restart loop must not turn into a loop of checks against Apple.
-    if (everyMs > 0) await scheduleMonitor(store, queue, clock.now() + Math.min(everyMs, 60_000));
+    if (everyMs > 0) await scheduleMonitor(queue, clock.now() + Math.min(everyMs, 60_000));
   }
   return {
     app,

@@ -5,10 +5,9 @@ import { AscendError } from '../../core/errors.js';
 import type { ApiKey } from '../../credentials/types.js';
 import { finding } from '../../doctor/types.js';
 import { createTeam } from '../accounts/teams.js';
-import type { JobQueue } from '../queue/types.js';
+import { TableJobQueue } from '../queue/table-queue.js';
 import { listAlerts } from '../store/alerts.js';
 import type { StoreDeps } from '../store/ids.js';
-import { enqueueJob } from '../store/jobs.js';
 import { addKey } from '../store/keys.js';
 import type { Store } from '../store/open.js';
 import { describeStores } from '../store/testing/dialects.js';
@@ -63,9 +62,14 @@ describeStores('monitor job', (ctx) => {
         return [rejected];
       },
     };
-    const queue: Pick<JobQueue, 'enqueue'> = {
-      enqueue: async (kind, payload, o) => (await enqueueJob(s, deps, { kind, payload, ...o })).id,
-    };
+    // The embedded queue over the jobs table, never worked here: the test runs the handlers itself.
+    const queue = new TableJobQueue(s, deps, {
+      worker: 'test',
+      concurrency: 0,
+      leaseMs: 60_000,
+      pollMs: 10,
+      sleep: clock.sleep,
+    });
     const errors: [string, string][] = [];
     const m = { store: s, vault, deps, apple };
     const sweep = monitorJobHandler(m, queue, MONITOR_EVERY_MS);
@@ -99,7 +103,7 @@ describeStores('monitor job', (ctx) => {
     const fresh = (await perKey()).filter((j) => j.id !== dead.id && j.id !== done.id);
     expect(fresh.map((j) => JSON.parse(j.payload).keyRef).sort()).toEqual(keys.map((k) => k.keyRef).sort());
     // A restart while that sweep waits enqueues no second one.
-    await scheduleMonitor(s, queue, T0 + 60_000);
+    await scheduleMonitor(queue, T0 + 60_000);
     expect(await queued(s)).toHaveLength(1);
   });
 });

@@ -1,6 +1,4 @@
 import type { JobHandler, JobQueue } from '../queue/types.js';
-import { livePayloads } from '../store/jobs.js';
-import type { Store } from '../store/open.js';
 import { checkKey, type MonitorDeps } from './monitor.js';
 
 export const MONITOR_JOB = 'monitor-check';
@@ -14,14 +12,8 @@ export interface MonitorKeyPayload {
 export const MONITOR_EVERY_MS = 3_600_000;
 
 /** Enqueues the next sweep at `runAt` unless one is already waiting: restarts and reruns never double it. */
-export async function scheduleMonitor(store: Store, queue: Pick<JobQueue, 'enqueue'>, runAt: number): Promise<void> {
-  const waiting = await store.db
-    .selectFrom('jobs')
-    .select('id')
-    .where('kind', '=', MONITOR_JOB)
-    .where('state', '=', 'queued')
-    .executeTakeFirst();
-  if (!waiting) await queue.enqueue(MONITOR_JOB, {}, { runAt, maxAttempts: 1 });
+export async function scheduleMonitor(queue: Pick<JobQueue, 'enqueue'>, runAt: number): Promise<void> {
+  await queue.enqueue(MONITOR_JOB, {}, { runAt, maxAttempts: 1, unlessWaiting: true });
 }
 
 /**
@@ -30,11 +22,15 @@ export async function scheduleMonitor(store: Store, queue: Pick<JobQueue, 'enque
  * itself only reads the keys table, so it ends in milliseconds however many keys there are; each key's
  * check (a dozen requests to Apple) runs in its own job, under its own lease.
  */
-export function monitorJobHandler(m: MonitorDeps, queue: Pick<JobQueue, 'enqueue'>, everyMs: number): JobHandler {
+export function monitorJobHandler(
+  m: MonitorDeps,
+  queue: Pick<JobQueue, 'enqueue' | 'livePayloads'>,
+  everyMs: number,
+): JobHandler {
   return async () => {
     try {
       const keys = await m.store.db.selectFrom('keys').select(['id', 'team_id']).orderBy('id').execute();
-      const waiting = (await livePayloads(m.store, MONITOR_KEY_JOB, m.deps.clock.now())) as MonitorKeyPayload[];
+      const waiting = (await queue.livePayloads(MONITOR_KEY_JOB)) as MonitorKeyPayload[];
       const busy = new Set(waiting.map((p) => p.keyRef));
       for (const k of keys) {
         if (busy.has(k.id)) continue;
@@ -42,7 +38,7 @@ export function monitorJobHandler(m: MonitorDeps, queue: Pick<JobQueue, 'enqueue
         await queue.enqueue(MONITOR_KEY_JOB, payload, { maxAttempts: 1 });
       }
     } finally {
-      if (everyMs > 0) await scheduleMonitor(m.store, queue, m.deps.clock.now() + everyMs);
+      if (everyMs > 0) await scheduleMonitor(queue, m.deps.clock.now() + everyMs);
     }
   };
 }

@@ -224,12 +224,14 @@ describeStores('notifications: targets, signed deliveries and retries', (ctx) =>
     await expect(lost.emit(teamId, { type: 'deploy.started', dedupKey: 'deploy:dep_9:started' })).rejects.toThrow();
     expect(jobs).toEqual([]);
     const enqueue = async (payload: NotifyJobPayload, runAt?: number) => void jobs.push({ payload, runAt });
-    expect(await requeueOrphanedDeliveries(s, deps, enqueue)).toBe(1);
+    // The queue here is the `jobs` list: what it holds is what still lives.
+    const queue = { livePayloads: async () => jobs.map((j) => j.payload) };
+    expect(await requeueOrphanedDeliveries(s, queue, enqueue)).toBe(1);
     expect(jobs.map((j) => j.payload.attempt)).toEqual([1]);
     await run(handler());
     expect(rx.received.map((r) => r.headers['x-ascend-event'])).toEqual(['deploy.started']);
     // Nothing is pending any more: nothing to queue again.
-    expect(await requeueOrphanedDeliveries(s, deps, enqueue)).toBe(0);
+    expect(await requeueOrphanedDeliveries(s, queue, enqueue)).toBe(0);
   });
 
   it('a name is resolved at connect: localhost is sent to when allowed and refused (ADDRESS_REFUSED) when not', async () => {

@@ -1,5 +1,5 @@
+import type { JobQueue } from '../queue/types.js';
 import { isoTime, newId, type StoreDeps } from '../store/ids.js';
-import { livePayloads } from '../store/jobs.js';
 import type { Store } from '../store/open.js';
 import { insertDelivery } from './deliveries.js';
 import { getTarget, targetsFor } from './targets.js';
@@ -104,14 +104,14 @@ export class Notifier {
 
 /**
  * At start: a pending delivery with no job waiting for it lost its job (the process stopped between storing
- * the event and enqueueing it); queue its next attempt again. Reads the embedded queue's table.
+ * the event and enqueueing it); queue its next attempt again. The queue says which jobs still live.
  */
 export async function requeueOrphanedDeliveries(
   store: Store,
-  deps: StoreDeps,
+  queue: Pick<JobQueue, 'livePayloads'>,
   enqueue: EnqueueNotify,
 ): Promise<number> {
-  const jobs = (await livePayloads(store, NOTIFY_JOB, deps.clock.now())) as NotifyJobPayload[];
+  const jobs = (await queue.livePayloads(NOTIFY_JOB)) as NotifyJobPayload[];
   const waiting = new Set(jobs.map((p) => p.deliveryId));
   const pending = await store.db
     .selectFrom('notification_deliveries')

@@ -4,6 +4,7 @@ import { initial } from './migrations/2026-11-29-001-initial.js';
 import { signingKeys } from './migrations/2026-11-29-002-signing-keys.js';
 import { alerts } from './migrations/2026-11-29-003-alerts.js';
 import { notifications } from './migrations/2026-11-29-005-notifications.js';
+import { scale } from './migrations/2026-11-29-006-scale.js';
 import { buildSteps } from './migrations/2026-11-29-008-build-steps.js';
 import { LockingSqliteAdapter, type Store } from './open.js';
 
@@ -14,6 +15,7 @@ export function migrationList(store: Store): Record<string, Migration> {
     '2026-11-29-002-signing-keys': signingKeys(),
     '2026-11-29-003-alerts': alerts(),
     '2026-11-29-005-notifications': notifications(),
+    '2026-11-29-006-scale': scale(),
     '2026-11-29-008-build-steps': buildSteps(),
   };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AscendError } from '../../../core/errors.js';
 import { assertKeyUsable } from '../../monitor/monitor.js';
 import { getArtifact } from '../../store/artifacts.js';
+import { requestCancel } from '../../store/cancels.js';
 import {
   appendDeployEvent,
   createDeploy,
@@ -233,8 +234,10 @@ function actionRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployCont
     const id = idParam(req);
     const d = await getDeploy(ctx.store, p.teamId, id);
     if (d.state === 'running') {
-      if (!control.cancel(id))
-        throw new AscendError('DEPLOY_STATE_CONFLICT', `deploy ${id} is running in another process`);
+      // The flag reaches the worker wherever it runs (it polls); a deploy running here is also stopped at once.
+      const flagged = await requestCancel(ctx.store, ctx.deps, p.teamId, id);
+      if (!control.cancel(id) && !flagged)
+        throw new AscendError('DEPLOY_STATE_CONFLICT', `deploy ${id} ended before the cancel reached it`);
     } else {
       await updateDeploy(ctx.store, ctx.deps, p.teamId, id, { state: 'cancelled' }, ['queued', 'awaiting_approval']);
       await appendDeployEvent(ctx.store, ctx.deps, p.teamId, id, 'state', { state: 'cancelled' });
