@@ -8,6 +8,7 @@ import { artifactRoutes } from './routes/artifacts.js';
 import { deployRoutes } from './routes/deploys.js';
 import { homeRoutes } from './routes/home.js';
 import { keyRoutes } from './routes/keys.js';
+import { notificationRoutes } from './routes/notifications.js';
 import { sessionRoutes } from './routes/session.js';
 import { signingRoutes } from './routes/signing.js';
 import { teamRoutes } from './routes/team.js';
@@ -89,6 +90,7 @@ export function buildApi(
   alertRoutes(app, ctx);
   if (ctx.deploys) deployRoutes(app, ctx, ctx.deploys);
   if (ctx.apple.signing) signingRoutes(app, ctx, ctx.apple.signing);
+  if (ctx.notify) notificationRoutes(app, ctx, ctx.notify);
   if (ctx.worker) workerRoutes(app, ctx, ctx.worker);
   return app;
 }

@@ -6,7 +6,7 @@ import { TableJobQueue } from './table-queue.js';
 import type { JobQueue } from './types.js';
 
 export interface OpenJobQueueOptions {
-  /** This worker's name in leases (host:pid:role). */
+  /** This queue's name in leases (host:pid:role:tag); unique per queue instance, since leases are matched by it. */
   worker: string;
   /** Jobs this process runs at once; 0 still gives a queue to enqueue on. */
   concurrency: number;

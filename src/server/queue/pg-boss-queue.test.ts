@@ -114,6 +114,25 @@ describePostgres('pg-boss job queue', (ctx) => {
     expect(state.rows[0]?.state).toBe('active');
   });
 
+  it('a job stopped by its worker’s shutdown goes back as it was, and the next worker runs it as the same attempt', async () => {
+    const kind = `stop${randomBytes(4).toString('hex')}`;
+    const first = await openPgBossQueue(await ctx.openAnother(), { ...base('first'), concurrency: 1 });
+    await first.enqueue(kind, { deployId: 'dep_s' });
+    const running = new Promise<void>((r) =>
+      first.work([kind], async (job) => {
+        r();
+        await new Promise<void>((stop) => job.signal.addEventListener('abort', () => stop(), { once: true }));
+        throw job.signal.reason;
+      }),
+    );
+    await running;
+    await first.stop({ timeoutMs: 10 });
+    const next = await openPgBossQueue(await ctx.openAnother(), { ...base('next'), concurrency: 1 });
+    const attempt = await new Promise<number>((resolve) => next.work([kind], async (job) => resolve(job.attempt)));
+    await next.stop();
+    expect(attempt).toBe(1);
+  });
+
   it('several queues opening on one fresh database install pg-boss once, without error', async () => {
     const location = await ctx.freshLocation();
     const { openStore } = await import('../store/open.js');

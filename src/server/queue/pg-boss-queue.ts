@@ -176,6 +176,14 @@ export class PgBossJobQueue implements JobQueue {
     return { worker: row.worker, until: row.expires_at, payload: data };
   }
 
+  async livePayloads(kind: string): Promise<unknown[]> {
+    await this.ensureQueue(kind);
+    // pg-boss's own states: created and retry wait; active runs (a lapsed lease is reaped into retry).
+    const rows = await sql<{ data: unknown }>`select data from ${sql.table(`${this.schema}.job`)}
+      where name = ${kind} and state in ('created', 'retry', 'active')`.execute(this.store.db);
+    return rows.rows.map((r) => r.data);
+  }
+
   work(kinds: readonly string[], handler: JobHandler): void {
     for (let i = 0; i < this.opts.concurrency; i++) this.loops.push(this.loop(kinds, handler));
     this.loops.push(this.reaper());
@@ -237,8 +245,12 @@ export class PgBossJobQueue implements JobQueue {
       });
       await this.settle(job, 'complete');
     } catch (err) {
-      // A lost job is someone else's now: settle finds no lease of ours and records nothing.
-      await this.settle(job, 'fail', redact(err instanceof Error ? err.message : String(err))).catch(() => {});
+      // Stopped by our own shutdown: handed back as it was, without spending an attempt (SIGTERM is no
+      // failure; the run resumes from its saved steps). A lost job is someone else's now: settle finds no
+      // lease of ours and records nothing.
+      const released = this.stopping.signal.aborted && control.signal.aborted;
+      const message = redact(err instanceof Error ? err.message : String(err));
+      await this.settle(job, released ? 'release' : 'fail', message).catch(() => {});
     } finally {
       this.inFlight.delete(job.id);
       control.abort(new Error('job finished'));
@@ -247,7 +259,7 @@ export class PgBossJobQueue implements JobQueue {
   }
 
   /** Ends our hold on the job: only while our lease row is still ours does pg-boss hear the outcome. */
-  private async settle(job: FetchedJob, outcome: 'complete' | 'fail', message?: string): Promise<boolean> {
+  private async settle(job: FetchedJob, outcome: 'complete' | 'fail' | 'release', message?: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const gone = await trx
         .deleteFrom('queue_leases')
@@ -257,7 +269,11 @@ export class PgBossJobQueue implements JobQueue {
       if (Number(gone.numDeletedRows) === 0) return false;
       const db = executor(trx);
       if (outcome === 'complete') await this.boss.complete(job.name, job.id, {}, { db });
-      else await this.boss.fail(job.name, job.id, { message }, { db });
+      else if (outcome === 'fail') await this.boss.fail(job.name, job.id, { message }, { db });
+      // pg-boss 10 has no release: back to `created` with no start time, so its next fetch counts no retry.
+      else
+        await sql`update ${sql.table(`${this.schema}.job`)} set state = 'created', started_on = null, start_after = now()
+          where name = ${job.name} and id = ${job.id} and state = 'active'`.execute(trx);
       return true;
     });
   }

@@ -1,7 +1,16 @@
 import type { Sleep } from '../../core/clock.js';
 import { redact } from '../../core/redact.js';
 import type { StoreDeps } from '../store/ids.js';
-import { claimJob, completeJob, enqueueJob, extendLease, failJob, getJob, type JobRecord } from '../store/jobs.js';
+import {
+  claimJob,
+  completeJob,
+  enqueueJob,
+  extendLease,
+  failJob,
+  getJob,
+  type JobRecord,
+  livePayloads,
+} from '../store/jobs.js';
 import type { Store } from '../store/open.js';
 import type { EnqueueOptions, JobHandler, JobLease, JobQueue } from './types.js';
 
@@ -57,6 +66,10 @@ export class TableJobQueue implements JobQueue {
     const job = await getJob(this.store, jobId);
     if (job?.state !== 'running' || job.worker === null || job.leaseUntil === null) return undefined;
     return { worker: job.worker, until: job.leaseUntil, payload: job.payload };
+  }
+
+  livePayloads(kind: string): Promise<unknown[]> {
+    return livePayloads(this.store, kind, this.deps.clock.now());
   }
 
   work(kinds: readonly string[], handler: JobHandler): void {

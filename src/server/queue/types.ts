@@ -38,6 +38,11 @@ export interface JobQueue {
   work(kinds: readonly string[], handler: JobHandler): void;
   /** Stops taking jobs and waits for running ones; after `timeoutMs` their signals fire and they are released. */
   stop(opts?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Payloads of the jobs of `kind` that will still run (waiting, or running and not lost for good), so a
+   * scheduler can skip work already queued. Each queue answers from its own tables.
+   */
+  livePayloads(kind: string): Promise<unknown[]>;
   /** Jobs running now in this process. */
   readonly running: number;
   /** The lease of a running job (any process's), or undefined when it is not running. */

@@ -39,6 +39,10 @@ export type IdPrefix =
   | 'job'
   | 'aud'
   | 'alr'
+  | 'ntg'
+  | 'nev'
+  | 'ndl'
+  | 'nat'
   | 'wtk';
 
 /** A text id such as `dep_` + 26 base32 characters (128 random bits): unguessable, so ids leak nothing. */

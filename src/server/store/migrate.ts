@@ -3,8 +3,10 @@ import { AscendError } from '../../core/errors.js';
 import { initial } from './migrations/2026-11-29-001-initial.js';
 import { signingKeys } from './migrations/2026-11-29-002-signing-keys.js';
 import { alerts } from './migrations/2026-11-29-003-alerts.js';
+import { notifications } from './migrations/2026-11-29-005-notifications.js';
 import { scale } from './migrations/2026-11-29-006-scale.js';
 import { workers } from './migrations/2026-11-29-007-workers.js';
+import { buildSteps } from './migrations/2026-11-29-008-build-steps.js';
 import { LockingSqliteAdapter, type Store } from './open.js';
 
 /** Every migration, in order. Names sort by date; a name, once released, never changes. */
@@ -13,8 +15,10 @@ export function migrationList(store: Store): Record<string, Migration> {
     '2026-11-29-001-initial': initial(store.dialect),
     '2026-11-29-002-signing-keys': signingKeys(),
     '2026-11-29-003-alerts': alerts(),
+    '2026-11-29-005-notifications': notifications(),
     '2026-11-29-006-scale': scale(),
     '2026-11-29-007-workers': workers(),
+    '2026-11-29-008-build-steps': buildSteps(),
   };
 }
 

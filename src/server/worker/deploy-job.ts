@@ -8,6 +8,7 @@ import type { DeployOptions } from '../../release/deploy-types.js';
 import type { RunEvent, StepName } from '../../release/pipeline.js';
 import type { PartTransport } from '../../upload/engine.js';
 import type { AscClients } from '../apple/clients.js';
+import type { DeployHook } from '../notify/deploy-events.js';
 import type { JobContext, JobHandler } from '../queue/types.js';
 import type { ArtifactFiles } from '../store/artifact-files.js';
 import { getArtifact } from '../store/artifacts.js';
@@ -26,6 +27,7 @@ import type { Store } from '../store/open.js';
 import { getSettings } from '../store/settings.js';
 import { DbStateStore } from '../store/step-state.js';
 import type { Vault } from '../vault/vault.js';
+import { holdKeySlot, type KeySlotPolicy } from './key-slot-hold.js';
 
 export const DEPLOY_JOB = 'deploy';
 export interface DeployJobPayload {
@@ -58,8 +60,12 @@ export interface DeployJobEnv {
   extraTrustedRoots?: readonly string[];
   /** How long one run may take before its waits give up. */
   deadlineMs?: number;
+  /** Told of each change worth a notification (src/server/notify/deploy-events.ts); never throws. */
+  notify?: DeployHook;
   /** How often a running deploy looks for a cancel left by another process (default 1 s). */
   cancelPollMs?: number;
+  /** Per-key concurrency across workers (docs/SERVER.md, "Scaling out"); no limit when absent. */
+  keySlots?: KeySlotPolicy;
 }
 
 /** Aborts `cancel` once the database holds a cancel for this deploy (the API may be another process). */
@@ -147,6 +153,7 @@ function eventSink(env: DeployJobEnv, d: DeployRecord) {
       if (at >= 0) steps[at] = row;
       else steps.push(row);
       write('step', row, { steps: [...steps] });
+      chain = chain.then(() => env.notify?.(d, { kind: 'step', step: e.step, status: e.status }));
     } else if (e.type === 'progress') {
       const percent = e.total > 0 ? Math.floor((e.sent / e.total) * 100) : 0;
       if (percent === lastPercent) return;
@@ -179,9 +186,26 @@ function localAccess(env: DeployJobEnv): DeployAccess {
 async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
   const { teamId, deployId } = job.payload as DeployJobPayload;
   const { clock } = env.deps;
-  let d = await getDeploy(env.store, teamId, deployId);
+  const d = await getDeploy(env.store, teamId, deployId);
   if (d.state !== 'queued' && d.state !== 'running') return; // cancelled, finished or waiting meanwhile
-  d = await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'running' }, ['queued', 'running']);
+  const slot = env.keySlots && d.keyRef ? await holdKeySlot(env, env.keySlots, teamId, d.keyRef, deployId) : null;
+  if (slot === undefined) {
+    // Every slot of the key is busy: this job ends and a later one tries again; the deploy stays queued.
+    await env.keySlots?.requeue({ teamId, deployId }, clock.now() + env.keySlots.retryAfterMs);
+    return;
+  }
+  try {
+    await runHoldingSlot(env, job, d);
+  } finally {
+    await slot?.release();
+  }
+}
+
+async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: DeployRecord): Promise<void> {
+  const { teamId, id: deployId } = queued;
+  const { clock } = env.deps;
+  const d = await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'running' }, ['queued', 'running']);
+  await env.notify?.(d, { kind: 'started' });
   const cancel = new AbortController();
   env.running.set(deployId, cancel);
   const signal = AbortSignal.any([cancel.signal, job.signal]);
@@ -218,10 +242,12 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
         state: 'awaiting_approval',
         step: report.awaiting,
       });
+      await env.notify?.(d, { kind: 'state', state: 'awaiting_approval', step: report.awaiting });
       return;
     }
     await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'succeeded', progress: 1 }, ['running']);
     await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'succeeded' });
+    await env.notify?.(d, { kind: 'state', state: 'succeeded' });
   } catch (err) {
     await sink.flush();
     if (cancel.signal.aborted) {
@@ -234,7 +260,8 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
     if (job.signal.aborted || (err instanceof AscendError && err.code === 'JOB_NOT_LEASED')) throw err;
     const error = errorOf(err);
     await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'failed', error }, ['running']);
-    await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
+    const seq = await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
+    await env.notify?.(d, { kind: 'state', state: 'failed', error, seq });
   } finally {
     env.running.delete(deployId);
     ended.abort();
