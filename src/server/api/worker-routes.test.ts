@@ -146,6 +146,7 @@ describeStores('worker API: tokens, leased-job credentials, signed artifact rang
     const claims = decodeJwt(creds.appStoreConnect.token);
     expect(decodeProtectedHeader(creds.appStoreConnect.token)).toMatchObject({ alg: 'ES256', kid: KEY_ID });
     expect(claims.iss).toBe(ISSUER_ID);
+    expect(creds.appStoreConnect.keyId).toBe(KEY_ID);
     // Short-lived: 10 minutes, well under Apple's 20.
     expect(claims.exp! - claims.iat!).toBe(600);
     expect(Date.parse(creds.appStoreConnect.expiresAt) / 1000).toBe(claims.exp);

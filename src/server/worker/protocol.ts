@@ -3,7 +3,8 @@
  * (`POST /api/v1/worker/jobs/:jobId/credentials`). Both secrets are short-lived and never stored or logged.
  */
 export interface WorkerCredentials {
-  appStoreConnect: { token: string; expiresAt: string };
+  /** keyId names the Apple key (not secret): workers share its rate budget with the server through the database. */
+  appStoreConnect: { token: string; expiresAt: string; keyId: string };
   artifact: {
     /** Path and query of the signed URL, resolved against the worker's --server URL. */
     url: string;

@@ -4,6 +4,7 @@ import { createAscClient } from '../../asc/http/client.js';
 import { RateLimitTracker } from '../../asc/http/rate-limit.js';
 import type { Clock, Random, Sleep } from '../../core/clock.js';
 import { httpTransport } from '../../upload/engine.js';
+import { dbRateBudget } from '../apple/rate-budget.js';
 import { openJobQueue } from '../queue/open.js';
 import type { JobQueue } from '../queue/types.js';
 import { type StoreDeps, systemDeps } from '../store/ids.js';
@@ -54,18 +55,31 @@ export function workerQueue(
 
 /**
  * A deploy's access from another machine: App Store Connect through tokens the server mints per leased job,
- * the build through its signed URL by byte range. One rate budget per key in this process, as the server's
- * AscClients keeps one.
+ * the build through its signed URL by byte range. One rate budget per Apple key in this process, backed on
+ * PostgreSQL by the budget the server and every other worker share, as the server's AscClients does.
  */
-function remoteAccess(o: RemoteWorkerOptions, api: WorkerApiClient, worker: string, agent: Agent): DeployAccess {
+function remoteAccess(
+  o: RemoteWorkerOptions,
+  store: Store,
+  api: WorkerApiClient,
+  worker: string,
+  agent: Agent,
+): DeployAccess {
   const budgets = new Map<string, RateLimitTracker>();
   return {
-    async open(job, d) {
+    async open(job) {
       const creds = new JobCredentials(api, job.id, worker, o.clock);
       const first = await creds.get();
-      const budgetKey = `${d.teamId}/${d.keyRef}`;
-      const rateLimit = budgets.get(budgetKey) ?? new RateLimitTracker(o.clock, o.sleep);
-      budgets.set(budgetKey, rateLimit);
+      // On PostgreSQL the key's budget is the one the server and every worker share (rate_budgets).
+      const { keyId } = first.appStoreConnect;
+      const rateLimit =
+        budgets.get(keyId) ??
+        new RateLimitTracker(
+          o.clock,
+          o.sleep,
+          store.dialect === 'postgres' ? dbRateBudget(store, o.clock, keyId) : undefined,
+        );
+      budgets.set(keyId, rateLimit);
       const client = createAscClient({
         baseUrl: o.apiUrl,
         tokens: creds.tokens(),
@@ -123,7 +137,7 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
     random: o.random,
     transport: async () => transport,
     running: new Map(),
-    access: remoteAccess(o, api, name, agent),
+    access: remoteAccess(o, store, api, name, agent),
     labels: o.labels,
     extraTrustedRoots: o.extraTrustedRoots ?? [],
   });

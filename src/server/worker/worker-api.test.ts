@@ -19,7 +19,7 @@ function fakeServer(clock: FakeClock) {
     const n = calls.length;
     const expiresAt = new Date(clock.now() + 10 * 60_000).toISOString();
     return Response.json({
-      appStoreConnect: { token: `jwt-${n}`, expiresAt },
+      appStoreConnect: { token: `jwt-${n}`, expiresAt, keyId: 'ABCDE12345' },
       artifact: { url: `/api/v1/worker/artifacts/a?sig=${n}`, size: 10, sha256: 'x', filename: 'A.ipa', expiresAt },
     });
   }) as typeof fetch;

@@ -90,7 +90,7 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext, w: WorkerApi
     const jwtExpires = expiryOf(token);
     const urlExpires = now + ARTIFACT_URL_TTL_MS;
     const body: WorkerCredentials = {
-      appStoreConnect: { token, expiresAt: isoTime(jwtExpires) },
+      appStoreConnect: { token, expiresAt: isoTime(jwtExpires), keyId: key.keyId },
       artifact: {
         url: signArtifactPath(w.urlKeys, teamId, artifact.id, urlExpires),
         size: artifact.size,
