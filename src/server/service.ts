@@ -42,6 +42,8 @@ export interface ServiceOptions {
   monitorEveryMs?: number;
   /** SHA-256 fingerprints of roots trusted beside Apple's for profiles (the sandbox's sample root). */
   extraTrustedRoots?: readonly string[];
+  /** Under `--sandbox`: the folder of its second key and sample build, shown by the dashboard. */
+  sandboxDir?: string;
 }
 
 export interface Service {
@@ -128,6 +130,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       inspect: ipaInspector(() => new Date(clock.now()), o.extraTrustedRoots ?? []),
     },
     deploys: deployControl(queue, running, o.pollMs ?? 500, sleep),
+    ...(o.sandboxDir ? { sandbox: { dir: o.sandboxDir } } : {}),
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
   const everyMs = o.monitorEveryMs ?? MONITOR_EVERY_MS;

@@ -89,6 +89,7 @@ export async function run(rt: Runtime, _args: ArgsOf<'serverStart'>, opts: Optio
       workers,
       publicUrl: opts.publicUrl,
       maxArtifactBytes,
+      ...(sandbox ? { sandboxDir: sandbox.dir } : {}),
       log: { write: (line) => void logFile.write(line) },
       // The sandbox's sample .ipa has a profile signed by the sample root, trusted here as `ascend demo` does.
       extraTrustedRoots: sandbox

@@ -83,7 +83,8 @@ function optionsOf(
     submitReview: o.submitReview ?? false,
     release: o.release ?? { type: 'AFTER_APPROVAL' },
     phased: o.phased ?? false,
-    dryRun: false,
+    // A dry run reads from Apple and records the plan as its log; it changes nothing there.
+    dryRun: o.dryRun ?? false,
     concurrency: 4,
     deadline: clock.now() + deadlineMs,
     extraTrustedRoots,

@@ -38,6 +38,7 @@ const CreateBody = z
       .strict()
       .optional(),
     phased: z.boolean().optional(),
+    dryRun: z.boolean().optional(),
   })
   .strict();
 
