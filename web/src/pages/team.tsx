@@ -1,5 +1,12 @@
 import { type FormEvent, useId, useState } from 'react';
-import type { Page as ApiPage, ApiToken, CreatedApiToken, Role } from '../../../src/server/api/types.js';
+import type {
+  AddedMember,
+  Page as ApiPage,
+  ApiToken,
+  CreatedApiToken,
+  Member,
+  Role,
+} from '../../../src/server/api/types.js';
 import { useSigned } from '../context.js';
 import { Loading, Page, Problem, useLoad, when } from '../ui.js';
 
@@ -58,11 +65,114 @@ function NewToken({ onCreated }: { onCreated: () => void }) {
   );
 }
 
+function AddMember({ onAdded }: { onAdded: () => void }) {
+  const { api } = useSigned();
+  const id = useId();
+  const [email, setEmail] = useState('');
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<Role>('releaser');
+  const [added, setAdded] = useState<AddedMember | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      setAdded(
+        await api.call<AddedMember>('POST', '/api/v1/members', { email: email.trim(), name: name.trim(), role }),
+      );
+      setEmail('');
+      setName('');
+      onAdded();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <form className="card form" onSubmit={submit} aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>Add a member</h2>
+      <div className="field">
+        <label htmlFor={`${id}-email`}>E-mail</label>
+        <input id={`${id}-email`} type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-name`}>Member name</label>
+        <input id={`${id}-name`} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-role`}>Member role</label>
+        <select id={`${id}-role`} value={role} onChange={(e) => setRole(e.target.value as Role)}>
+          {ROLES.map((r) => (
+            <option key={r}>{r}</option>
+          ))}
+        </select>
+      </div>
+      <Problem error={error} />
+      <button type="submit">Add member</button>
+      {added ? (
+        <div className="note" role="status">
+          <p>
+            {added.member.email} is {added.member.role}. Send them this one-time sign-in link (shown{' '}
+            <strong>this once</strong>, valid until {when(added.expiresAt)}):
+          </p>
+          <input
+            aria-label="Sign-in link for the new member"
+            readOnly
+            value={`${location.origin}${added.signInPath}`}
+            onFocus={(e) => e.target.select()}
+            className="token"
+          />
+        </div>
+      ) : null}
+    </form>
+  );
+}
+
+function Members() {
+  const { api, role } = useSigned();
+  const members = useLoad(() => api.get<ApiPage<Member>>('/api/v1/members'), [api]);
+  const admin = role === 'owner' || role === 'admin';
+  return (
+    <>
+      <h2>Members</h2>
+      <Problem error={members.error} />
+      {!members.data ? (
+        <Loading what="members" />
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <caption className="sr-only">Members of the team</caption>
+            <thead>
+              <tr>
+                <th scope="col">E-mail</th>
+                <th scope="col">Name</th>
+                <th scope="col">Role</th>
+              </tr>
+            </thead>
+            <tbody>
+              {members.data.data.map((m) => (
+                <tr key={m.id}>
+                  <td>{m.email}</td>
+                  <td>{m.name || '—'}</td>
+                  <td>{m.disabled ? `${m.role} (disabled)` : m.role}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {admin ? <AddMember onAdded={members.reload} /> : null}
+    </>
+  );
+}
+
 export function TeamPage() {
   const { api, role, session, team } = useSigned();
-  const tokens = useLoad(() => api.get<ApiPage<ApiToken>>('/api/v1/tokens'), [api]);
-  const [error, setError] = useState<unknown>(null);
   const admin = role === 'owner' || role === 'admin';
+  const tokens = useLoad(
+    () => (admin ? api.get<ApiPage<ApiToken>>('/api/v1/tokens') : Promise.resolve({ data: [], next: null })),
+    [api, admin],
+  );
+  const [error, setError] = useState<unknown>(null);
   const revoke = async (t: ApiToken) => {
     if (!confirm(`Revoke the token “${t.name}”? Anything using it stops working.`)) return;
     try {
@@ -78,6 +188,7 @@ export function TeamPage() {
       <p>
         {current?.name}: you are <strong>{role}</strong> ({session.user.email}).
       </p>
+      <Members />
       <h2>API tokens</h2>
       <Problem error={error ?? tokens.error} />
       {!tokens.data ? (
