@@ -12,7 +12,7 @@ export default defineConfig({
     outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
     emptyOutDir: true,
     target: 'es2022',
-    // No inline scripts or modulepreload polyfill: the server's CSP allows scripts from 'self' only.
+    // No inline scripts or modulepreload polyfill: the server's CSP allows only this origin's script files.
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
   },
