@@ -61,7 +61,15 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await owner.getByLabel('What to Test').fill('The new onboarding');
       await owner.getByRole('button', { name: 'Deploy', exact: true }).click();
       await expect.poll(() => new URL(owner.url()).pathname).toMatch(/^\/deploys\/\w+$/);
+      await owner.getByRole('table', { name: 'Steps' }).waitFor();
+      // Layout shifts from here on, as the browser measures them (Layout Instability API).
+      await owner.evaluate(`window.shifts = 0;
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) if (!e.hadRecentInput) window.shifts += e.value;
+        }).observe({ type: 'layout-shift' });`);
       await expect.poll(() => stateOf(owner), { timeout: LONG }).toBe('succeeded');
+      // Nothing on the page moved while the steps, progress and log streamed in.
+      expect(await owner.evaluate<number>('window.shifts')).toBe(0);
       const rows = await owner.getByRole('table', { name: 'Steps' }).getByRole('row').allTextContents();
       expect(rows.some((r) => /upload/i.test(r) && /done|succeeded|ok/i.test(r))).toBe(true);
       expect(await owner.getByRole('progressbar', { name: 'Upload to Apple' }).getAttribute('value')).toBe('100');

@@ -117,7 +117,7 @@ export function DeployPage({ id }: { id: string }) {
   return (
     <Page title={`Deploy ${deploy.id}`}>
       <p>
-        <span className={`state s-${deploy.state}`} role="status" aria-live="polite">
+        <span className={`state deploy-state s-${deploy.state}`} role="status" aria-live="polite">
           {deploy.state.replace('_', ' ')}
         </span>{' '}
         {options.dryRun ? <strong>dry run: nothing is changed at Apple</strong> : null}{' '}
@@ -138,7 +138,8 @@ export function DeployPage({ id }: { id: string }) {
           person who started it cannot approve it.
         </p>
       ) : null}
-      <div className="row">
+      <div className="row deploy-actions">
+        <Link href="/deploys">All deploys</Link>
         {releaser && ['queued', 'running', 'awaiting_approval'].includes(deploy.state) ? (
           <button type="button" className="danger" onClick={() => void act('cancel')}>
             Cancel deploy
@@ -154,12 +155,16 @@ export function DeployPage({ id }: { id: string }) {
             Approve
           </button>
         ) : null}
-        <Link href="/deploys">All deploys</Link>
       </div>
       <Problem error={actionError} />
       <div className="upload-slot">
         {upload ? <ProgressBar label="Upload to Apple" p={upload} /> : <span className="muted">No upload yet.</span>}
       </div>
+      <h2 id="log-h">Log</h2>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling log must be reachable by keyboard to scroll it */}
+      <pre className="log" role="log" aria-labelledby="log-h" ref={logBox} tabIndex={0}>
+        {log.join('\n')}
+      </pre>
       <div className="table-wrap">
         <table className="steps">
           <caption>Steps</caption>
@@ -185,11 +190,6 @@ export function DeployPage({ id }: { id: string }) {
           </tbody>
         </table>
       </div>
-      <h2 id="log-h">Log</h2>
-      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling log must be reachable by keyboard to scroll it */}
-      <pre className="log" role="log" aria-labelledby="log-h" ref={logBox} tabIndex={0}>
-        {log.join('\n')}
-      </pre>
     </Page>
   );
 }

@@ -34,7 +34,7 @@ export function ProgressBar({ label, p }: { label: string; p: Progress }) {
     <div className="progress">
       <progress max={100} value={pct} aria-label={label} />
       <span className="progress-text">
-        {pct}% · {bytes(p.sent)} of {bytes(p.total)} · {bytes(speed)}/s · {duration(eta)} left
+        {`${pct}% · ${bytes(p.sent)} of ${bytes(p.total)} · ${bytes(speed)}/s · ${duration(eta)} left`}
       </span>
     </div>
   );
