@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchApiClient } from './api-client.js';
+import { benchDashboard } from './dashboard.js';
 import { benchDeploy } from './deploy.js';
 import { benchIpaInspect } from './ipa-inspect.js';
 import { machine } from './lib.js';
@@ -34,6 +35,7 @@ if (want('concurrency'))
 // The server deploy compares with the CLI's, so it runs with the deploy section.
 if (want('deploy')) sections.push(await benchDeploy(), await benchServerDeploy());
 if (want('server')) sections.push(await benchServer(tmp));
+if (want('dashboard')) sections.push(await benchDashboard());
 
 // A partial run (`npm run bench -- upload`) keeps the other sections of the committed results.
 const resultsPath = join(import.meta.dirname, 'RESULTS.md');

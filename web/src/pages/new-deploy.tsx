@@ -34,7 +34,9 @@ export function ProgressBar({ label, p }: { label: string; p: Progress }) {
     <div className="progress">
       <progress max={100} value={pct} aria-label={label} />
       <span className="progress-text">
-        {`${pct}% · ${bytes(p.sent)} of ${bytes(p.total)} · ${bytes(speed)}/s · ${duration(eta)} left`}
+        {p.total > 0 && p.sent >= p.total
+          ? `100% · ${bytes(p.total)} sent`
+          : `${pct}% · ${bytes(p.sent)} of ${bytes(p.total)} · ${speed > 0 ? `${bytes(speed)}/s · ${duration(eta)} left` : 'starting'}`}
       </span>
     </div>
   );
