@@ -94,9 +94,11 @@ function Upload({ onDone }: { onDone: (a: ArtifactView) => void }) {
       {progress ? (
         <>
           <ProgressBar label="Upload to the server" p={progress} />
-          <button type="button" onClick={() => abort.current?.abort()}>
-            Cancel upload
-          </button>
+          {progress.sent < progress.total ? (
+            <button type="button" onClick={() => abort.current?.abort()}>
+              Cancel upload
+            </button>
+          ) : null}
         </>
       ) : null}
       <Problem error={error} />
