@@ -84,7 +84,8 @@ describe.skipIf(!HAVE_CHROMIUM)(
       expect(await owner.getByText('dry run: nothing is changed at Apple').count()).toBe(1);
       // The plan is each step's detail: what it would do, nothing done.
       const steps = (await owner.getByRole('table', { name: 'Steps' }).textContent()) ?? '';
-      expect(steps).toMatch(/planned.*would upload .* as 1\.1\.0 \(201\)/);
+      expect(steps).toMatch(/planned.*would upload Sample-201\.ipa \(0\.0 MB\) as 1\.1\.0 \(201\)/);
+      expect(steps).not.toContain(server.data);
       expect(steps).not.toMatch(/\bdone\b/);
     });
 

@@ -96,7 +96,12 @@ function optionsOf(
  * in order: the pipeline's callback is synchronous, so writes are chained and awaited at the end. Upload
  * progress is written at most once per percent, so a large file does not flood the table.
  */
-function eventSink(env: DeployJobEnv, d: DeployRecord) {
+function eventSink(env: DeployJobEnv, d: DeployRecord, shown: { path?: string; name?: string }) {
+  // The pipeline names the file it read; people see the uploaded name, never the server's data folder.
+  const clean = (text: string) => {
+    const plain = redact(text);
+    return shown.path && shown.name ? plain.split(shown.path).join(shown.name) : plain;
+  };
   const steps: DeployStep[] = [...d.steps];
   let chain: Promise<unknown> = Promise.resolve();
   let lastPercent = -1;
@@ -115,7 +120,7 @@ function eventSink(env: DeployJobEnv, d: DeployRecord) {
       const row = {
         step: e.step,
         status: e.status,
-        detail: redact(e.detail),
+        detail: clean(e.detail),
         startedAt: iso(e.startedAt),
         endedAt: iso(e.endedAt),
       };
@@ -128,7 +133,7 @@ function eventSink(env: DeployJobEnv, d: DeployRecord) {
       if (percent === lastPercent) return;
       lastPercent = percent;
       write('progress', { sent: e.sent, total: e.total }, { progress: percent / 100 });
-    } else write('log', { text: redact(e.text) });
+    } else write('log', { text: clean(e.text) });
   };
   return { onEvent, flush: () => chain };
 }
@@ -149,9 +154,12 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
   const cancel = new AbortController();
   env.running.set(deployId, cancel);
   const signal = AbortSignal.any([cancel.signal, job.signal]);
-  const sink = eventSink(env, d);
+  const shown: { path?: string; name?: string } = {};
+  const sink = eventSink(env, d, shown);
   try {
     const artifact = await getArtifact(env.store, teamId, d.artifactId ?? '');
+    shown.path = env.files.pathOf(artifact.sha256);
+    shown.name = artifact.filename;
     const key = await openKey(env.store, env.vault, teamId, d.keyRef ?? '');
     const transport = await env.transport();
     const report = await deploy(
