@@ -30,7 +30,6 @@ describe.skipIf(!HAVE_CHROMIUM)(
       ensureWebBuilt();
       [server, browser] = await Promise.all([startServer(), launchBrowser()]);
       ipas = [];
-      // The third is a new version: the second's version is in App Review by then.
       for (const [version, build] of [
         ['1.1.0', '201'],
         ['1.1.0', '202'],
@@ -40,6 +39,15 @@ describe.skipIf(!HAVE_CHROMIUM)(
         await buildIpa(f, { bundleId: 'com.example.sandbox.one', version, build, appName: 'Sandbox One' });
         ipas.push(f);
       }
+      // A build of an app the team's key does not have at Apple.
+      const unknown = join(server.dir, 'Unknown.ipa');
+      await buildIpa(unknown, {
+        bundleId: 'com.example.not.registered',
+        version: '1.0.0',
+        build: '1',
+        appName: 'Unknown',
+      });
+      ipas.push(unknown);
       owner = await (await browser.browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
       await owner.goto(server.signInLink);
     }, 120_000);
@@ -153,6 +161,16 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await owner.getByLabel('State').selectOption('cancelled');
       await expect.poll(() => owner.getByRole('link', { name: id }).count()).toBe(1);
       expect(await owner.getByRole('row').count()).toBe(2);
+    });
+
+    it('a failed deploy says what went wrong and how to fix it', async () => {
+      await upload(owner, server, ipas[3]!);
+      await owner.getByRole('button', { name: 'Deploy', exact: true }).click();
+      await expect.poll(() => stateOf(owner), { timeout: LONG }).toBe('failed');
+      const alert = (await owner.getByRole('alert').first().textContent()) ?? '';
+      expect(alert).toMatch(/com\.example\.not\.registered/);
+      expect(alert).toMatch(/\[[A-Z_]+\]Fix: \S+/);
+      expect(await owner.getByRole('button', { name: 'Retry' }).count()).toBe(1);
     });
   },
 );
