@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIpa } from '../../src/sample/builder.js';
-import { ensureWebBuilt, HAVE_CHROMIUM, launchBrowser, type RunningServer, startServer } from './harness.js';
+import { ensureWebBuilt, HAVE_CHROMIUM, launchBrowser, poll, type RunningServer, startServer } from './harness.js';
 
 const LONG = 60_000;
 
@@ -10,7 +10,7 @@ const LONG = 60_000;
 async function upload(page: Page, server: RunningServer, file: string) {
   await page.goto(`${server.url}/deploys/new`);
   await page.getByLabel('Build (.ipa)').setInputFiles(file);
-  await expect.poll(() => page.getByRole('heading', { name: 'Preflight' }).count(), { timeout: LONG }).toBe(1);
+  await poll(() => page.getByRole('heading', { name: 'Preflight' }).count(), { timeout: LONG }).toBe(1);
 }
 
 async function stateOf(page: Page): Promise<string> {
@@ -59,23 +59,23 @@ describe.skipIf(!HAVE_CHROMIUM)(
     it('uploads the build with progress, shows findings and Apple’s groups, deploys it and follows it to the end', async () => {
       await owner.goto(`${server.url}/deploys/new`);
       await owner.getByLabel('Build (.ipa)').setInputFiles(join(server.data, 'sandbox', 'Sample.ipa'));
-      await expect.poll(() => owner.getByRole('heading', { name: 'Preflight' }).count(), { timeout: LONG }).toBe(1);
+      await poll(() => owner.getByRole('heading', { name: 'Preflight' }).count(), { timeout: LONG }).toBe(1);
       expect(await owner.getByText(/com\.example\.sandbox\.one/).count()).toBeGreaterThan(0);
       // The groups come from Apple (the sandbox's seed), not from the build.
       const internal = owner.getByRole('checkbox', { name: /Internal Testers/ });
-      await expect.poll(() => internal.count(), { timeout: LONG }).toBe(1);
+      await poll(() => internal.count(), { timeout: LONG }).toBe(1);
       expect(await owner.getByRole('checkbox', { name: /External Testers/ }).count()).toBe(1);
       await internal.check();
       await owner.getByLabel('What to Test').fill('The new onboarding');
       await owner.getByRole('button', { name: 'Deploy', exact: true }).click();
-      await expect.poll(() => new URL(owner.url()).pathname).toMatch(/^\/deploys\/\w+$/);
+      await poll(() => new URL(owner.url()).pathname).toMatch(/^\/deploys\/\w+$/);
       await owner.getByRole('table', { name: 'Steps' }).waitFor();
       // Layout shifts from here on, as the browser measures them (Layout Instability API).
       await owner.evaluate(`window.shifts = 0;
         new PerformanceObserver((list) => {
           for (const e of list.getEntries()) if (!e.hadRecentInput) window.shifts += e.value;
         }).observe({ type: 'layout-shift' });`);
-      await expect.poll(() => stateOf(owner), { timeout: LONG }).toBe('succeeded');
+      await poll(() => stateOf(owner), { timeout: LONG }).toBe('succeeded');
       // Nothing on the page moved while the steps, progress and log streamed in.
       expect(await owner.evaluate<number>('window.shifts')).toBe(0);
       const rows = await owner.getByRole('table', { name: 'Steps' }).getByRole('row').allTextContents();
@@ -88,7 +88,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await upload(owner, server, ipas[0]!);
       await owner.getByRole('checkbox', { name: /Internal Testers/ }).check();
       await owner.getByRole('button', { name: /Dry run/ }).click();
-      await expect.poll(() => stateOf(owner), { timeout: LONG }).toBe('succeeded');
+      await poll(() => stateOf(owner), { timeout: LONG }).toBe('succeeded');
       expect(await owner.getByText('dry run: nothing is changed at Apple').count()).toBe(1);
       // The plan is each step's detail: what it would do, nothing done.
       const steps = (await owner.getByRole('table', { name: 'Steps' }).textContent()) ?? '';
@@ -102,7 +102,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await owner.goto(`${server.url}/settings`);
       await owner.getByRole('checkbox', { name: /before submitting a version for App Review/ }).check();
       await owner.getByRole('button', { name: 'Save settings' }).click();
-      await expect.poll(() => owner.getByText('Saved.').count()).toBe(1);
+      await poll(() => owner.getByText('Saved.').count()).toBe(1);
       // A second admin, added from the team page with a one-time link.
       await owner.goto(`${server.url}/team`);
       await owner.getByLabel('E-mail').fill('second@example.com');
@@ -116,23 +116,23 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await owner.getByRole('checkbox', { name: /Prepare the App Store version/ }).check();
       await owner.getByRole('checkbox', { name: /Submit for App Review/ }).check();
       await owner.getByRole('button', { name: 'Deploy', exact: true }).click();
-      await expect.poll(() => stateOf(owner), { timeout: LONG }).toBe('awaiting approval');
+      await poll(() => stateOf(owner), { timeout: LONG }).toBe('awaiting approval');
       const deployPath = new URL(owner.url()).pathname;
       // The person who started it cannot approve it.
       await owner.getByRole('button', { name: 'Approve' }).click();
-      await expect.poll(() => owner.getByRole('alert').first().textContent()).toMatch(/PERMISSION_DENIED/);
+      await poll(() => owner.getByRole('alert').first().textContent()).toMatch(/PERMISSION_DENIED/);
 
       const second = await (await browser.browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
       await second.goto(link);
       await second.goto(`${server.url}${deployPath}`);
-      await expect.poll(() => stateOf(second)).toBe('awaiting approval');
+      await poll(() => stateOf(second)).toBe('awaiting approval');
       await second.getByRole('button', { name: 'Approve' }).click();
-      await expect.poll(() => stateOf(second), { timeout: LONG }).toBe('succeeded');
+      await poll(() => stateOf(second), { timeout: LONG }).toBe('succeeded');
       expect(await second.getByRole('log').textContent()).toMatch(/approved submitReview/);
 
       await second.goto(`${server.url}/audit`);
       const approve = second.getByRole('row').filter({ hasText: 'deploy.approve' });
-      await expect.poll(() => approve.filter({ hasText: 'success' }).count()).toBe(1);
+      await poll(() => approve.filter({ hasText: 'success' }).count()).toBe(1);
       expect(await approve.filter({ hasText: 'denied' }).count()).toBe(1);
       await second.context().close();
     });
@@ -142,32 +142,32 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await owner.goto(`${server.url}/settings`);
       await owner.getByRole('checkbox', { name: /before submitting a build for external beta review/ }).check();
       await owner.getByRole('button', { name: 'Save settings' }).click();
-      await expect.poll(() => owner.getByText('Saved.').count()).toBe(1);
+      await poll(() => owner.getByText('Saved.').count()).toBe(1);
       await upload(owner, server, ipas[2]!);
       await owner.getByRole('checkbox', { name: /External Testers/ }).check();
       await owner.getByRole('checkbox', { name: /Submit for external beta review/ }).check();
       await owner.getByRole('button', { name: 'Deploy', exact: true }).click();
-      await expect.poll(() => stateOf(owner), { timeout: LONG }).toBe('awaiting approval');
+      await poll(() => stateOf(owner), { timeout: LONG }).toBe('awaiting approval');
       await owner.getByRole('button', { name: 'Cancel deploy' }).click();
-      await expect.poll(() => stateOf(owner)).toBe('cancelled');
+      await poll(() => stateOf(owner)).toBe('cancelled');
       const id = new URL(owner.url()).pathname.split('/').pop()!;
       // Retry queues it again; it resumes from its saved steps and waits at the same gate.
       await owner.getByRole('button', { name: 'Retry' }).click();
-      await expect.poll(() => stateOf(owner), { timeout: LONG }).toBe('awaiting approval');
+      await poll(() => stateOf(owner), { timeout: LONG }).toBe('awaiting approval');
       await owner.getByRole('button', { name: 'Cancel deploy' }).click();
-      await expect.poll(() => stateOf(owner)).toBe('cancelled');
+      await poll(() => stateOf(owner)).toBe('cancelled');
 
       await owner.getByRole('link', { name: 'All deploys' }).click();
       await owner.getByLabel('State').selectOption('cancelled');
       // Only the cancelled one (a header row and one deploy), after the filtered page arrives.
-      await expect.poll(() => owner.getByRole('row').count()).toBe(2);
+      await poll(() => owner.getByRole('row').count()).toBe(2);
       expect(await owner.getByRole('link', { name: id }).count()).toBe(1);
     });
 
     it('a failed deploy says what went wrong and how to fix it', async () => {
       await upload(owner, server, ipas[3]!);
       await owner.getByRole('button', { name: 'Deploy', exact: true }).click();
-      await expect.poll(() => stateOf(owner), { timeout: LONG }).toBe('failed');
+      await poll(() => stateOf(owner), { timeout: LONG }).toBe('failed');
       const alert = (await owner.getByRole('alert').first().textContent()) ?? '';
       expect(alert).toMatch(/com\.example\.not\.registered/);
       expect(alert).toMatch(/\[[A-Z_]+\]Fix: \S+/);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
+import { expect } from 'vitest';
 import { SAMPLE_ROOT_SHA256 } from '../../src/sample/builder.js';
 import { BIN, tempEnv } from '../helpers/cli.js';
 
@@ -118,4 +119,12 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * expect.poll with room for a loaded machine (its default gives up after 1 s): the page is waited for, never
+ * timed, so a slow run passes and a wrong page still fails.
+ */
+export function poll<T>(fn: () => T | Promise<T>, opts: { timeout?: number } = {}) {
+  return expect.poll(fn, { timeout: 15_000, interval: 50, ...opts });
 }
