@@ -81,6 +81,8 @@ export interface ServiceOptions {
   buildDir?: string;
   /** Between SIGTERM and SIGKILL of a stopped build. */
   buildGraceMs?: number;
+  /** Under `--sandbox`: the folder of its second key and sample build, shown by the dashboard. */
+  sandboxDir?: string;
 }
 
 export interface Service {
@@ -191,6 +193,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     },
     deploys: deployControl(queue, running, o.pollMs ?? 500, sleep, logFiles),
     notify: { notifier, policy },
+    ...(o.sandboxDir ? { sandbox: { dir: o.sandboxDir } } : {}),
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
   const everyMs = o.monitorEveryMs ?? MONITOR_EVERY_MS;

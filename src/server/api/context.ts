@@ -34,6 +34,8 @@ export interface AppleGateway {
     appId: string,
     limit: number,
   ): Promise<{ id: string; buildNumber: string; processingState: string | null; uploadedDate: string | null }[]>;
+  /** An app's TestFlight groups, for the dashboard's new-deploy form. */
+  listGroups?(key: ApiKey, appId: string): Promise<{ id: string; name: string; isInternalGroup: boolean }[]>;
   /** Certificates and profiles (src/signing) with the team's vault as the key store. Absent: no signing routes. */
   signing?: SigningGateway;
   /** `ascend doctor`'s gather and checks for the key (src/doctor); the monitor records them. Absent: no checks. */
@@ -84,6 +86,8 @@ export interface ApiContext {
   notify?: { notifier: Notifier; policy: AddressPolicy };
   /** Passwords' scrypt cost; tests lower it. */
   scrypt?: ScryptParams;
+  /** Under `--sandbox`: the folder with the sandbox's second key and sample build (GET /api/v1/sandbox). */
+  sandbox?: { dir: string };
 }
 
 export function principalOf(ctx: ApiContext, req: FastifyRequest): Promise<Principal> {

@@ -1,5 +1,6 @@
 import { AscApiError } from '../../asc/http/errors.js';
 import { listApps } from '../../asc/resources/apps.js';
+import { listBetaGroups } from '../../asc/resources/beta-groups.js';
 import { listBuilds } from '../../asc/resources/builds.js';
 import type { Platform } from '../../asc/resources/common.js';
 import type { Clock } from '../../core/clock.js';
@@ -53,6 +54,15 @@ export function ascGateway(clients: AscClients, clock: Clock = systemClock): App
         ascAppId: a.id,
         bundleId: a.attributes?.bundleId ?? '',
         name: a.attributes?.name ?? '',
+      }));
+    },
+    /** https://developer.apple.com/documentation/appstoreconnectapi/get-v1-betagroups */
+    async listGroups(key: ApiKey, appId: string) {
+      const groups = await listBetaGroups(clients.for(key), { appId });
+      return groups.map((g) => ({
+        id: g.id,
+        name: g.attributes?.name ?? '',
+        isInternalGroup: g.attributes?.isInternalGroup ?? false,
       }));
     },
     /** https://developer.apple.com/documentation/appstoreconnectapi/get-v1-builds */

@@ -102,7 +102,8 @@ function optionsOf(
     submitReview: o.submitReview ?? false,
     release: o.release ?? { type: 'AFTER_APPROVAL' },
     phased: o.phased ?? false,
-    dryRun: false,
+    // A dry run reads from Apple and records the plan as its log; it changes nothing there.
+    dryRun: o.dryRun ?? false,
     concurrency: 4,
     deadline: clock.now() + deadlineMs,
     extraTrustedRoots,
@@ -114,7 +115,12 @@ function optionsOf(
  * in order: the pipeline's callback is synchronous, so writes are chained and awaited at the end. Upload
  * progress is written at most once per percent, so a large file does not flood the table.
  */
-function eventSink(env: DeployJobEnv, d: DeployRecord) {
+function eventSink(env: DeployJobEnv, d: DeployRecord, shown: { path?: string; name?: string }) {
+  // The pipeline names the file it read; people see the uploaded name, never the server's data folder.
+  const clean = (text: string) => {
+    const plain = redact(text);
+    return shown.path && shown.name ? plain.split(shown.path).join(shown.name) : plain;
+  };
   const steps: DeployStep[] = [...d.steps];
   let chain: Promise<unknown> = Promise.resolve();
   let lastPercent = -1;
@@ -133,7 +139,7 @@ function eventSink(env: DeployJobEnv, d: DeployRecord) {
       const row = {
         step: e.step,
         status: e.status,
-        detail: redact(e.detail),
+        detail: clean(e.detail),
         startedAt: iso(e.startedAt),
         endedAt: iso(e.endedAt),
       };
@@ -147,7 +153,7 @@ function eventSink(env: DeployJobEnv, d: DeployRecord) {
       if (percent === lastPercent) return;
       lastPercent = percent;
       write('progress', { sent: e.sent, total: e.total }, { progress: percent / 100 });
-    } else write('log', { text: redact(e.text) });
+    } else write('log', { text: clean(e.text) });
   };
   return { onEvent, flush: () => chain };
 }
@@ -187,13 +193,16 @@ async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: Deploy
   const signal = AbortSignal.any([cancel.signal, job.signal]);
   const ended = new AbortController();
   const watcher = watchCancel(env, deployId, cancel, AbortSignal.any([ended.signal, signal]));
-  const sink = eventSink(env, d);
+  const shown: { path?: string; name?: string } = {};
+  const sink = eventSink(env, d, shown);
   try {
     // A cancel flagged while this job was being picked up (or while a lost run still held the deploy).
     if (await cancelRequested(env.store, deployId))
       cancel.abort(new AscendError('INTERRUPTED', 'the deploy was cancelled'));
     signal.throwIfAborted();
     const artifact = await getArtifact(env.store, teamId, d.artifactId ?? '');
+    shown.path = env.files.pathOf(artifact.sha256);
+    shown.name = artifact.filename;
     const key = await openKey(env.store, env.vault, teamId, d.keyRef ?? '');
     const transport = await env.transport();
     const report = await deploy(
