@@ -38,7 +38,9 @@ export type IdPrefix =
   | 'dep'
   | 'job'
   | 'aud'
-  | 'alr';
+  | 'alr'
+  | 'whk'
+  | 'whe';
 
 /** A text id such as `dep_` + 26 base32 characters (128 random bits): unguessable, so ids leak nothing. */
 export function newId(prefix: IdPrefix, random: RandomBytes = cryptoRandomBytes): string {

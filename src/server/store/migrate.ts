@@ -3,6 +3,7 @@ import { AscendError } from '../../core/errors.js';
 import { initial } from './migrations/2026-11-29-001-initial.js';
 import { signingKeys } from './migrations/2026-11-29-002-signing-keys.js';
 import { alerts } from './migrations/2026-11-29-003-alerts.js';
+import { webhooks } from './migrations/2026-11-29-004-webhooks.js';
 import { LockingSqliteAdapter, type Store } from './open.js';
 
 /** Every migration, in order. Names sort by date; a name, once released, never changes. */
@@ -11,6 +12,7 @@ export function migrationList(store: Store): Record<string, Migration> {
     '2026-11-29-001-initial': initial(store.dialect),
     '2026-11-29-002-signing-keys': signingKeys(),
     '2026-11-29-003-alerts': alerts(),
+    '2026-11-29-004-webhooks': webhooks(),
   };
 }
 
