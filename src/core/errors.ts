@@ -428,6 +428,11 @@ export const CATALOGUE = {
     remedy:
       "The monitor's latest check of this key found it unusable (the message names the finding): apply that finding's fix, then run the check again (POST /api/v1/alerts/check) before deploying.",
   },
+  WEBHOOK_SIGNATURE_INVALID: {
+    exit: EXIT.auth,
+    remedy:
+      "The delivery's x-apple-signature header is missing or does not match this webhook's secret; only App Store Connect, with the secret the server registered, can post here (after a rotation the previous secret is accepted for a grace period).",
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

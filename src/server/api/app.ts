@@ -7,6 +7,7 @@ import { appRoutes } from './routes/apps.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { deployRoutes } from './routes/deploys.js';
 import { homeRoutes } from './routes/home.js';
+import { hookRoutes } from './routes/hooks.js';
 import { keyRoutes } from './routes/keys.js';
 import { sessionRoutes } from './routes/session.js';
 import { signingRoutes } from './routes/signing.js';
@@ -88,5 +89,6 @@ export function buildApi(
   alertRoutes(app, ctx);
   if (ctx.deploys) deployRoutes(app, ctx, ctx.deploys);
   if (ctx.apple.signing) signingRoutes(app, ctx, ctx.apple.signing);
+  if (ctx.hooks) hookRoutes(app, ctx, ctx.hooks);
   return app;
 }
