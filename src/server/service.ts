@@ -17,6 +17,7 @@ import { TableJobQueue } from './queue/table-queue.js';
 import { openServerStorage, type ServerStorage } from './storage.js';
 import { ArtifactFiles } from './store/artifact-files.js';
 import { systemDeps } from './store/ids.js';
+import { startWebhookRuntime, type WebhookRuntime } from './webhooks/runtime.js';
 import { DEPLOY_JOB, deployJobHandler } from './worker/deploy-job.js';
 
 export interface ServiceOptions {
@@ -49,6 +50,8 @@ export interface Service {
   readonly storage: ServerStorage;
   readonly queue: TableJobQueue;
   readonly clients: AscClients;
+  /** Incoming webhooks: the event queue loop, the wake-ups of waiting deploys. */
+  readonly webhooks: WebhookRuntime;
   /** Listens; PORT_IN_USE when the port is taken. */
   listen(host: string, port: number): Promise<string>;
   /** Stops taking requests and jobs, lets running steps reach a safe point, closes the database. */
@@ -114,6 +117,18 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     retryDelayMs: (n) => Math.min(60_000, 1000 * 2 ** n),
   });
   const running = new Map<string, AbortController>();
+  const apple = o.apple ?? ascGateway(clients, clock);
+  const webhooks = startWebhookRuntime({
+    store,
+    vault,
+    deps,
+    clock,
+    sleep,
+    ...(apple.webhooks ? { apple: apple.webhooks } : {}),
+    // The event still wakes its waiters, whose polls read Apple with their own retries.
+    onReadError: (eventRef, err) =>
+      app.log.warn({ eventRef, code: err instanceof AscendError ? err.code : 'INTERNAL' }, 'webhook re-read failed'),
+  });
   const ctx: ApiContext = {
     store,
     vault,
@@ -121,13 +136,14 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     limiter: new LoginLimiter(clock),
     secureCookies: (o.publicUrl ?? '').startsWith('https:'),
     queue: { name: queue.name, workers: () => o.workers },
-    apple: o.apple ?? ascGateway(clients, clock),
+    apple,
     artifacts: {
       files,
       maxBytes: o.maxArtifactBytes ?? 4 * 1024 ** 3,
       inspect: ipaInspector(() => new Date(clock.now()), o.extraTrustedRoots ?? []),
     },
     deploys: deployControl(queue, running, o.pollMs ?? 500, sleep),
+    hooks: webhooks.receiver,
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
   const everyMs = o.monitorEveryMs ?? MONITOR_EVERY_MS;
@@ -146,6 +162,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       transport: async () => transport,
       running,
       extraTrustedRoots: o.extraTrustedRoots ?? [],
+      waiter: webhooks.waiter,
     });
     // One set of worker loops for both kinds: the hourly sweep is one short job among deploys.
     queue.work([DEPLOY_JOB, MONITOR_JOB], (job) => (job.kind === MONITOR_JOB ? monitor(job) : deploy(job)));
@@ -157,6 +174,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     storage,
     queue,
     clients,
+    webhooks,
     async listen(host, port) {
       try {
         return await app.listen({ host, port });
@@ -169,6 +187,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     async close(opts = {}) {
       await app.close();
       await queue.stop({ timeoutMs: opts.timeoutMs ?? 10_000 });
+      await webhooks.stop({ timeoutMs: opts.timeoutMs ?? 10_000 });
       await transport.close();
       await storage.close();
     },

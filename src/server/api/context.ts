@@ -11,9 +11,9 @@ import { type AuditEntry, appendAudit } from '../store/audit.js';
 import type { StoreDeps } from '../store/ids.js';
 import type { Store } from '../store/open.js';
 import type { Vault } from '../vault/vault.js';
-import type { HookReceiver } from './routes/hooks.js';
 import type { AppleWebhooks } from '../webhooks/types.js';
 import { authenticate, type Principal } from './auth.js';
+import type { HookReceiver } from './routes/hooks.js';
 import type { SigningCertificateView, SigningEnsureSummary } from './types.js';
 
 /**

@@ -23,6 +23,7 @@ import type { Store } from '../store/open.js';
 import { getSettings } from '../store/settings.js';
 import { DbStateStore } from '../store/step-state.js';
 import type { Vault } from '../vault/vault.js';
+import type { Waiter } from '../webhooks/wake.js';
 
 export const DEPLOY_JOB = 'deploy';
 export interface DeployJobPayload {
@@ -45,6 +46,11 @@ export interface DeployJobEnv {
   extraTrustedRoots?: readonly string[];
   /** How long one run may take before its waits give up. */
   deadlineMs?: number;
+  /**
+   * A sleep for the run's waits that webhook events for the app (by bundle id) end early; the polls keep
+   * their schedule otherwise (docs/SERVER.md, "Incoming webhooks"). Absent: `sleep` alone.
+   */
+  waiter?: (teamId: string, bundleId: string) => Waiter;
 }
 
 /** The approval policy (team setting `approvals`): which irreversible steps need an admin first. */
@@ -149,8 +155,11 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
   env.running.set(deployId, cancel);
   const signal = AbortSignal.any([cancel.signal, job.signal]);
   const sink = eventSink(env, d);
+  let waiter: Waiter | undefined;
   try {
     const artifact = await getArtifact(env.store, teamId, d.artifactId ?? '');
+    const bundleId = (artifact.facts as { bundleId?: unknown } | null)?.bundleId;
+    if (env.waiter && typeof bundleId === 'string') waiter = env.waiter(teamId, bundleId);
     const key = await openKey(env.store, env.vault, teamId, d.keyRef ?? '');
     const transport = await env.transport();
     const report = await deploy(
@@ -158,7 +167,7 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
       {
         client: env.clients.for(key),
         clock,
-        sleep: env.sleep,
+        sleep: waiter?.sleep ?? env.sleep,
         random: env.random,
         transport,
         state: new DbStateStore(env.store, deployId, clock),
@@ -192,6 +201,7 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
     await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'failed', error }, ['running']);
     await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
   } finally {
+    waiter?.close();
     env.running.delete(deployId);
   }
 }
