@@ -433,6 +433,11 @@ export const CATALOGUE = {
     remedy:
       "The delivery's x-apple-signature header is missing or does not match this webhook's secret; only App Store Connect, with the secret the server registered, can post here (after a rotation the previous secret is accepted for a grace period).",
   },
+  WEBHOOK_NOT_REGISTERED: {
+    exit: EXIT.conflict,
+    remedy:
+      'Start the server with --public-url (the address App Store Connect can reach) and sync the apps (POST /api/v1/apps/sync) so the webhook is registered, then rotate again.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof CATALOGUE;
