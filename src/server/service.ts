@@ -30,6 +30,8 @@ export interface ServiceOptions {
   /** In-process deploy workers; 0 runs none (another process works the queue). */
   workers: number;
   publicUrl?: string | undefined;
+  /** How long a rotated webhook secret is still accepted (default a day: Apple retries deliveries for hours). */
+  webhookGraceMs?: number;
   maxArtifactBytes?: number;
   clock?: Clock;
   sleep?: Sleep;
@@ -144,6 +146,9 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     },
     deploys: deployControl(queue, running, o.pollMs ?? 500, sleep),
     hooks: webhooks.receiver,
+    ...(o.publicUrl
+      ? { webhookRegistration: { publicUrl: o.publicUrl, graceMs: o.webhookGraceMs ?? 86_400_000 } }
+      : {}),
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
   const everyMs = o.monitorEveryMs ?? MONITOR_EVERY_MS;

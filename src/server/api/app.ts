@@ -13,6 +13,7 @@ import { sessionRoutes } from './routes/session.js';
 import { signingRoutes } from './routes/signing.js';
 import { teamRoutes } from './routes/team.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** Where a credential could appear in a pino line: request headers and the key fields of bodies. */
 export const REDACTED_PATHS = [
@@ -90,5 +91,6 @@ export function buildApi(
   if (ctx.deploys) deployRoutes(app, ctx, ctx.deploys);
   if (ctx.apple.signing) signingRoutes(app, ctx, ctx.apple.signing);
   if (ctx.hooks) hookRoutes(app, ctx, ctx.hooks);
+  webhookRoutes(app, ctx);
   return app;
 }

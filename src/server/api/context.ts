@@ -14,6 +14,7 @@ import type { Vault } from '../vault/vault.js';
 import type { AppleWebhooks } from '../webhooks/types.js';
 import { authenticate, type Principal } from './auth.js';
 import type { HookReceiver } from './routes/hooks.js';
+import type { WebhookRegistration } from './routes/webhooks.js';
 import type { SigningCertificateView, SigningEnsureSummary } from './types.js';
 
 /**
@@ -79,6 +80,8 @@ export interface ApiContext {
   deploys?: DeployControl;
   /** Incoming App Store Connect webhooks: where accepted events go. Absent: no `/hooks/apple` route. */
   hooks?: HookReceiver;
+  /** With `--public-url`: apps' webhooks are registered at App Store Connect. Absent: none are. */
+  webhookRegistration?: WebhookRegistration;
   /** Passwords' scrypt cost; tests lower it. */
   scrypt?: ScryptParams;
 }

@@ -1,8 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { beforeEach, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
-import { AscendError } from '../../core/errors.js';
-import type { ApiKey } from '../../credentials/types.js';
 import { ensureFirstAdmin } from '../accounts/bootstrap.js';
 import { upsertApps } from '../store/apps.js';
 import type { StoreDeps } from '../store/ids.js';
@@ -14,69 +12,9 @@ import { masterKeyOf } from '../vault/master-key.js';
 import { Vault } from '../vault/vault.js';
 import { EVENT_TYPES } from './payload.js';
 import { hookUrl, type RegistrarEnv, removeWebhooksOfKey, rotateWebhookSecret, syncWebhooks } from './registrar.js';
-import type { AppleWebhook, AppleWebhooks } from './types.js';
+import { FakeAppleWebhooks } from './testing/fake-apple.js';
 
 const PUBLIC = 'https://ci.example.com';
-
-/** App Store Connect's webhooks as a strict fake: apps it knows, every call recorded, anything else fails. */
-class FakeAppleWebhooks implements AppleWebhooks {
-  readonly calls: string[] = [];
-  readonly byApp = new Map<string, (AppleWebhook & { secret: string })[]>();
-  failUpdate = false;
-  loseCreateAnswer = false;
-  failDelete = false;
-  private n = 0;
-  constructor(apps: string[]) {
-    for (const a of apps) this.byApp.set(a, []);
-  }
-  private app(id: string) {
-    const l = this.byApp.get(id);
-    if (!l) throw new Error(`unexpected app ${id}`);
-    return l;
-  }
-  private find(id: string) {
-    for (const [app, l] of this.byApp) {
-      const w = l.find((x) => x.id === id);
-      if (w) return { app, w };
-    }
-    throw new Error(`unexpected webhook ${id}`);
-  }
-  async list(_k: ApiKey, ascAppId: string) {
-    this.calls.push(`list ${ascAppId}`);
-    return this.app(ascAppId).map(({ secret: _s, ...w }) => ({ ...w, eventTypes: [...w.eventTypes] }));
-  }
-  async create(_k: ApiKey, w: Parameters<AppleWebhooks['create']>[1]) {
-    this.calls.push(`create ${w.ascAppId}`);
-    const made = { id: `wh-${++this.n}`, url: w.url, enabled: true, eventTypes: [...w.eventTypes], secret: w.secret };
-    this.app(w.ascAppId).push(made);
-    if (this.loseCreateAnswer) {
-      this.loseCreateAnswer = false;
-      throw new Error('connection reset');
-    }
-    return { id: made.id, url: made.url, enabled: true, eventTypes: made.eventTypes };
-  }
-  async update(_k: ApiKey, id: string, patch: Parameters<AppleWebhooks['update']>[2]) {
-    this.calls.push(`update ${id} ${Object.keys(patch).sort().join(',')}`);
-    if (this.failUpdate) throw new AscendError('ASC_FORBIDDEN', 'no');
-    const { w } = this.find(id);
-    if (patch.url) w.url = patch.url;
-    if (patch.secret) w.secret = patch.secret;
-    if (patch.enabled !== undefined) w.enabled = patch.enabled;
-    if (patch.eventTypes) w.eventTypes = [...patch.eventTypes];
-  }
-  async delete(_k: ApiKey, id: string) {
-    this.calls.push(`delete ${id}`);
-    if (this.failDelete) throw new AscendError('ASC_UNAUTHORIZED', 'revoked');
-    const { app, w } = this.find(id);
-    this.byApp.set(
-      app,
-      this.app(app).filter((x) => x !== w),
-    );
-  }
-  async readState(): Promise<string | null> {
-    throw new Error('unexpected readState');
-  }
-}
 
 describeStores('webhook registration: one per app, kept in sync, rotated, removed', (ctx) => {
   let store: Store;

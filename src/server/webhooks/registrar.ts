@@ -15,7 +15,7 @@ import {
 } from '../store/webhooks.js';
 import type { Vault } from '../vault/vault.js';
 import { EVENT_TYPES } from './payload.js';
-import type { AppleWebhook, AppleWebhooks } from './types.js';
+import type { AppleWebhooks } from './types.js';
 
 export interface RegistrarEnv {
   store: Store;
@@ -109,11 +109,11 @@ async function ensureOne(env: RegistrarEnv, key: ApiKey, teamId: string, app: Ap
 
 /** Deletes the webhook at Apple (when a key can still do it) and here, with its secrets. */
 async function removeOne(
-  env: Pick<RegistrarEnv, 'store' | 'vault' | 'apple'>,
+  env: Pick<RegistrarEnv, 'store' | 'vault'> & { apple?: AppleWebhooks | undefined },
   key: ApiKey | undefined,
   w: WebhookRecord,
 ): Promise<void> {
-  if (key && w.ascWebhookId) await env.apple.delete(key, w.ascWebhookId);
+  if (key && w.ascWebhookId && env.apple) await env.apple.delete(key, w.ascWebhookId);
   await deleteWebhook(env.store, w.teamId, w.id);
   await env.vault.delete(w.teamId, w.secretId);
   if (w.previousSecretId) await env.vault.delete(w.teamId, w.previousSecretId);
@@ -154,7 +154,7 @@ export async function syncWebhooks(
  * unknown id then answer 404), and the failures are counted for the caller to report.
  */
 export async function removeWebhooksOfKey(
-  env: Pick<RegistrarEnv, 'store' | 'vault' | 'apple'>,
+  env: Pick<RegistrarEnv, 'store' | 'vault'> & { apple?: AppleWebhooks | undefined },
   teamId: string,
   keyRef: string,
 ): Promise<{ removed: number; failedAtApple: number }> {
@@ -163,7 +163,8 @@ export async function removeWebhooksOfKey(
   const key = await openKey(env.store, env.vault, teamId, keyRef);
   for (const w of await listWebhooks(env.store, teamId, { keyRef })) {
     try {
-      if (w.ascWebhookId) await env.apple.delete(key, w.ascWebhookId);
+      if (w.ascWebhookId && env.apple) await env.apple.delete(key, w.ascWebhookId);
+      else if (w.ascWebhookId) failedAtApple++;
     } catch {
       failedAtApple++;
     }
