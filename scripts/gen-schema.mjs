@@ -114,6 +114,15 @@ export const OPERATIONS = [
   'GET /v1/betaTesters/{id}/apps',
   'GET /v1/betaTesters/{id}/relationships/apps',
   'DELETE /v1/betaTesters/{id}/relationships/apps',
+  // Webhooks (simulator/webhooks, src/asc/resources/webhooks.ts).
+  'GET /v1/apps/{id}/webhooks',
+  'POST /v1/webhooks',
+  'GET /v1/webhooks/{id}',
+  'PATCH /v1/webhooks/{id}',
+  'DELETE /v1/webhooks/{id}',
+  'GET /v1/webhooks/{id}/deliveries',
+  'POST /v1/webhookDeliveries',
+  'POST /v1/webhookPings',
 ];
 
 const DROP_KEYS = new Set(['description', 'example', 'examples', 'summary', 'externalDocs', 'tags', 'title']);

@@ -3,7 +3,7 @@ import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { type Clock, seededRandom, systemClock } from '../src/core/clock.js';
+import { type Clock, realSleep, type Sleep, seededRandom, systemClock } from '../src/core/clock.js';
 import { AscendError } from '../src/core/errors.js';
 import type { SimKey } from './auth.js';
 import { parseFaults } from './faults.js';
@@ -16,6 +16,7 @@ import { loadSpec } from './spec.js';
 import { Store } from './store.js';
 import { RateLimiter } from './throttle.js';
 import type { UploadConfig } from './upload-config.js';
+import { createWebhooks, parseWebhookFaults, type WebhookSender, type Webhooks } from './webhooks/index.js';
 
 export interface SimulatorOptions {
   port?: number;
@@ -51,6 +52,14 @@ export interface SimulatorOptions {
   bodyIdleTimeoutSeconds?: number;
   clock?: Clock;
   log?: (line: string) => void;
+  /** `drop=P,duplicate=P,delay=MS[:P],reorder=P` for webhook deliveries, drawn from `faultSeed` (webhooks/faults.ts). */
+  webhookFaults?: string;
+  /** Where webhook deliveries go (default: real HTTP POSTs); tests pass a recorder. */
+  webhookSender?: WebhookSender;
+  /** How often a listening simulator sends deliveries that fell due (retries, delays); default 1000 ms. */
+  webhookTickMs?: number;
+  /** The sleep of that loop (default: real timers). */
+  sleep?: Sleep;
 }
 
 export interface CreatedKey {
@@ -65,6 +74,8 @@ export interface Simulator {
   /** The simulator's "now" for resources; `set(iso)` and `advance(seconds)` move it. */
   readonly simClock: SimClock;
   readonly stats: Map<string, number>;
+  /** Webhook deliveries: `pump()` sends what is due, `idle()` waits for those in flight. */
+  readonly webhooks: Webhooks;
   /** Resolves when every part received so far has been hashed into its file's digests. */
   hashing(): Promise<void>;
   /** Hashes of the distinct tokens accepted so far. */
@@ -135,6 +146,16 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   // Made on the first reservation (upload-files.ts), so a simulator that never receives bytes leaves nothing.
   const dataDir = options.dataDir ?? join(tmpdir(), `ascend-sim-data-${randomBytes(8).toString('hex')}`);
   const uploads = uploadConfig(options, dataDir, store.secret, seeded.refuseChecksums);
+  const webhooks = createWebhooks({
+    store,
+    clock: simClock,
+    log,
+    send: options.webhookSender,
+    // Their own stream of the seed, so webhook faults replay whatever the request faults drew.
+    random: options.faultSeed !== undefined ? seededRandom(options.faultSeed) : Math.random,
+    faults: parseWebhookFaults(options.webhookFaults),
+  });
+  const ticker = new AbortController();
   const app = buildServer({
     spec: loadSpec(),
     store,
@@ -151,11 +172,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     tokensSeen,
     uploads,
     timeouts: timeouts(options),
+    webhooks,
   });
   const sim: Simulator = {
     app,
     store,
     simClock,
+    webhooks,
     async hashing() {
       await Promise.all([...uploads.hashers.values()].map((h) => h.idle()));
     },
@@ -167,11 +190,14 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       const u = new URL(address);
       if (u.hostname === '0.0.0.0' || u.hostname === '::') u.hostname = '127.0.0.1';
       sim.url = (options.publicUrl ?? u.toString()).replace(/\/+$/, '');
+      void webhooks.run(options.sleep ?? realSleep, options.webhookTickMs ?? 1000, ticker.signal);
       return sim.url;
     },
     async close() {
+      ticker.abort();
       await app.close();
       await sim.hashing();
+      await webhooks.idle();
       if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     createKey(opts = {}) {

@@ -67,13 +67,24 @@ function compareValues(a: unknown, b: unknown): number {
   return sa < sb ? -1 : 1;
 }
 
+const RANGE = /^(.+)(GreaterThanOrEqualTo|LessThan)$/;
+
 /** `filter[x]` as Apple applies it: comma = OR within a filter, filters AND together, dotted paths follow a relationship. */
 export function applyFilters(recs: Rec[], ctx: QueryCtx): Rec[] {
   let out = recs;
   for (const [name, value] of ctx.query) {
     const fm = /^filter\[(.+)\]$/.exec(name);
     const em = /^exists\[(.+)\]$/.exec(name);
-    if (fm) {
+    const range = fm ? RANGE.exec(fm[1]!) : null;
+    if (range && !(fm![1]! in (recs[0]?.attributes ?? {}))) {
+      // `filter[createdDateGreaterThanOrEqualTo]`, `filter[createdDateLessThan]`: a date range on an attribute.
+      const bound = Date.parse(value);
+      const atLeast = range[2] === 'GreaterThanOrEqualTo';
+      out = out.filter((r) => {
+        const t = Date.parse(String(r.attributes[range[1]!]));
+        return !Number.isNaN(t) && (atLeast ? t >= bound : t < bound);
+      });
+    } else if (fm) {
       const field = fm[1]!;
       const wanted = value.split(',');
       out = out.filter((r) => valuesOf(r, field, ctx).some((v) => wanted.includes(v)));

@@ -70,7 +70,8 @@ function problems(v: ValidateFunction, body: unknown): string[] {
 
 describe(`simulator answers validate with ajv against ${source === FULL ? "Apple's whole OpenAPI file" : 'the committed subset (the shared OpenAPI file is absent)'}`, () => {
   const clock = new FakeClock(Date.UTC(2026, 5, 1));
-  const sim = createSimulator({ clock });
+  // Webhook deliveries are answered in process: the reads below need a delivery with its event.
+  const sim = createSimulator({ clock, webhookSender: async () => ({ status: 200, body: 'ok' }) });
   const admin = sim.createKey({ role: 'ADMIN' });
   const headers = () => ({ authorization: `Bearer ${appleToken(admin, clock.now() / 1000)}` });
   afterAll(() => sim.close());
@@ -125,6 +126,39 @@ describe(`simulator answers validate with ajv against ${source === FULL ? "Apple
       },
     });
     expect(problems(responseValidator('POST', '/v1/betaTesters', '201'), tester.json())).toEqual([]);
+    const hook = await send('POST', '/v1/webhooks', {
+      data: {
+        type: 'webhooks',
+        attributes: {
+          name: 'Conformance',
+          secret: 'conformance secret',
+          url: 'https://hooks.example.com/',
+          enabled: true,
+          eventTypes: ['BUILD_UPLOAD_STATE_UPDATED'],
+        },
+        relationships: { app: { data: { type: 'apps', id: '1000000001' } } },
+      },
+    });
+    expect(problems(responseValidator('POST', '/v1/webhooks', '201'), hook.json())).toEqual([]);
+    const hid = hook.json().data.id;
+    const hookPatched = await send('PATCH', `/v1/webhooks/${hid}`, {
+      data: { type: 'webhooks', id: hid, attributes: { name: 'Conformance 2' } },
+    });
+    expect(problems(responseValidator('PATCH', '/v1/webhooks/{id}', '200'), hookPatched.json())).toEqual([]);
+    const ping = await send('POST', '/v1/webhookPings', {
+      data: { type: 'webhookPings', relationships: { webhook: { data: { type: 'webhooks', id: hid } } } },
+    });
+    expect(problems(responseValidator('POST', '/v1/webhookPings', '201'), ping.json())).toEqual([]);
+    await sim.webhooks.idle();
+    const delivery = sim.store.list('webhookDeliveries')[0]!;
+    const again = await send('POST', '/v1/webhookDeliveries', {
+      data: {
+        type: 'webhookDeliveries',
+        relationships: { template: { data: { type: 'webhookDeliveries', id: delivery.id } } },
+      },
+    });
+    expect(problems(responseValidator('POST', '/v1/webhookDeliveries', '201'), again.json())).toEqual([]);
+    await sim.webhooks.idle();
   });
 
   it('every simulated GET route, single and collection, with every include', async () => {

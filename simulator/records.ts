@@ -21,6 +21,9 @@ export interface ResourceAttributes {
   appStoreVersionPhasedReleases: AttributesOf<'AppStoreVersionPhasedRelease'>;
   reviewSubmissions: AttributesOf<'ReviewSubmission'>;
   reviewSubmissionItems: AttributesOf<'ReviewSubmissionItem'>;
+  webhooks: AttributesOf<'Webhook'>;
+  webhookDeliveries: AttributesOf<'WebhookDelivery'>;
+  webhookEvents: AttributesOf<'WebhookEvent'>;
 }
 export type ResourceType = keyof ResourceAttributes;
 /** A type's attributes: Apple's schema for the types above, plain JSON members for any other. */
@@ -44,6 +47,17 @@ export interface BinaryFacts {
   error?: string;
 }
 
+/** A webhook delivery's schedule (simulator/webhooks/deliveries.ts). */
+export interface DeliveryInternal {
+  attempts: number;
+  /** Simulator-clock ms of the next attempt; absent once it succeeded or gave up. */
+  nextAt?: number;
+  /** Faults drawn for it (`--webhook-faults`): first attempt lost, sent twice, held behind the next one. */
+  drop?: boolean;
+  duplicate?: boolean;
+  reorder?: boolean;
+}
+
 /** Simulator-only bookkeeping (timers, received parts); never serialized into responses. */
 export interface RecInternal {
   /** buildUploadFiles */
@@ -62,6 +76,10 @@ export interface RecInternal {
   issuedAt?: string;
   /** profiles: its bundle ID's capabilities changed since it was made (Apple then marks it INVALID). */
   stale?: boolean;
+  /** webhooks: the secret deliveries are signed with (write-only at Apple: never serialized). */
+  webhookSecret?: string;
+  /** webhook deliveries: the attempts made, when the next one is due, a held-back (reordered) one. */
+  delivery?: DeliveryInternal;
   /** the provisioning CA's own record: its certificates and keys. */
   ca?: {
     rootPem: string;

@@ -25,6 +25,8 @@ export const DEFAULT_ROLE_RULES: RoleRule[] = [
     roles: MANAGERS,
     teamKeysOnly: true,
   },
+  // App Store Connect Help, "Manage webhooks": required role Account Holder, Admin or App Manager (reads too).
+  { pattern: '^[A-Z]+ /v1/(webhooks|webhookPings|webhookDeliveries)|^GET /v1/apps/\\{id\\}/webhooks', roles: MANAGERS },
   { pattern: '^GET ', roles: READERS },
   { pattern: '^[A-Z]+ /v1/(buildUploads|buildUploadFiles)', roles: [...MANAGERS, 'DEVELOPER'] },
   { pattern: '.', roles: MANAGERS },

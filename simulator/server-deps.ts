@@ -6,6 +6,7 @@ import type { SimClock } from './sim-clock.js';
 import type { Spec } from './spec.js';
 import type { Store } from './store.js';
 import type { UploadConfig } from './upload-config.js';
+import type { Webhooks } from './webhooks/index.js';
 
 export interface ServerDeps {
   spec: Spec;
@@ -27,6 +28,8 @@ export interface ServerDeps {
   tokensSeen: Set<string>;
   uploads: UploadConfig;
   timeouts: Timeouts;
+  /** Webhook CRUD, pings, redelivery and deliveries of state changes (simulator/webhooks). */
+  webhooks: Webhooks;
 }
 
 /** Bounds on slow clients, so a stalled body cannot hold a connection open for minutes. */

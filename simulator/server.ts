@@ -87,6 +87,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerProvisioning(app, { store: deps.store, clock: deps.simClock }, writes);
   // What `ascend doctor` looks for: agreements per team, key revocation, builds expiring, a Date header.
   registerHealth(app, { store: deps.store, clock: deps.simClock });
+  // Webhooks add their writes; their deliveries follow the store's saves (simulator/webhooks/index.ts).
+  Object.assign(writes, deps.webhooks.writes);
   app.register(async (api) => {
     // Bodies are parsed by the body hook, not by Fastify, so malformed JSON gets Apple's error body.
     api.removeAllContentTypeParsers();

@@ -68,6 +68,16 @@ const SnapshotSchema = z.object({
           appId: z.string().optional(),
           issuedAt: z.string().optional(),
           stale: z.boolean().optional(),
+          webhookSecret: z.string().optional(),
+          delivery: z
+            .object({
+              attempts: z.number().int().nonnegative(),
+              nextAt: z.number().optional(),
+              drop: z.boolean().optional(),
+              duplicate: z.boolean().optional(),
+              reorder: z.boolean().optional(),
+            })
+            .optional(),
           ca: z
             .object({
               rootPem: z.string(),
@@ -107,7 +117,18 @@ export class Store {
   /** Signs part URLs (simulator/part-signing.ts); persisted with the state. */
   secret: Buffer = randomBytes(32);
 
+  private readonly listeners: (() => void)[] = [];
+  private notifying = false;
+
   constructor(private readonly stateFile?: string) {}
+
+  /**
+   * Calls `listener` on every `save()`, which every change of state is followed by (writes, processing by
+   * the clock, admin routes): the one place the webhook watcher learns that states may have moved.
+   */
+  onSave(listener: () => void): void {
+    this.listeners.push(listener);
+  }
 
   /** The state in `stateFile`, or undefined when there is none yet; a damaged file throws STATE_FILE_INVALID. */
   static load(stateFile: string): Store | undefined {
@@ -145,10 +166,19 @@ export class Store {
   }
 
   /**
-   * Writes the state atomically (a temporary file renamed over the old one) and owner-only: it holds the
+   * Tells the listeners, then writes the state atomically (a temporary file renamed over the old one) and owner-only: it holds the
    * secret that signs part URLs.
    */
   save(): void {
+    if (!this.notifying) {
+      // A listener may change records (a webhook event records its deliveries); those go in this same write.
+      this.notifying = true;
+      try {
+        for (const l of this.listeners) l();
+      } finally {
+        this.notifying = false;
+      }
+    }
     if (!this.stateFile) return;
     const tmp = `${this.stateFile}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.snapshot()), { mode: 0o600 });

@@ -118,6 +118,18 @@ export function buildProgram(io: Io, exit: { code: number }, surroundings: () =>
     lazy(() => import('./commands/testflight-groups.js')),
   );
   wire(
+    c.webhooksList,
+    lazy(() => import('./commands/webhooks.js').then((m) => ({ run: m.list }))),
+  );
+  wire(
+    c.webhooksPing,
+    lazy(() => import('./commands/webhooks.js').then((m) => ({ run: m.ping }))),
+  );
+  wire(
+    c.webhooksDeliveries,
+    lazy(() => import('./commands/webhooks.js').then((m) => ({ run: m.deliveries }))),
+  );
+  wire(
     c.keysAdd,
     lazy(() => import('./commands/keys.js').then((m) => ({ run: m.add }))),
   );

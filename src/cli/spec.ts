@@ -93,6 +93,25 @@ export function defineCommands() {
     .option('--remove-build <build-id>', 'remove this build from the --group groups')
     .option('--group <name>', 'beta group (repeatable)', (v: string, prev: string[] = []) => [...prev, v]);
 
+  const webhooks = program
+    .command('webhooks')
+    .description('App Store Connect webhooks of an app (secrets never shown)');
+  const webhooksList = webhooks
+    .command('list')
+    .description("list an app's webhooks: name, URL, event types, enabled")
+    .requiredOption('--app <app>', 'bundle ID or Apple ID of the app');
+  const webhooksPing = webhooks
+    .command('ping')
+    .description('send a test event to a webhook, or to every webhook of --app')
+    .argument('[webhook-id]')
+    .option('--app <app>', 'ping every webhook of this app (bundle ID or Apple ID)');
+  const webhooksDeliveries = webhooks
+    .command('deliveries')
+    .description("a webhook's recent deliveries: state, HTTP status, event, error")
+    .argument('<webhook-id>')
+    .addOption(new Option('--state <state>', 'only this state').choices(['SUCCEEDED', 'FAILED', 'PENDING'] as const))
+    .option('--limit <n>', 'at most this many deliveries', '50');
+
   const keys = program.command('keys').description('API keys stored on this machine');
   const keysAdd = keys
     .command('add')
@@ -150,7 +169,11 @@ export function defineCommands() {
     .option('--connection-bandwidth <MBps>', 'upload bandwidth per connection (MB/s)')
     .option('--rate-limit <n>', 'requests per key per rolling hour', '3600')
     .option('--faults <spec>', 'e.g. 5xx=0.05,reset=0.02,429=0.01,drop-response=0.01')
-    .option('--fault-seed <n>', 'seed for reproducible faults')
+    .option(
+      '--webhook-faults <spec>',
+      'webhook deliveries: drop=P,duplicate=P,delay=MS[:P],reorder=P (e.g. drop=0.1,delay=5000:0.5)',
+    )
+    .option('--fault-seed <n>', 'seed for reproducible faults (requests and webhook deliveries)')
     .option('--refuse-checksums', 'answer any sourceFileChecksums at commit with 409 (as Apple was seen doing)')
     .option('--clock <iso>', "the simulator's now for resources (expiry, processing); tokens use the real clock");
 
@@ -197,6 +220,9 @@ export function defineCommands() {
     upload,
     deploy,
     testflightGroups,
+    webhooksList,
+    webhooksPing,
+    webhooksDeliveries,
     keysAdd,
     keysList,
     keysRemove,

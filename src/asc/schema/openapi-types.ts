@@ -124,6 +124,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/apps/{id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["apps_webhooks_getToManyRelated"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/appStoreVersionPhasedReleases": {
         parameters: {
             query?: never;
@@ -1106,6 +1124,90 @@ export interface paths {
             cookie?: never;
         };
         get: operations["users_getCollection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhookDeliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["webhookDeliveries_createInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhookPings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["webhookPings_createInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["webhooks_createInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["webhooks_getInstance"];
+        put?: never;
+        post?: never;
+        delete: operations["webhooks_deleteInstance"];
+        options?: never;
+        head?: never;
+        patch: operations["webhooks_updateInstance"];
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["webhooks_deliveries_getToManyRelated"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5168,6 +5270,179 @@ export interface components {
             links: components["schemas"]["PagedDocumentLinks"];
             meta?: components["schemas"]["PagingInformation"];
         };
+        Webhook: {
+            attributes?: {
+                enabled?: boolean;
+                eventTypes?: components["schemas"]["WebhookEventType"][];
+                name?: string;
+                /** Format: uri */
+                url?: string;
+            };
+            id: string;
+            links?: components["schemas"]["ResourceLinks"];
+            relationships?: {
+                app?: {
+                    data?: {
+                        id: string;
+                        /** @enum {string} */
+                        type: "apps";
+                    };
+                };
+                deliveries?: {
+                    links?: components["schemas"]["RelationshipLinks"];
+                };
+            };
+            /** @enum {string} */
+            type: "webhooks";
+        };
+        WebhookCreateRequest: {
+            data: {
+                attributes: {
+                    enabled: boolean;
+                    eventTypes: components["schemas"]["WebhookEventType"][];
+                    name: string;
+                    secret: string;
+                    /** Format: uri */
+                    url: string;
+                };
+                relationships: {
+                    app: {
+                        data: {
+                            id: string;
+                            /** @enum {string} */
+                            type: "apps";
+                        };
+                    };
+                };
+                /** @enum {string} */
+                type: "webhooks";
+            };
+        };
+        WebhookDeliveriesResponse: {
+            data: components["schemas"]["WebhookDelivery"][];
+            included?: components["schemas"]["WebhookEvent"][];
+            links: components["schemas"]["PagedDocumentLinks"];
+            meta?: components["schemas"]["PagingInformation"];
+        };
+        WebhookDelivery: {
+            attributes?: {
+                /** Format: date-time */
+                createdDate?: string;
+                /** @enum {string} */
+                deliveryState?: "SUCCEEDED" | "FAILED" | "PENDING";
+                errorMessage?: string;
+                redelivery?: boolean;
+                request?: {
+                    /** Format: uri */
+                    url?: string;
+                };
+                response?: {
+                    body?: string;
+                    httpStatusCode?: number;
+                };
+                /** Format: date-time */
+                sentDate?: string;
+            };
+            id: string;
+            links?: components["schemas"]["ResourceLinks"];
+            relationships?: {
+                event?: {
+                    data?: {
+                        id: string;
+                        /** @enum {string} */
+                        type: "webhookEvents";
+                    };
+                };
+            };
+            /** @enum {string} */
+            type: "webhookDeliveries";
+        };
+        WebhookDeliveryCreateRequest: {
+            data: {
+                relationships: {
+                    template: {
+                        data: {
+                            id: string;
+                            /** @enum {string} */
+                            type: "webhookDeliveries";
+                        };
+                    };
+                };
+                /** @enum {string} */
+                type: "webhookDeliveries";
+            };
+        };
+        WebhookDeliveryResponse: {
+            data: components["schemas"]["WebhookDelivery"];
+            included?: components["schemas"]["WebhookEvent"][];
+            links: components["schemas"]["DocumentLinks"];
+        };
+        WebhookEvent: {
+            attributes?: {
+                /** Format: date-time */
+                createdDate?: string;
+                eventType?: components["schemas"]["WebhookEventType"];
+                payload?: string;
+                ping?: boolean;
+            };
+            id: string;
+            links?: components["schemas"]["ResourceLinks"];
+            /** @enum {string} */
+            type: "webhookEvents";
+        };
+        /** @enum {string} */
+        WebhookEventType: "ALTERNATIVE_DISTRIBUTION_PACKAGE_AVAILABLE_UPDATED" | "ALTERNATIVE_DISTRIBUTION_PACKAGE_VERSION_CREATED" | "ALTERNATIVE_DISTRIBUTION_TERRITORY_AVAILABILITY_UPDATED" | "APP_STORE_VERSION_APP_VERSION_STATE_UPDATED" | "BACKGROUND_ASSET_VERSION_APP_STORE_RELEASE_STATE_UPDATED" | "BACKGROUND_ASSET_VERSION_EXTERNAL_BETA_RELEASE_STATE_UPDATED" | "BACKGROUND_ASSET_VERSION_INTERNAL_BETA_RELEASE_CREATED" | "BACKGROUND_ASSET_VERSION_STATE_UPDATED" | "BETA_FEEDBACK_CRASH_SUBMISSION_CREATED" | "BETA_FEEDBACK_SCREENSHOT_SUBMISSION_CREATED" | "BUILD_BETA_DETAIL_EXTERNAL_BUILD_STATE_UPDATED" | "BUILD_UPLOAD_STATE_UPDATED";
+        WebhookPing: {
+            id: string;
+            links?: components["schemas"]["ResourceLinks"];
+            /** @enum {string} */
+            type: "webhookPings";
+        };
+        WebhookPingCreateRequest: {
+            data: {
+                relationships: {
+                    webhook: {
+                        data: {
+                            id: string;
+                            /** @enum {string} */
+                            type: "webhooks";
+                        };
+                    };
+                };
+                /** @enum {string} */
+                type: "webhookPings";
+            };
+        };
+        WebhookPingResponse: {
+            data: components["schemas"]["WebhookPing"];
+            links: components["schemas"]["DocumentLinks"];
+        };
+        WebhookResponse: {
+            data: components["schemas"]["Webhook"];
+            included?: components["schemas"]["App"][];
+            links: components["schemas"]["DocumentLinks"];
+        };
+        WebhooksResponse: {
+            data: components["schemas"]["Webhook"][];
+            included?: components["schemas"]["App"][];
+            links: components["schemas"]["PagedDocumentLinks"];
+            meta?: components["schemas"]["PagingInformation"];
+        };
+        WebhookUpdateRequest: {
+            data: {
+                attributes?: {
+                    enabled?: boolean | null;
+                    eventTypes?: components["schemas"]["WebhookEventType"][] | null;
+                    name?: string | null;
+                    secret?: string | null;
+                    /** Format: uri */
+                    url?: string | null;
+                };
+                id: string;
+                /** @enum {string} */
+                type: "webhooks";
+            };
+        };
     };
     responses: never;
     parameters: never;
@@ -5706,6 +5981,72 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PreReleaseVersionsWithoutIncludesResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    apps_webhooks_getToManyRelated: {
+        parameters: {
+            query?: {
+                "fields[apps]"?: ("accessibilityUrl" | "name" | "bundleId" | "sku" | "primaryLocale" | "isOrEverWasMadeForKids" | "subscriptionStatusUrl" | "subscriptionStatusUrlVersion" | "subscriptionStatusUrlForSandbox" | "subscriptionStatusUrlVersionForSandbox" | "contentRightsDeclaration" | "streamlinedPurchasingEnabled" | "accessibilityDeclarations" | "appEncryptionDeclarations" | "appStoreIcon" | "ciProduct" | "betaTesters" | "betaGroups" | "appStoreVersions" | "appTags" | "preReleaseVersions" | "betaAppLocalizations" | "builds" | "betaLicenseAgreement" | "betaAppReviewDetail" | "appInfos" | "appClips" | "appPricePoints" | "endUserLicenseAgreement" | "appPriceSchedule" | "appAvailabilityV2" | "inAppPurchases" | "subscriptionGroups" | "gameCenterEnabledVersions" | "perfPowerMetrics" | "appCustomProductPages" | "inAppPurchasesV2" | "promotedPurchases" | "appEvents" | "reviewSubmissions" | "subscriptionGracePeriod" | "customerReviews" | "customerReviewSummarizations" | "gameCenterDetail" | "appStoreVersionExperimentsV2" | "alternativeDistributionKey" | "analyticsReportRequests" | "marketplaceSearchDetail" | "buildUploads" | "backgroundAssets" | "betaFeedbackScreenshotSubmissions" | "betaFeedbackCrashSubmissions" | "searchKeywords" | "webhooks" | "androidToIosAppMappingDetails")[];
+                "fields[webhooks]"?: ("enabled" | "eventTypes" | "name" | "url" | "app" | "deliveries")[];
+                include?: "app"[];
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhooksResponse"];
                 };
             };
             400: {
@@ -11855,6 +12196,493 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    webhookDeliveries_createInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookDeliveryCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    webhookPings_createInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPingCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookPingResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    webhooks_createInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    webhooks_getInstance: {
+        parameters: {
+            query?: {
+                "fields[apps]"?: ("accessibilityUrl" | "name" | "bundleId" | "sku" | "primaryLocale" | "isOrEverWasMadeForKids" | "subscriptionStatusUrl" | "subscriptionStatusUrlVersion" | "subscriptionStatusUrlForSandbox" | "subscriptionStatusUrlVersionForSandbox" | "contentRightsDeclaration" | "streamlinedPurchasingEnabled" | "accessibilityDeclarations" | "appEncryptionDeclarations" | "appStoreIcon" | "ciProduct" | "betaTesters" | "betaGroups" | "appStoreVersions" | "appTags" | "preReleaseVersions" | "betaAppLocalizations" | "builds" | "betaLicenseAgreement" | "betaAppReviewDetail" | "appInfos" | "appClips" | "appPricePoints" | "endUserLicenseAgreement" | "appPriceSchedule" | "appAvailabilityV2" | "inAppPurchases" | "subscriptionGroups" | "gameCenterEnabledVersions" | "perfPowerMetrics" | "appCustomProductPages" | "inAppPurchasesV2" | "promotedPurchases" | "appEvents" | "reviewSubmissions" | "subscriptionGracePeriod" | "customerReviews" | "customerReviewSummarizations" | "gameCenterDetail" | "appStoreVersionExperimentsV2" | "alternativeDistributionKey" | "analyticsReportRequests" | "marketplaceSearchDetail" | "buildUploads" | "backgroundAssets" | "betaFeedbackScreenshotSubmissions" | "betaFeedbackCrashSubmissions" | "searchKeywords" | "webhooks" | "androidToIosAppMappingDetails")[];
+                "fields[webhooks]"?: ("enabled" | "eventTypes" | "name" | "url" | "app" | "deliveries")[];
+                include?: "app"[];
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    webhooks_deleteInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    webhooks_updateInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookUpdateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    webhooks_deliveries_getToManyRelated: {
+        parameters: {
+            query?: {
+                "fields[webhookDeliveries]"?: ("createdDate" | "deliveryState" | "errorMessage" | "redelivery" | "sentDate" | "request" | "response" | "event")[];
+                "fields[webhookEvents]"?: ("eventType" | "payload" | "ping" | "createdDate")[];
+                "filter[createdDateGreaterThanOrEqualTo]"?: string[];
+                "filter[createdDateLessThan]"?: string[];
+                "filter[deliveryState]"?: ("SUCCEEDED" | "FAILED" | "PENDING")[];
+                include?: "event"[];
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveriesResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -31,6 +31,7 @@ export async function run(
       rateLimitPerHour: num(opts.rateLimit, '--rate-limit'),
       faults: opts.faults,
       faultSeed: num(opts.faultSeed, '--fault-seed'),
+      webhookFaults: opts.webhookFaults,
       refuseChecksums: opts.refuseChecksums === true,
       simNow: opts.clock,
       log: rt.config.verbose ? (l) => rt.out.logger.debug(l) : undefined,
