@@ -32,6 +32,8 @@ export interface ServiceOptions {
   publicUrl?: string | undefined;
   /** How long a rotated webhook secret is still accepted (default a day: Apple retries deliveries for hours). */
   webhookGraceMs?: number;
+  /** On PostgreSQL, how often a waiting deploy asks the database for events taken by other processes. */
+  webhookWakeCheckMs?: number;
   maxArtifactBytes?: number;
   clock?: Clock;
   sleep?: Sleep;
@@ -127,6 +129,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     clock,
     sleep,
     ...(apple.webhooks ? { apple: apple.webhooks } : {}),
+    ...(o.webhookWakeCheckMs ? { crossProcessCheckMs: o.webhookWakeCheckMs } : {}),
     // The event still wakes its waiters, whose polls read Apple with their own retries.
     onReadError: (eventRef, err) =>
       app.log.warn({ eventRef, code: err instanceof AscendError ? err.code : 'INTERNAL' }, 'webhook re-read failed'),

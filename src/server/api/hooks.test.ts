@@ -11,6 +11,7 @@ import { addKey } from '../store/keys.js';
 import type { Store } from '../store/open.js';
 import { describeStores } from '../store/testing/dialects.js';
 import {
+  eventHandledSince,
   insertWebhook,
   listWebhookEvents,
   newWebhookId,
@@ -161,6 +162,10 @@ describeStores('incoming webhooks: POST /hooks/apple/:id and the event job', (ct
     const [ev] = await listWebhookEvents(store, teamId, hook.id);
     expect(ev).toMatchObject({ eventId: 'ev-1', resourceType: 'buildUploads', resourceId: 'up-1', state: 'COMPLETE' });
     expect(ev!.handledAt).not.toBeNull();
+    // What waiters in other processes ask the database: handled since they last looked?
+    expect(await eventHandledSince(store, teamId, BUNDLE, clock.now())).toBe(true);
+    expect(await eventHandledSince(store, teamId, BUNDLE, clock.now() + 1)).toBe(false);
+    expect(await eventHandledSince(store, teamId, 'com.example.other', clock.now())).toBe(false);
     off();
     other();
   });

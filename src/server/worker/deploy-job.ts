@@ -158,7 +158,8 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
   let waiter: Waiter | undefined;
   try {
     const artifact = await getArtifact(env.store, teamId, d.artifactId ?? '');
-    const bundleId = (artifact.facts as { bundleId?: unknown } | null)?.bundleId;
+    // Facts are shaped as `ipa inspect --json`'s: the main app's bundle id is `app.bundleId`.
+    const bundleId = (artifact.facts as { app?: { bundleId?: unknown } | null } | null)?.app?.bundleId;
     if (env.waiter && typeof bundleId === 'string') waiter = env.waiter(teamId, bundleId);
     const key = await openKey(env.store, env.vault, teamId, d.keyRef ?? '');
     const transport = await env.transport();
