@@ -26,7 +26,13 @@ function holdingSleep() {
   const sleep: Sleep = (ms, signal) => {
     if (!holding || ms < 1000) return realSleep(Math.min(ms / 20, 50), signal);
     return new Promise((resolve, reject) => {
-      const h = { ms, release: () => (held.delete(h), resolve()) };
+      const h = {
+        ms,
+        release: () => {
+          held.delete(h);
+          resolve();
+        },
+      };
       held.add(h);
       signal?.addEventListener(
         'abort',
