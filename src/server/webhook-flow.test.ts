@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -64,7 +64,13 @@ const until = async (what: string, check: () => Promise<boolean> | boolean, trie
 
 /** One service with its simulator; Apple's deliveries reach the service's route in process. */
 function flow(ctx: StoreContext, o: { webhookFaults?: string; sleep: Sleep }) {
-  const state = {} as { sim: Simulator; svc: Service; dir: string; releaser: Record<string, string> };
+  const state = { logs: [] as string[] } as {
+    sim: Simulator;
+    svc: Service;
+    dir: string;
+    releaser: Record<string, string>;
+    logs: string[];
+  };
   beforeAll(async () => {
     state.sim = await startSimulator({
       host: '127.0.0.1',
@@ -95,6 +101,7 @@ function flow(ctx: StoreContext, o: { webhookFaults?: string; sleep: Sleep }) {
       // sleep is held whole, so only the in-process wake-up can end it.
       webhookWakeCheckMs: 60_000,
       extraTrustedRoots: [SAMPLE_ROOT_SHA256],
+      log: { write: (l) => void state.logs.push(l) },
     });
     const { store, deps } = state.svc.storage;
     const first = await ensureFirstAdmin(store, deps, { apiToken: true });
@@ -168,6 +175,27 @@ describeStores('a deploy continues on the webhook', (ctx) => {
   it('registers the app’s webhook at the simulator on apps sync', () => {
     const hooks = f.state.sim.store.list('webhooks');
     expect(hooks.map((w) => String(w.attributes.url).startsWith(`${PUBLIC_URL}/hooks/apple/whk_`))).toContain(true);
+  });
+
+  it('keeps the webhook secret in the vault only: not in a log line, an answer or the database in plain text', async () => {
+    const { store, vault } = f.state.svc.storage;
+    const row = await store.db.selectFrom('webhooks').selectAll().executeTakeFirstOrThrow();
+    const secret = (await vault.open(row.team_id, row.secret_id)).toString();
+    expect(secret.length).toBeGreaterThanOrEqual(43);
+    const shown = await f.state.svc.app.inject({
+      method: 'GET',
+      url: `/api/v1/apps/${row.app_ref}/webhook`,
+      headers: f.state.releaser,
+    });
+    expect(shown.statusCode).toBe(200);
+    expect(shown.body).not.toContain(secret);
+    expect(f.state.logs.join('\n')).not.toContain(secret);
+    if (ctx.dialect === 'sqlite') {
+      const loc = ctx.location();
+      if (loc.dialect === 'sqlite')
+        for (const file of [loc.path, `${loc.path}-wal`].filter((x) => existsSync(x)))
+          expect(readFileSync(file).includes(secret)).toBe(false);
+    }
   });
 
   it('wakes the processing wait when Apple’s event arrives, while the poll’s own sleep is still pending', async () => {

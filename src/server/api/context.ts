@@ -11,10 +11,8 @@ import { type AuditEntry, appendAudit } from '../store/audit.js';
 import type { StoreDeps } from '../store/ids.js';
 import type { Store } from '../store/open.js';
 import type { Vault } from '../vault/vault.js';
-import type { AppleWebhooks } from '../webhooks/types.js';
+import type { AppleWebhooks, HookReceiver, WebhookRegistration } from '../webhooks/types.js';
 import { authenticate, type Principal } from './auth.js';
-import type { HookReceiver } from './routes/hooks.js';
-import type { WebhookRegistration } from './routes/webhooks.js';
 import type { SigningCertificateView, SigningEnsureSummary } from './types.js';
 
 /**

@@ -1,13 +1,12 @@
 import { hostname } from 'node:os';
 import type { Clock, Sleep } from '../../core/clock.js';
-import type { HookReceiver } from '../api/routes/hooks.js';
 import { TableJobQueue } from '../queue/table-queue.js';
 import type { StoreDeps } from '../store/ids.js';
 import type { Store } from '../store/open.js';
 import { eventHandledSince } from '../store/webhooks.js';
 import type { Vault } from '../vault/vault.js';
 import { WEBHOOK_JOB, webhookJobHandler } from '../worker/webhook-job.js';
-import type { AppleWebhooks } from './types.js';
+import type { AppleWebhooks, HookReceiver } from './types.js';
 import { createWaiter, type Waiter, WakeBus, wakeKey } from './wake.js';
 
 export interface WebhookRuntime {

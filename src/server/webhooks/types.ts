@@ -29,3 +29,16 @@ export interface AppleWebhooks {
   /** The resource's state now, re-read through the API; null for a type the server does not read. */
   readState(key: ApiKey, resource: { type: string; id: string }): Promise<string | null>;
 }
+
+/** Where the hooks route sends accepted deliveries: a job per event, and a nudge so it is taken at once. */
+export interface HookReceiver {
+  enqueue(payload: { teamId: string; eventRef: string }): Promise<string>;
+  nudge(): void;
+}
+
+/** How webhooks are registered: set with `--public-url` (where App Store Connect reaches this server). */
+export interface WebhookRegistration {
+  publicUrl: string;
+  /** How long the previous secret is accepted after a rotation. */
+  graceMs: number;
+}

@@ -3,13 +3,8 @@ import { AscendError } from '../../../core/errors.js';
 import { findWebhook, recordWebhookEvent, type WebhookRecord } from '../../store/webhooks.js';
 import { parseNotice } from '../../webhooks/payload.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../webhooks/signature.js';
+import type { HookReceiver } from '../../webhooks/types.js';
 import type { ApiContext } from '../context.js';
-
-/** Where accepted deliveries go: a job per event, and a nudge so the job is taken without the idle wait. */
-export interface HookReceiver {
-  enqueue(payload: { teamId: string; eventRef: string }): Promise<string>;
-  nudge(): void;
-}
 
 /** Apple's event payloads are small JSON documents; anything larger is not one. */
 export const MAX_HOOK_BYTES = 64 * 1024;

@@ -7,13 +7,6 @@ import type { Principal } from '../auth.js';
 import { requireRole } from '../auth.js';
 import { type ApiContext, audit, principalOf } from '../context.js';
 
-/** How webhooks are registered: set with `--public-url` (where App Store Connect reaches this server). */
-export interface WebhookRegistration {
-  publicUrl: string;
-  /** How long the previous secret is accepted after a rotation. */
-  graceMs: number;
-}
-
 /** The registrar, when this server registers webhooks (a public URL and Apple's webhooks API). */
 function registrarOf(ctx: ApiContext): RegistrarEnv | undefined {
   const apple = ctx.apple.webhooks;
