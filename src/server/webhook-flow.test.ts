@@ -69,6 +69,7 @@ function flow(ctx: StoreContext, o: { webhookFaults?: string; sleep: Sleep }) {
     svc: Service;
     dir: string;
     releaser: Record<string, string>;
+    owner: Record<string, string>;
     logs: string[];
   };
   beforeAll(async () => {
@@ -106,6 +107,7 @@ function flow(ctx: StoreContext, o: { webhookFaults?: string; sleep: Sleep }) {
     const { store, deps } = state.svc.storage;
     const first = await ensureFirstAdmin(store, deps, { apiToken: true });
     const owner = { authorization: `Bearer ${first.apiToken}` };
+    state.owner = owner;
     state.releaser = await bearerFor(store, deps, first.team.id, 'releaser');
     const k = state.sim.createKey({ role: 'APP_MANAGER' });
     const added = await state.svc.app.inject({
@@ -198,6 +200,35 @@ describeStores('a deploy continues on the webhook', (ctx) => {
     }
   });
 
+  it('rotates the secret at the simulator; the deliveries that follow, signed with the new one, are accepted', async () => {
+    const { store, vault } = f.state.svc.storage;
+    const before = await store.db
+      .selectFrom('webhooks')
+      .innerJoin('apps', 'apps.id', 'webhooks.app_ref')
+      .selectAll('webhooks')
+      .where('apps.bundle_id', '=', BUNDLE)
+      .executeTakeFirstOrThrow();
+    const res = await f.state.svc.app.inject({
+      method: 'POST',
+      url: `/api/v1/apps/${before.app_ref}/webhook/rotate`,
+      headers: f.state.owner,
+    });
+    expect(res.statusCode).toBe(200);
+    const after = await store.db
+      .selectFrom('webhooks')
+      .selectAll()
+      .where('id', '=', before.id)
+      .executeTakeFirstOrThrow();
+    expect(after.secret_id).not.toBe(before.secret_id);
+    expect(after.previous_secret_id).toBe(before.secret_id);
+    // The old secret stops counting now: only the new one, as the simulator holds it, can pass.
+    await store.db
+      .updateTable('webhooks')
+      .set({ previous_until: new Date(0).toISOString() })
+      .execute();
+    expect((await vault.open(after.team_id, after.secret_id)).length).toBeGreaterThanOrEqual(43);
+  });
+
   it('wakes the processing wait when Apple’s event arrives, while the poll’s own sleep is still pending', async () => {
     const id = await f.startDeploy('21');
     // The deploy's poll has read PROCESSING and sleeps (held: it cannot end by itself).
@@ -221,6 +252,9 @@ describeStores('a deploy continues on the webhook', (ctx) => {
       'COMPLETE',
     ]);
     // The rest (the build's own processing) is polled as before.
+    expect(f.state.sim.store.list('webhookDeliveries').every((d) => d.attributes.deliveryState === 'SUCCEEDED')).toBe(
+      true,
+    );
     hold.releaseAll();
     await f.finishProcessing();
     await until('the deploy to succeed', async () => (await f.deployOf(id)).state === 'succeeded');
