@@ -186,7 +186,7 @@ export function defineCommands() {
     .option('--data <dir>', 'data folder: SQLite database, master key, uploads', '.ascend')
     .option('--database-url <url>', 'PostgreSQL (postgres://USER@HOST/DB); SQLite under --data without it')
     .option('--workers <n>', 'deploys run at once in this process', '2')
-    .option('--public-url <url>', 'the URL of people, links and Apple webhooks (https makes cookies Secure)')
+    .option('--public-url <url>', 'the URL people, links and Apple webhooks use (https makes cookies Secure)')
     .option('--max-artifact-size <bytes>', 'largest build upload accepted', String(4 * 1024 ** 3))
     .option('--sandbox', 'an in-process simulated App Store Connect with a sample team, key and .ipa')
     .option('--write-admin-token <file>', "write an API token of the first team's owner (0600)");
