@@ -22,7 +22,7 @@ import { masterKeyOf } from '../vault/master-key.js';
 import { Vault } from '../vault/vault.js';
 import { signBody } from '../webhooks/signature.js';
 import { WakeBus, wakeKey } from '../webhooks/wake.js';
-import { WEBHOOK_JOB, type WebhookJobPayload, webhookJobHandler } from '../worker/webhook-job.js';
+import { EVENT_MEMORY_MS, WEBHOOK_JOB, type WebhookJobPayload, webhookJobHandler } from '../worker/webhook-job.js';
 import { buildApi } from './app.js';
 
 const SECRET = 'current-secret-0123456789abcdef';
@@ -252,6 +252,33 @@ describeStores('incoming webhooks: POST /hooks/apple/:id and the event job', (ct
     reads.length = 0;
     await runJobs();
     expect(reads).toEqual(['buildUploads/up-4']);
+  });
+
+  it('forgets events older than the dedup memory when the next one is handled', async () => {
+    await store.db
+      .insertInto('webhook_events')
+      .values({
+        id: 'whe_old',
+        webhook_ref: hook.id,
+        team_id: teamId,
+        app_ref: hook.appRef,
+        event_id: 'ev-ancient',
+        event_type: 'buildUploadStateUpdated',
+        resource_type: null,
+        resource_id: null,
+        state: null,
+        received_at: new Date(clock.now() - EVENT_MEMORY_MS - 1).toISOString(),
+        handled_at: null,
+      })
+      .execute();
+    appleStates.set('buildUploads/up-6', 'COMPLETE');
+    const body = event('ev-6', 'up-6');
+    expect((await post(hook.id, body, signed(body))).statusCode).toBe(202);
+    await runJobs();
+    const ids = (await listWebhookEvents(store, teamId, hook.id)).map((e) => e.eventId);
+    expect(ids).toContain('ev-6');
+    expect(ids).toContain('ev-1');
+    expect(ids).not.toContain('ev-ancient');
   });
 
   it('after a rotation accepts the previous secret until its grace ends, then refuses it', async () => {

@@ -253,3 +253,12 @@ export async function eventHandledSince(
     .executeTakeFirst();
   return Boolean(r);
 }
+
+/** Drops a webhook's events received before `before` (epoch ms): dedup needs days, not forever. */
+export async function pruneWebhookEvents(store: Store, webhookRef: string, before: number): Promise<void> {
+  await store.db
+    .deleteFrom('webhook_events')
+    .where('webhook_ref', '=', webhookRef)
+    .where('received_at', '<', isoTime(before))
+    .execute();
+}

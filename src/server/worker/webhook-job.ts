@@ -2,12 +2,17 @@ import type { JobContext, JobHandler } from '../queue/types.js';
 import type { StoreDeps } from '../store/ids.js';
 import { openKey } from '../store/keys.js';
 import type { Store } from '../store/open.js';
-import { findWebhook, getWebhookEvent, markWebhookEventHandled } from '../store/webhooks.js';
+import { findWebhook, getWebhookEvent, markWebhookEventHandled, pruneWebhookEvents } from '../store/webhooks.js';
 import type { Vault } from '../vault/vault.js';
 import type { AppleWebhooks } from '../webhooks/types.js';
 import { type WakeBus, wakeKey } from '../webhooks/wake.js';
 
 export const WEBHOOK_JOB = 'webhook-event';
+/**
+ * How long an event id is remembered for dedup. Apple's retries of a delivery span hours (the simulator's
+ * schedule, 1 min to 6 h); an older duplicate is handled again, which is harmless: it only re-reads Apple.
+ */
+export const EVENT_MEMORY_MS = 30 * 86_400_000;
 export interface WebhookJobPayload {
   teamId: string;
   eventRef: string;
@@ -52,6 +57,7 @@ async function handle(env: WebhookJobEnv, job: JobContext): Promise<void> {
     }
   }
   await markWebhookEventHandled(env.store, env.deps, teamId, ev.id, state);
+  await pruneWebhookEvents(env.store, ev.webhookRef, env.deps.clock.now() - EVENT_MEMORY_MS);
   if (app) env.bus.wake(wakeKey(teamId, app.bundle_id));
 }
 
