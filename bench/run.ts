@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchApiClient } from './api-client.js';
+import { benchBuildSteps } from './build-steps.js';
 import { benchDeploy } from './deploy.js';
 import { benchIpaInspect } from './ipa-inspect.js';
 import { machine } from './lib.js';
@@ -36,6 +37,7 @@ if (want('concurrency'))
 if (want('deploy')) sections.push(await benchDeploy(), await benchServerDeploy());
 if (want('server')) sections.push(await benchServer(tmp));
 if (want('webhooks')) sections.push(await benchWebhooks());
+if (want('build')) sections.push(await benchBuildSteps());
 
 // A partial run (`npm run bench -- upload`) keeps the other sections of the committed results.
 const resultsPath = join(import.meta.dirname, 'RESULTS.md');

@@ -13,6 +13,7 @@ import { buildServer } from './server.js';
 import type { Timeouts } from './server-deps.js';
 import { SimClock } from './sim-clock.js';
 import { loadSpec } from './spec.js';
+import { advanceAll } from './state.js';
 import { Store } from './store.js';
 import { RateLimiter } from './throttle.js';
 import type { UploadConfig } from './upload-config.js';
@@ -190,7 +191,10 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       const u = new URL(address);
       if (u.hostname === '0.0.0.0' || u.hostname === '::') u.hostname = '127.0.0.1';
       sim.url = (options.publicUrl ?? u.toString()).replace(/\/+$/, '');
-      void webhooks.run(options.sleep ?? realSleep, options.webhookTickMs ?? 1000, ticker.signal);
+      // Processing and review end by time alone; with a webhook to tell, that must not wait for a request.
+      void webhooks.run(options.sleep ?? realSleep, options.webhookTickMs ?? 1000, ticker.signal, () => {
+        if (advanceAll({ store, simClock, uploads })) store.save();
+      });
       return sim.url;
     },
     async close() {

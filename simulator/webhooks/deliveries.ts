@@ -198,7 +198,9 @@ export class Deliveries {
       answer = await this.deps.send(req);
       if (first && i.duplicate) await this.deps.send(req).catch(() => undefined);
     } catch (err) {
-      error = (err as Error).name === 'TimeoutError' ? 'The request timed out' : (err as Error).message;
+      // fetch says only "fetch failed"; its cause names the problem (ECONNREFUSED, a bad certificate…).
+      const e = err as Error & { cause?: { message?: string } };
+      error = e.name === 'TimeoutError' ? 'The request timed out' : (e.cause?.message ?? e.message);
     }
     if (answer && (answer.status < 200 || answer.status > 299)) error = `The endpoint answered HTTP ${answer.status}`;
     this.finish(d, i, answer, error);

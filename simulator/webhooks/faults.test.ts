@@ -2,66 +2,21 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FakeClock, seededRandom } from '../../src/core/clock.js';
+import { seededRandom } from '../../src/core/clock.js';
 import { AscendError } from '../../src/core/errors.js';
 import { verifyHmacSha256 } from '../../src/core/hmac.js';
-import { appleToken } from '../../test/helpers/jwt.js';
 import { tempDir } from '../../test/helpers/temp.js';
+import { WEBHOOK_SECRET, webhookSim } from '../../test/helpers/webhook-sim.js';
 import { createSimulator, type SimulatorOptions } from '../index.js';
 import { parseWebhookFaults } from './faults.js';
-import type { OutgoingRequest } from './index.js';
 
-const SECRET = 'faults secret';
+const SECRET = WEBHOOK_SECRET;
 
-function setup(options: SimulatorOptions = {}) {
-  const clock = new FakeClock(Date.UTC(2026, 5, 1));
-  const received: OutgoingRequest[] = [];
-  const sim = createSimulator({
-    clock,
-    webhookSender: async (req) => {
-      received.push(req);
-      return { status: 200, body: '' };
-    },
-    ...options,
-  });
-  const key = sim.createKey({ role: 'ADMIN' });
-  const req = (method: 'GET' | 'POST', url: string, body?: unknown) =>
-    sim.app.inject({
-      method,
-      url,
-      headers: {
-        authorization: `Bearer ${appleToken(key, clock.now() / 1000)}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      payload: body ? JSON.stringify(body) : undefined,
-    });
-  const createHook = async (url = 'https://hooks.example.com/asc') => {
-    const r = await req('POST', '/v1/webhooks', {
-      data: {
-        type: 'webhooks',
-        attributes: { name: 'f', secret: SECRET, url, enabled: true, eventTypes: ['BUILD_UPLOAD_STATE_UPDATED'] },
-        relationships: { app: { data: { type: 'apps', id: '1000000001' } } },
-      },
-    });
-    expect(r.statusCode, r.body).toBe(201);
-    return r.json().data.id as string;
-  };
-  const ping = async (id: string) => {
-    const r = await req('POST', '/v1/webhookPings', {
-      data: { type: 'webhookPings', relationships: { webhook: { data: { type: 'webhooks', id } } } },
-    });
-    expect(r.statusCode, r.body).toBe(201);
-  };
-  const advance = async (seconds: number) => {
-    await sim.app.inject({ method: 'POST', url: '/__sim/clock', payload: { advanceSeconds: seconds } });
-    await sim.webhooks.pump();
-  };
-  /** Which recorded event (by creation order) each received request carried. */
-  const order = () => {
-    const events = sim.store.list('webhookEvents').map((e) => e.attributes.payload);
-    return received.map((r) => events.indexOf(r.body));
-  };
-  return { sim, req, createHook, ping, advance, received, order };
+/** Pings go to a recorder answering 200 (or over real HTTP with `http`); `createHook` gives the new id. */
+function setup(options: SimulatorOptions & { http?: boolean } = {}) {
+  const { http, ...rest } = options;
+  const s = webhookSim({ role: 'ADMIN', http, options: rest });
+  return { ...s, createHook: (url?: string) => s.hookId(url ? { url } : {}) };
 }
 
 describe('--webhook-faults', () => {
@@ -193,7 +148,7 @@ describe('webhook deliveries over real HTTP', () => {
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const { port } = receiver.address() as AddressInfo;
-    const { createHook, ping, sim } = setup({ webhookSender: undefined });
+    const { createHook, ping, sim } = setup({ http: true });
     await sim.listen();
     try {
       const id = await createHook(`http://127.0.0.1:${port}/asc-hook`);
@@ -215,9 +170,17 @@ describe('webhook deliveries over real HTTP', () => {
         deliveryState: 'SUCCEEDED',
         response: { httpStatusCode: 200, body: 'thanks' },
       });
+      // A receiver that is gone: the refused connection is the recorded error.
+      await new Promise((r) => receiver.close(r));
+      await ping(id);
+      await sim.webhooks.idle();
+      expect(sim.store.list('webhookDeliveries')[2]!.attributes).toMatchObject({
+        deliveryState: 'FAILED',
+        errorMessage: expect.stringContaining('ECONNREFUSED'),
+      });
     } finally {
       await sim.close();
-      await new Promise((r) => receiver.close(r));
+      if (receiver.listening) await new Promise((r) => receiver.close(r));
     }
   });
 });

@@ -29,8 +29,11 @@ export interface Webhooks {
   pump(): Promise<void>;
   /** Resolves when no delivery is in flight. */
   idle(): Promise<void>;
-  /** Pumps every `everyMs` by `sleep` until `signal` aborts, so retries fall due without requests. */
-  run(sleep: Sleep, everyMs: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Every `everyMs` by `sleep` until `signal` aborts: `advance()` (the time-driven transitions) when a webhook
+   * is enabled, then sends what is due, so events and retries go out without waiting for a request.
+   */
+  run(sleep: Sleep, everyMs: number, signal: AbortSignal, advance?: () => void): Promise<void>;
 }
 
 /**
@@ -57,13 +60,14 @@ export function createWebhooks(deps: WebhookDeps): Webhooks {
     writes: webhookWrites(deliveries),
     pump: () => deliveries.pump(),
     idle: () => deliveries.idle(),
-    async run(sleep, everyMs, signal) {
+    async run(sleep, everyMs, signal, advance) {
       while (!signal.aborted) {
         try {
           await sleep(everyMs, signal);
         } catch {
           return;
         }
+        if (advance && deps.store.list('webhooks').some((w) => w.attributes.enabled === true)) advance();
         await deliveries.pump();
       }
     },

@@ -1,70 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/core/clock.js';
+import { describe, expect, it, vi } from 'vitest';
 import { verifyHmacSha256 } from '../../src/core/hmac.js';
 import { appleToken } from '../../test/helpers/jwt.js';
-import { createSimulator, type SimulatorOptions } from '../index.js';
-import type { OutgoingRequest } from './index.js';
+import { WEBHOOK_APP, WEBHOOK_SECRET, webhookSim } from '../../test/helpers/webhook-sim.js';
 
-const APP = '1000000001';
-const SECRET = 'a webhook secret of the tests';
-
-/** An in-process simulator whose webhook deliveries go to a recorder answering `answers` in turn (then 200). */
-function setup(opts: { answers?: number[]; role?: string; options?: SimulatorOptions } = {}) {
-  const clock = new FakeClock(Date.UTC(2026, 5, 1));
-  const received: OutgoingRequest[] = [];
-  const answers = [...(opts.answers ?? [])];
-  const sim = createSimulator({
-    clock,
-    ...opts.options,
-    webhookSender: async (req) => {
-      received.push(req);
-      const status = answers.shift() ?? 200;
-      if (status === 0) throw new Error('connect ECONNREFUSED');
-      return { status, body: status === 200 ? 'ok' : 'x'.repeat(5000) };
-    },
-  });
-  const key = sim.createKey({ role: opts.role ?? 'APP_MANAGER' });
-  const req = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown) =>
-    sim.app.inject({
-      method,
-      url,
-      headers: {
-        authorization: `Bearer ${appleToken(key, clock.now() / 1000)}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      payload: body ? JSON.stringify(body) : undefined,
-    });
-  const createHook = (attributes: Record<string, unknown> = {}, app = APP) =>
-    req('POST', '/v1/webhooks', {
-      data: {
-        type: 'webhooks',
-        attributes: {
-          name: 'CI',
-          secret: SECRET,
-          url: 'https://hooks.example.com/asc',
-          enabled: true,
-          eventTypes: ['BUILD_BETA_DETAIL_EXTERNAL_BUILD_STATE_UPDATED', 'APP_STORE_VERSION_APP_VERSION_STATE_UPDATED'],
-          ...attributes,
-        },
-        relationships: { app: { data: { type: 'apps', id: app } } },
-      },
-    });
-  /** Answers export compliance for the app's first build: its external beta state moves on. */
-  const moveBetaState = async () => {
-    const build = sim.store.list('builds').find((b) => b.rels.app === APP)!;
-    const r = await req('PATCH', `/v1/builds/${build.id}`, {
-      data: { type: 'builds', id: build.id, attributes: { usesNonExemptEncryption: false } },
-    });
-    expect(r.statusCode, r.body).toBe(200);
-    await sim.webhooks.idle();
-    return build;
-  };
-  const advance = async (seconds: number) => {
-    await sim.app.inject({ method: 'POST', url: '/__sim/clock', payload: { advanceSeconds: seconds } });
-    await sim.webhooks.pump();
-  };
-  return { sim, clock, req, createHook, received, moveBetaState, advance };
-}
+const APP = WEBHOOK_APP;
+const SECRET = WEBHOOK_SECRET;
+const setup = webhookSim;
 
 describe('simulator: webhooks CRUD, validated like every route', () => {
   it('creates, reads, lists per app, updates and deletes; the secret is never returned', async () => {
@@ -229,6 +170,47 @@ describe('simulator: webhook deliveries', () => {
         relationships: { instance: { data: { type: 'appStoreVersions', id: version.id } } },
       }),
     ]);
+  });
+
+  it('a listening simulator tells what time alone changed (beta review by the clock) without any request', async () => {
+    const ticks: (() => void)[] = [];
+    const sleep = (_ms: number, signal?: AbortSignal) =>
+      new Promise<void>((resolve, reject) => {
+        ticks.push(resolve);
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    const { sim, createHook, received, moveBetaState, req } = setup({ options: { sleep, reviewSeconds: 60 } });
+    await sim.listen();
+    try {
+      await createHook();
+      const build = await moveBetaState();
+      const whatsNew = await req('POST', '/v1/betaBuildLocalizations', {
+        data: {
+          type: 'betaBuildLocalizations',
+          attributes: { locale: 'en-US', whatsNew: 'Everything' },
+          relationships: { build: { data: { type: 'builds', id: build.id } } },
+        },
+      });
+      expect(whatsNew.statusCode, whatsNew.body).toBe(201);
+      const submitted = await req('POST', '/v1/betaAppReviewSubmissions', {
+        data: {
+          type: 'betaAppReviewSubmissions',
+          relationships: { build: { data: { type: 'builds', id: build.id } } },
+        },
+      });
+      expect(submitted.statusCode, submitted.body).toBe(201);
+      await sim.webhooks.idle();
+      const states = () => received.map((r) => JSON.parse(r.body).data.attributes.newExternalBuildState);
+      expect(states()).toEqual(['READY_FOR_BETA_SUBMISSION', 'WAITING_FOR_BETA_REVIEW']);
+      sim.simClock.advance(60); // no request, no save: only the tick can notice
+      await vi.waitFor(() => expect(ticks.length).toBeGreaterThan(0));
+      ticks.shift()!();
+      await vi.waitFor(() =>
+        expect(states()).toEqual(['READY_FOR_BETA_SUBMISSION', 'WAITING_FOR_BETA_REVIEW', 'IN_BETA_REVIEW']),
+      );
+    } finally {
+      await sim.close();
+    }
   });
 
   it('retries a failed delivery on the schedule by the simulator clock, recording each answer (bounded)', async () => {

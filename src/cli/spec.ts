@@ -186,10 +186,13 @@ export function defineCommands() {
     .option('--data <dir>', 'data folder: SQLite database, master key, uploads', '.ascend')
     .option('--database-url <url>', 'PostgreSQL (postgres://USER@HOST/DB); SQLite under --data without it')
     .option('--workers <n>', 'deploys run at once in this process', '2')
+    .option('--run-builds', 'run build steps in this process too (a build runs as the server user: trusted teams only)')
+    .option('--labels <list>', 'labels of this process for build steps, comma-separated, besides its platform')
     .option('--public-url <url>', 'the URL people, links and Apple webhooks use (https makes cookies Secure)')
     .option('--max-artifact-size <bytes>', 'largest build upload accepted', String(4 * 1024 ** 3))
     .option('--sandbox', 'an in-process simulated App Store Connect with a sample team, key and .ipa')
-    .option('--write-admin-token <file>', "write an API token of the first team's owner (0600)");
+    .option('--write-admin-token <file>', "write an API token of the first team's owner (0600)")
+    .option('--allow-private-notify-targets', 'let notification targets be http and private/loopback addresses');
   const serverRotateMasterKey = server
     .command('rotate-master-key')
     .description('re-wrap every stored secret under a new master key while servers keep running')

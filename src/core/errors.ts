@@ -312,6 +312,22 @@ export const CATALOGUE = {
     exit: EXIT.conflict,
     remedy: 'The deploy changed meanwhile (another worker or person acted on it); reload it and try again.',
   },
+  BUILD_FAILED: {
+    exit: EXIT.rejected,
+    remedy: 'The build command failed; read the last lines of its output in the deploy log, fix the build and retry.',
+  },
+  BUILD_TIMEOUT: {
+    exit: EXIT.deadline,
+    remedy: 'The build ran past its timeout and was stopped; raise build.timeout or make the build faster.',
+  },
+  BUILD_ARTIFACT_NOT_FOUND: {
+    exit: EXIT.validation,
+    remedy: 'Point build.artifact at the file the command makes, relative to its working folder (e.g. "build/*.ipa").',
+  },
+  BUILD_ARTIFACT_AMBIGUOUS: {
+    exit: EXIT.validation,
+    remedy: 'Make build.artifact match exactly one file, e.g. by naming it in full.',
+  },
   PERMISSION_DENIED: {
     exit: EXIT.auth,
     remedy: "Your role in this team does not allow this; ask one of the team's owners or admins.",
@@ -437,6 +453,11 @@ export const CATALOGUE = {
     exit: EXIT.conflict,
     remedy:
       'Start the server with --public-url (the address App Store Connect can reach) and sync the apps (POST /api/v1/apps/sync) so the webhook is registered, then rotate again.',
+  },
+  NOTIFY_TARGET_INVALID: {
+    exit: EXIT.validation,
+    remedy:
+      'Give an https URL of a public host (Slack: the incoming-webhook URL), a name of 1–64 characters and known event names (docs/SERVER.md, "Notifications").',
   },
 } as const satisfies Record<string, CatalogueEntry>;
 

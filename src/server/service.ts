@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Clock, type Random, realSleep, type Sleep, systemClock } from '../core/clock.js';
@@ -12,12 +12,29 @@ import type { ApiContext, AppleGateway, DeployControl } from './api/context.js';
 import { AscClients } from './apple/clients.js';
 import { ascGateway } from './apple/gateway.js';
 import { ipaInspector } from './apple/inspector.js';
-import { MONITOR_EVERY_MS, MONITOR_JOB, monitorJobHandler, scheduleMonitor } from './monitor/job.js';
-import { TableJobQueue } from './queue/table-queue.js';
+import { dbRateBudget } from './apple/rate-budget.js';
+import {
+  MONITOR_EVERY_MS,
+  MONITOR_JOB,
+  MONITOR_KEY_JOB,
+  monitorJobHandler,
+  monitorKeyJobHandler,
+  scheduleMonitor,
+} from './monitor/job.js';
+import { deployNotifications } from './notify/deploy-events.js';
+import { notifyJobHandler, type RetryPolicy } from './notify/job.js';
+import { NOTIFY_JOB, Notifier, requeueOrphanedDeliveries } from './notify/notifier.js';
+import { httpPost, type Post } from './notify/post.js';
+import { openJobQueue } from './queue/open.js';
+import type { JobQueue } from './queue/types.js';
 import { openServerStorage, type ServerStorage } from './storage.js';
 import { ArtifactFiles } from './store/artifact-files.js';
 import { systemDeps } from './store/ids.js';
 import { startWebhookRuntime, type WebhookRuntime } from './webhooks/runtime.js';
+import { localArtifactSink } from './worker/artifact-sink.js';
+import { buildJobHandler } from './worker/build-job.js';
+import { BuildLogFiles } from './worker/build-log-files.js';
+import { buildJobKind, workerBuildKinds } from './worker/build-spec.js';
 import { DEPLOY_JOB, deployJobHandler } from './worker/deploy-job.js';
 
 export interface ServiceOptions {
@@ -47,12 +64,34 @@ export interface ServiceOptions {
   monitorEveryMs?: number;
   /** SHA-256 fingerprints of roots trusted beside Apple's for profiles (the sandbox's sample root). */
   extraTrustedRoots?: readonly string[];
+  /**
+   * Notification targets may be http and loopback/private/link-local addresses (default: https to public
+   * addresses only, against SSRF). For tests and installs whose receivers live on the same private network.
+   */
+  allowPrivateNotifyTargets?: boolean;
+  /** Time for one notification attempt (default 10 s). */
+  notifyTimeoutMs?: number;
+  /** Notification retries (default: 6 attempts, 10 s doubling to 1 h, with jitter). */
+  notifyRetry?: RetryPolicy;
+  /** Tests may replace how a notification is sent; by default node:http(s) under the address policy. */
+  notifyPost?: Post;
+  /**
+   * Labels of the in-process worker: it runs the build steps needing a subset of them (worker/build-spec.ts).
+   * Absent, it runs none: a build command runs as the server's user and could read its data folder.
+   */
+  workerLabels?: readonly string[] | undefined;
+  /** The environment build commands start from (PATH, HOME, LANG…), never the server's whole environment. */
+  buildEnv?: Readonly<Record<string, string>>;
+  /** Where build steps get their fresh folders; the system's temporary folder by default. */
+  buildDir?: string;
+  /** Between SIGTERM and SIGKILL of a stopped build. */
+  buildGraceMs?: number;
 }
 
 export interface Service {
   readonly app: FastifyInstance;
   readonly storage: ServerStorage;
-  readonly queue: TableJobQueue;
+  readonly queue: JobQueue;
   readonly clients: AscClients;
   /** Incoming webhooks: the event queue loop, the wake-ups of waiting deploys. */
   readonly webhooks: WebhookRuntime;
@@ -78,13 +117,17 @@ async function assertWritable(dir: string): Promise<void> {
 
 /** Deploy routes' reach into this process: the queue, and the abort handles of the deploys running here. */
 function deployControl(
-  queue: TableJobQueue,
+  queue: JobQueue,
   running: Map<string, AbortController>,
   pollMs: number,
   sleep: Sleep,
+  logFiles: BuildLogFiles,
 ): DeployControl {
   return {
+    buildLog: (id) => logFiles.open(id),
     enqueue: (payload) => queue.enqueue(DEPLOY_JOB, payload, { maxAttempts: 5 }),
+    // A build that a shutdown interrupted is built afresh; three tries, as it re-runs the whole command.
+    enqueueBuild: (payload, labels) => queue.enqueue(buildJobKind(labels), payload, { maxAttempts: 3 }),
     cancel: (id) => {
       const c = running.get(id);
       c?.abort(new AscendError('INTERRUPTED', 'the deploy was cancelled'));
@@ -99,6 +142,8 @@ function deployControl(
 export async function createService(o: ServiceOptions): Promise<Service> {
   const clock = o.clock ?? systemClock;
   const sleep = o.sleep ?? realSleep;
+  // Bad worker labels are refused before anything is opened.
+  const buildKinds = o.workerLabels ? workerBuildKinds(o.workerLabels) : [];
   await assertWritable(o.dataDir);
   const storage = await openServerStorage({
     dataDir: o.dataDir,
@@ -109,16 +154,27 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     deps: { clock, randomBytes: systemDeps.randomBytes },
   });
   const { store, vault, deps } = storage;
-  const clients = new AscClients({ baseUrl: o.apiUrl, clock, sleep });
+  // Several processes share a PostgreSQL database and so one rate budget per key; alone on SQLite, memory does.
+  const clients = new AscClients({
+    baseUrl: o.apiUrl,
+    clock,
+    sleep,
+    ...(store.dialect === 'postgres' ? { sharedBudget: (keyId: string) => dbRateBudget(store, clock, keyId) } : {}),
+  });
   const files = new ArtifactFiles(join(o.dataDir, 'artifacts'), deps.randomBytes);
   const transport = await httpTransport(4);
-  const queue = new TableJobQueue(store, deps, {
-    worker: `${hostname()}:${process.pid}:embedded`,
-    concurrency: Math.max(o.workers, 1),
-    leaseMs: 60_000,
+  // pg-boss on PostgreSQL, the jobs table on SQLite (docs/SERVER.md, "Scaling out").
+  const queue = await openJobQueue(store, deps, {
+    // Unique per queue: leases are matched by this name, and tests run two services in one process.
+    worker: `${hostname()}:${process.pid}:embedded:${deps.randomBytes(4).toString('hex')}`,
+    concurrency: o.workers,
     pollMs: o.pollMs ?? 500,
     sleep,
-    retryDelayMs: (n) => Math.min(60_000, 1000 * 2 ** n),
+    clock,
+  }).catch(async (err: unknown) => {
+    await transport.close();
+    await storage.close();
+    throw err;
   });
   const running = new Map<string, AbortController>();
   const apple = o.apple ?? ascGateway(clients, clock);
@@ -134,6 +190,12 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     onReadError: (eventRef, err) =>
       app.log.warn({ eventRef, code: err instanceof AscendError ? err.code : 'INTERNAL' }, 'webhook re-read failed'),
   });
+  const policy = { allowPrivate: o.allowPrivateNotifyTargets ?? false };
+  // Each attempt is a job; maxAttempts 2 only covers a worker dying mid-attempt (the handler retries itself).
+  const enqueueNotify = (payload: object, runAt?: number) =>
+    queue.enqueue(NOTIFY_JOB, payload, { maxAttempts: 2, ...(runAt === undefined ? {} : { runAt }) });
+  const notifier = new Notifier(store, deps, enqueueNotify);
+  const logFiles = new BuildLogFiles(join(o.dataDir, 'build-logs'));
   const ctx: ApiContext = {
     store,
     vault,
@@ -147,18 +209,31 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       maxBytes: o.maxArtifactBytes ?? 4 * 1024 ** 3,
       inspect: ipaInspector(() => new Date(clock.now()), o.extraTrustedRoots ?? []),
     },
-    deploys: deployControl(queue, running, o.pollMs ?? 500, sleep),
     hooks: webhooks.receiver,
     ...(o.publicUrl
       ? { webhookRegistration: { publicUrl: o.publicUrl, graceMs: o.webhookGraceMs ?? 86_400_000 } }
       : {}),
+    deploys: deployControl(queue, running, o.pollMs ?? 500, sleep, logFiles),
+    notify: { notifier, policy },
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
   const everyMs = o.monitorEveryMs ?? MONITOR_EVERY_MS;
   if (o.workers > 0) {
-    const monitor = monitorJobHandler(ctx, queue, everyMs, (keyRef, err) =>
-      app.log.warn({ keyRef, code: err instanceof AscendError ? err.code : 'INTERNAL' }, 'monitor check failed'),
+    const codeOf = (err: unknown) => (err instanceof AscendError ? err.code : 'INTERNAL');
+    const m = { ...ctx, notifier };
+    const sweep = monitorJobHandler(m, queue, everyMs);
+    const checkOne = monitorKeyJobHandler(m, (keyRef, err) =>
+      app.log.warn({ keyRef, code: codeOf(err) }, 'monitor check failed'),
     );
+    const notify = notifyJobHandler({
+      store,
+      vault,
+      deps,
+      post: o.notifyPost ?? httpPost(policy, sleep, o.notifyTimeoutMs ?? 10_000),
+      random: o.random ?? Math.random,
+      enqueue: enqueueNotify,
+      ...(o.notifyRetry ? { retry: o.notifyRetry } : {}),
+    });
     const deploy = deployJobHandler({
       store,
       vault,
@@ -169,13 +244,46 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       random: o.random ?? Math.random,
       transport: async () => transport,
       running,
+      cancelPollMs: o.pollMs ?? 1000,
+      keySlots: {
+        leaseMs: 60_000,
+        retryAfterMs: 15_000,
+        requeue: async (payload, runAt) => void (await queue.enqueue(DEPLOY_JOB, payload, { runAt, maxAttempts: 5 })),
+      },
       extraTrustedRoots: o.extraTrustedRoots ?? [],
       waiter: webhooks.waiter,
+      notify: deployNotifications(store, notifier, (err) =>
+        app.log.warn({ code: codeOf(err) }, 'deploy notification not stored'),
+      ),
     });
-    // One set of worker loops for both kinds: the hourly sweep is one short job among deploys.
-    queue.work([DEPLOY_JOB, MONITOR_JOB], (job) => (job.kind === MONITOR_JOB ? monitor(job) : deploy(job)));
+    const labels = o.workerLabels;
+    const build = buildJobHandler({
+      store,
+      vault,
+      deps,
+      sleep,
+      tempRoot: o.buildDir ?? tmpdir(),
+      baseEnv: o.buildEnv ?? {},
+      artifacts: localArtifactSink({
+        store,
+        deps,
+        files,
+        maxBytes: ctx.artifacts.maxBytes,
+        inspect: ctx.artifacts.inspect,
+      }),
+      enqueueDeploy: (payload) => ctx.deploys!.enqueue(payload),
+      running,
+      logFiles,
+      worker: `${hostname()} (${labels?.join(', ') || 'no labels'})`,
+      ...(o.buildGraceMs === undefined ? {} : { graceMs: o.buildGraceMs }),
+    });
+    queue.work([DEPLOY_JOB, ...buildKinds], (job) => (buildKinds.includes(job.kind) ? build(job) : deploy(job)));
+    // Short jobs get loops of their own: a "deploy started" must not wait for the deploys that fill the others.
+    const short = { [MONITOR_JOB]: sweep, [MONITOR_KEY_JOB]: checkOne, [NOTIFY_JOB]: notify };
+    await requeueOrphanedDeliveries(store, queue, enqueueNotify);
+    queue.work(Object.keys(short), (job) => short[job.kind as keyof typeof short](job));
     // The first sweep waits a minute: a restart loop must not turn into a loop of checks against Apple.
-    if (everyMs > 0) await scheduleMonitor(store, queue, clock.now() + Math.min(everyMs, 60_000));
+    if (everyMs > 0) await scheduleMonitor(queue, clock.now() + Math.min(everyMs, 60_000));
   }
   return {
     app,

@@ -18,6 +18,19 @@ export function parseRateLimit(header: string | null): { limit: number; remainin
 }
 
 /**
+ * A budget kept beyond this process (the server keeps one per key in its database), so workers on several
+ * machines pause together. The CLI has none: its tracker is the whole budget.
+ */
+export interface SharedRateBudget {
+  /** Until when (ms since epoch) every client of the key holds back: a 429 seen anywhere, or a spent quota. */
+  heldUntil(): Promise<number>;
+  /** Apple's latest `X-Rate-Limit` numbers, for the others to see. */
+  report(limit: number, remaining: number): Promise<void>;
+  /** A 429 here: the others hold back until `until` too. */
+  pause(until: number): Promise<void>;
+}
+
+/**
  * Tracks the key's hourly request budget from every response. One tracker per key, shared by all
  * clients that use the key, so parallel work sees the same budget.
  */
@@ -32,7 +45,14 @@ export class RateLimitTracker {
   constructor(
     private readonly clock: Clock,
     private readonly sleep: Sleep = realSleep,
+    private readonly shared?: SharedRateBudget,
   ) {}
+
+  /** The later of this process's pause and the shared one; a shared budget that cannot be read holds nothing. */
+  private async until(): Promise<number> {
+    const elsewhere = this.shared ? await this.shared.heldUntil().catch(() => 0) : 0;
+    return Math.max(this.pausedUntil, elsewhere);
+  }
 
   get budget(): RateBudget {
     return { ...this.state };
@@ -51,12 +71,19 @@ export class RateLimitTracker {
    */
   layer(): Layer {
     return (next) => async (req) => {
-      for (let wait = this.pausedUntil - this.clock.now(); wait > 0; wait = this.pausedUntil - this.clock.now()) {
+      for (
+        let wait = (await this.until()) - this.clock.now();
+        wait > 0;
+        wait = (await this.until()) - this.clock.now()
+      ) {
         await this.sleep(wait, req.signal);
       }
       const epoch = this.epoch;
       const res = await next(req);
-      this.observe(res.headers.get('x-rate-limit'));
+      const header = res.headers.get('x-rate-limit');
+      this.observe(header);
+      const parsed = this.shared ? parseRateLimit(header) : undefined;
+      if (parsed) await this.shared?.report(parsed.limit, parsed.remaining).catch(() => {});
       if (res.status === 429) {
         this.limited++;
         if (epoch === this.epoch) {
@@ -64,6 +91,7 @@ export class RateLimitTracker {
           this.consecutive++;
           const delay = Math.min(60_000, 1000 * 2 ** (this.consecutive - 1));
           this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + delay);
+          await this.shared?.pause(this.pausedUntil).catch(() => {});
         }
       } else {
         this.consecutive = 0;

@@ -75,6 +75,7 @@ export async function run(rt: Runtime, _args: ArgsOf<'serverStart'>, opts: Optio
   const maxArtifactBytes = int(opts.maxArtifactSize, '--max-artifact-size', 1024, 2 ** 40);
   const dataDir = resolve(rt.config.cwd, opts.data);
   const { createService } = await import('../../server/service.js');
+  const { buildBaseEnv, defaultWorkerLabels } = await import('../../server/worker/build-spec.js');
   const sandbox = opts.sandbox ? await startSandbox(rt, dataDir) : undefined;
   let svc: Awaited<ReturnType<typeof createService>> | undefined;
   try {
@@ -89,7 +90,14 @@ export async function run(rt: Runtime, _args: ArgsOf<'serverStart'>, opts: Optio
       workers,
       publicUrl: opts.publicUrl,
       maxArtifactBytes,
+      allowPrivateNotifyTargets: Boolean(opts.allowPrivateNotifyTargets),
       log: { write: (line) => void logFile.write(line) },
+      // Build commands run as this process's user, who can read the data folder: only when asked for.
+      workerLabels:
+        opts.runBuilds || opts.labels
+          ? defaultWorkerLabels(process.platform, (opts.labels ?? '').split(','))
+          : undefined,
+      buildEnv: buildBaseEnv(rt.config.env),
       // The sandbox's sample .ipa has a profile signed by the sample root, trusted here as `ascend demo` does.
       extraTrustedRoots: sandbox
         ? [(await import('../../sample/builder.js')).SAMPLE_ROOT_SHA256, ...rt.config.extraTrustedRoots]

@@ -9,6 +9,7 @@ import { deployRoutes } from './routes/deploys.js';
 import { homeRoutes } from './routes/home.js';
 import { hookRoutes } from './routes/hooks.js';
 import { keyRoutes } from './routes/keys.js';
+import { notificationRoutes } from './routes/notifications.js';
 import { sessionRoutes } from './routes/session.js';
 import { signingRoutes } from './routes/signing.js';
 import { teamRoutes } from './routes/team.js';
@@ -92,5 +93,6 @@ export function buildApi(
   if (ctx.apple.signing) signingRoutes(app, ctx, ctx.apple.signing);
   if (ctx.hooks) hookRoutes(app, ctx, ctx.hooks);
   webhookRoutes(app, ctx);
+  if (ctx.notify) notificationRoutes(app, ctx, ctx.notify);
   return app;
 }

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AscendError } from '../../core/errors.js';
@@ -6,6 +7,8 @@ import type { Finding } from '../../doctor/types.js';
 import type { SigningKeys } from '../../signing/key-store.js';
 import type { LoginLimiter } from '../accounts/login-limiter.js';
 import type { ScryptParams } from '../accounts/passwords.js';
+import type { AddressPolicy } from '../notify/address-policy.js';
+import type { Notifier } from '../notify/notifier.js';
 import type { ArtifactFiles } from '../store/artifact-files.js';
 import { type AuditEntry, appendAudit } from '../store/audit.js';
 import type { StoreDeps } from '../store/ids.js';
@@ -56,6 +59,10 @@ export type ArtifactInspector = (path: string, filename: string) => Promise<{ fa
 /** How deploy routes reach the queue and the workers of this process. */
 export interface DeployControl {
   enqueue(payload: { teamId: string; deployId: string }): Promise<string>;
+  /** Queues a deploy's build step for a worker with these labels (docs/SERVER.md, "Build steps"). */
+  enqueueBuild?(payload: { teamId: string; deployId: string }, labels: readonly string[]): Promise<string>;
+  /** A build step's whole log, if this server keeps it (GET /api/v1/deploys/:id/build-log). */
+  buildLog?(deployId: string): Promise<{ stream: Readable; size: number } | undefined>;
   /** Aborts a deploy running in this process at its next safe point; false if none runs here. */
   cancel(deployId: string): boolean;
   /** How often the event stream looks for new events. */
@@ -80,6 +87,8 @@ export interface ApiContext {
   hooks?: HookReceiver;
   /** With `--public-url`: apps' webhooks are registered at App Store Connect. Absent: none are. */
   webhookRegistration?: WebhookRegistration;
+  /** Outgoing notifications (src/server/notify). Absent: no notification routes, nothing is sent. */
+  notify?: { notifier: Notifier; policy: AddressPolicy };
   /** Passwords' scrypt cost; tests lower it. */
   scrypt?: ScryptParams;
 }

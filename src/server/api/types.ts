@@ -59,7 +59,23 @@ export type DeployState = 'queued' | 'running' | 'awaiting_approval' | 'succeede
 
 /** POST /api/v1/deploys: the `ascend deploy` flags as fields; unknown fields are refused. */
 export interface CreateDeploy {
-  artifactId: string;
+  /** An uploaded build; exactly one of artifactId and build. */
+  artifactId?: string;
+  /** A command that makes the build on a labelled worker first (docs/SERVER.md, "Build steps"). */
+  build?: {
+    /** argv, run without a shell; a string is run by `/bin/sh -c`. */
+    command: string | string[];
+    /** Relative folder inside the fresh working folder. */
+    workdir?: string;
+    /** Secret environment variables: stored in the vault, never returned, redacted from the log. */
+    env?: Record<string, string>;
+    /** Only a worker with all these labels runs it (at most 6). */
+    labels?: string[];
+    /** Glob of the one file the build makes, e.g. "build/*.ipa". */
+    artifact: string;
+    /** Seconds, 1 to 21600. */
+    timeout: number;
+  };
   /** A stored key's id (GET /api/v1/keys); the team's first key when absent. */
   keyId?: string;
   groups?: string[];
@@ -79,7 +95,16 @@ export interface Deploy {
   keyId: string | null;
   state: DeployState;
   options: Record<string, unknown>;
-  steps: { step: string; status: string; detail?: string | null; startedAt?: string | null; endedAt?: string | null }[];
+  steps: {
+    step: string;
+    status: string;
+    detail?: string | null;
+    startedAt?: string | null;
+    endedAt?: string | null;
+    /** The build step's exit code and run time. */
+    exitCode?: number | null;
+    durationMs?: number;
+  }[];
   error: { code: string; message: string; remedy?: string } | null;
   /** 0–1, the upload's share acknowledged by Apple. */
   progress: number;
@@ -88,11 +113,22 @@ export interface Deploy {
   startedAt: string | null;
   updatedAt: string;
   endedAt: string | null;
+  /** The build step it starts with; its status, exit code and duration are the `build` entry of `steps`. */
+  build?: {
+    command: string | string[];
+    workdir?: string;
+    labels: string[];
+    artifact: string;
+    timeout: number;
+    /** The env's names; values are never returned. */
+    envNames: string[];
+  };
 }
 
 /**
  * One Server-Sent Event of GET /api/v1/deploys/:id/events (`id:` is its seq, for Last-Event-ID):
- * `step` {step, status, detail?}, `progress` {sent, total}, `log` {text}, `approval` {step, by},
+ * `step` {step, status, detail?}, `progress` {sent, total}, `log` {text, step?} (a build step's log: its lines
+ * joined by newlines, one event per batch), `approval` {step, by},
  * `state` {state, step?, error?}.
  */
 export interface DeployEventMessage {
@@ -133,4 +169,34 @@ export interface SigningEnsureSummary {
 export interface SigningEnsureAnswer extends SigningEnsureSummary {
   /** E.g. a certificate kept from an earlier run that stopped before saving its key. */
   warnings: string[];
+}
+
+/** An outgoing notification target (`GET /api/v1/notifications/targets`): never its URL path, query or secret. */
+export interface NotificationTarget {
+  id: string;
+  kind: 'slack' | 'webhook';
+  name: string;
+  /** Event types, e.g. `deploy.failed`, `alert.opened` (docs/SERVER.md, "Notifications"). */
+  events: string[];
+  /** The URL's host only. */
+  host: string;
+  createdAt: string;
+}
+
+/** One notification to one target, with every attempt (`GET /api/v1/notifications/deliveries`). */
+export interface NotificationDelivery {
+  id: string;
+  targetId: string;
+  eventId: string;
+  event: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  lastStatus: number | null;
+  /** `HTTP 500`, `TIMEOUT`, `ECONNREFUSED`, `ADDRESS_REFUSED`, … */
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  deliveredAt: string | null;
+  history: { attempt: number; statusCode: number | null; error: string | null; startedAt: string; endedAt: string }[];
 }

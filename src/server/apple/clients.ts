@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type AscClient, createAscClient } from '../../asc/http/client.js';
+import { RateLimitTracker, type SharedRateBudget } from '../../asc/http/rate-limit.js';
 import type { FetchLike } from '../../asc/http/transport.js';
-import type { Clock, Sleep } from '../../core/clock.js';
+import { type Clock, realSleep, type Sleep, systemClock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import { createTokenProvider } from '../../credentials/token.js';
 import type { ApiKey } from '../../credentials/types.js';
@@ -13,6 +14,8 @@ export interface AscClientsOptions {
   sleep?: Sleep;
   fetch?: FetchLike;
   logger?: Logger;
+  /** The budget every worker of a key shares (the database's, docs/SERVER.md "Scaling out"), by Apple key id. */
+  sharedBudget?: (keyId: string) => SharedRateBudget;
 }
 
 /**
@@ -39,6 +42,15 @@ export class AscClients {
         ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}),
         ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
         ...(this.opts.logger ? { logger: this.opts.logger } : {}),
+        ...(this.opts.sharedBudget
+          ? {
+              rateLimit: new RateLimitTracker(
+                this.opts.clock ?? systemClock,
+                this.opts.sleep ?? realSleep,
+                this.opts.sharedBudget(key.keyId),
+              ),
+            }
+          : {}),
       });
       this.clients.set(id, client);
     }

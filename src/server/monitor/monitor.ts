@@ -1,6 +1,8 @@
 import { AscendError } from '../../core/errors.js';
 import type { Finding } from '../../doctor/types.js';
 import type { AppleGateway } from '../api/context.js';
+import { notifyAlertChanges } from '../notify/alert-events.js';
+import type { Notifier } from '../notify/notifier.js';
 import { listAlerts, recordFindings } from '../store/alerts.js';
 import type { StoreDeps } from '../store/ids.js';
 import { listKeys, openKey } from '../store/keys.js';
@@ -14,6 +16,8 @@ export interface MonitorDeps {
   vault: Vault;
   deps: StoreDeps;
   apple: Pick<AppleGateway, 'findings'>;
+  /** Tells the team about alerts opened and resolved (src/server/notify); none when absent. */
+  notifier?: Notifier | undefined;
 }
 
 export interface KeyCheckResult {
@@ -33,7 +37,9 @@ export async function checkKey(m: MonitorDeps, teamId: string, keyRef: string): 
   const key = await openKey(m.store, m.vault, teamId, keyRef);
   const held = async () => (await listHeldCertificates(m.store, teamId)).map((c) => c.certificateId);
   const findings = await find(key, held);
-  const r = await recordFindings(m.store, m.deps, teamId, keyRef, findings, m.deps.clock.now());
+  const now = m.deps.clock.now();
+  const r = await recordFindings(m.store, m.deps, teamId, keyRef, findings, now);
+  if (m.notifier) await notifyAlertChanges(m.store, m.notifier, teamId, keyRef, now);
   return { keyRef, findings: findings.length, ...r };
 }
 

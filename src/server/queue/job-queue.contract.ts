@@ -58,6 +58,16 @@ export function defineJobQueueContract(name: string, harness: QueueHarness): voi
       expect(attempts).toEqual([1, 2]);
     });
 
+    it('unlessWaiting adds no second waiting job of a kind; other kinds are apart', async () => {
+      const k = kind();
+      const q = await queue('u');
+      const later = Date.now() + 3_600_000;
+      const first = await q.enqueue(k, {}, { runAt: later, unlessWaiting: true });
+      expect(await q.enqueue(k, {}, { runAt: later, unlessWaiting: true })).toBe(first);
+      const other = kind();
+      expect(await q.enqueue(other, {}, { runAt: later, unlessWaiting: true })).not.toBe(first);
+    });
+
     it('stop waits for a running job; with a timeout the job’s signal fires', async () => {
       const k = kind();
       const q = await queue('s');

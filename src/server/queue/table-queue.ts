@@ -1,9 +1,17 @@
 import type { Sleep } from '../../core/clock.js';
 import { redact } from '../../core/redact.js';
 import type { StoreDeps } from '../store/ids.js';
-import { claimJob, completeJob, enqueueJob, extendLease, failJob, type JobRecord } from '../store/jobs.js';
+import {
+  claimJob,
+  completeJob,
+  enqueueJob,
+  extendLease,
+  failJob,
+  type JobRecord,
+  livePayloads,
+} from '../store/jobs.js';
 import type { Store } from '../store/open.js';
-import type { JobHandler, JobQueue } from './types.js';
+import type { EnqueueOptions, JobHandler, JobQueue } from './types.js';
 
 export interface TableQueueOptions {
   /** This worker's name in the jobs table (host:pid:n). */
@@ -39,8 +47,22 @@ export class TableJobQueue implements JobQueue {
     return this.inFlight.size;
   }
 
-  async enqueue(kind: string, payload: unknown, o: { runAt?: number; maxAttempts?: number } = {}): Promise<string> {
-    return (await enqueueJob(this.store, this.deps, { kind, payload, ...o })).id;
+  async enqueue(kind: string, payload: unknown, o: EnqueueOptions = {}): Promise<string> {
+    const { unlessWaiting, ...rest } = o;
+    if (unlessWaiting) {
+      const waiting = await this.store.db
+        .selectFrom('jobs')
+        .select('id')
+        .where('kind', '=', kind)
+        .where('state', '=', 'queued')
+        .executeTakeFirst();
+      if (waiting) return waiting.id;
+    }
+    return (await enqueueJob(this.store, this.deps, { kind, payload, ...rest })).id;
+  }
+
+  livePayloads(kind: string): Promise<unknown[]> {
+    return livePayloads(this.store, kind, this.deps.clock.now());
   }
 
   work(kinds: readonly string[], handler: JobHandler): void {

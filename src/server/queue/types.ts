@@ -8,6 +8,15 @@ export interface JobContext {
   signal: AbortSignal;
 }
 
+export interface EnqueueOptions {
+  /** Not before this time (ms since the epoch). */
+  runAt?: number;
+  /** Runs in all, the first included (default 3). */
+  maxAttempts?: number;
+  /** When a job of this kind already waits, enqueue nothing and return its id (a schedule kept once). */
+  unlessWaiting?: boolean;
+}
+
 export type JobHandler = (job: JobContext) => Promise<void>;
 
 /**
@@ -16,11 +25,16 @@ export type JobHandler = (job: JobContext) => Promise<void>;
  */
 export interface JobQueue {
   readonly name: string;
-  enqueue(kind: string, payload: unknown, opts?: { runAt?: number; maxAttempts?: number }): Promise<string>;
+  enqueue(kind: string, payload: unknown, opts?: EnqueueOptions): Promise<string>;
   /** Starts taking jobs of these kinds. */
   work(kinds: readonly string[], handler: JobHandler): void;
   /** Stops taking jobs and waits for running ones; after `timeoutMs` their signals fire and they are released. */
   stop(opts?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Payloads of the jobs of `kind` that will still run (waiting, or running and not lost for good), so a
+   * scheduler can skip work already queued. Each queue answers from its own tables.
+   */
+  livePayloads(kind: string): Promise<unknown[]>;
   /** Jobs running now in this process. */
   readonly running: number;
 }

@@ -10,6 +10,9 @@ export interface DeployStep {
   detail?: string | null;
   startedAt?: string | null;
   endedAt?: string | null;
+  /** The build step's exit code and run time (docs/SERVER.md, "Build steps"). */
+  exitCode?: number | null;
+  durationMs?: number;
 }
 
 /** A deploy as the API shows it (DESIGN §3.5). */
@@ -28,6 +31,9 @@ export interface DeployRecord {
   startedAt: string | null;
   updatedAt: string;
   endedAt: string | null;
+  /** The build step it starts with, if any (worker/build-spec.ts StoredBuild); env values are in the vault. */
+  build: Record<string, unknown> | null;
+  buildEnvRef: string | null;
 }
 
 const TERMINAL: readonly DeployState[] = ['succeeded', 'failed', 'cancelled'];
@@ -48,6 +54,8 @@ function recordOf(r: DeploysTable): DeployRecord {
     startedAt: r.started_at,
     updatedAt: r.updated_at,
     endedAt: r.ended_at,
+    build: r.build ? readJson(r.build, `build of deploy ${r.id}`) : null,
+    buildEnvRef: r.build_env_ref ?? null,
   };
 }
 
@@ -60,6 +68,9 @@ export async function createDeploy(
     keyRef?: string | null;
     options: Record<string, unknown>;
     createdBy?: string | null;
+    build?: Record<string, unknown> | null;
+    buildEnvRef?: string | null;
+    steps?: DeployStep[];
   },
 ): Promise<DeployRecord> {
   const now = isoTime(deps.clock.now());
@@ -70,7 +81,7 @@ export async function createDeploy(
     key_ref: input.keyRef ?? null,
     state: 'queued',
     options: JSON.stringify(input.options),
-    steps: '[]',
+    steps: JSON.stringify(input.steps ?? []),
     error: null,
     progress: 0,
     created_by: input.createdBy ?? null,
@@ -78,6 +89,8 @@ export async function createDeploy(
     started_at: null,
     updated_at: now,
     ended_at: null,
+    // Only set when present, so a deploy without a build writes the same row as before migration 008.
+    ...(input.build ? { build: JSON.stringify(input.build), build_env_ref: input.buildEnvRef ?? null } : {}),
   };
   await store.db.insertInto('deploys').values(row).execute();
   return recordOf(row);
@@ -126,6 +139,8 @@ export interface DeployPatch {
   steps?: DeployStep[];
   error?: DeployRecord['error'];
   progress?: number;
+  /** The artifact a build step made. */
+  artifactId?: string;
 }
 
 /**
@@ -145,6 +160,7 @@ export async function updateDeploy(
   const set: Partial<DeploysTable> = { updated_at: now };
   if (patch.state) set.state = patch.state;
   if (patch.steps) set.steps = JSON.stringify(patch.steps);
+  if (patch.artifactId) set.artifact_id = patch.artifactId;
   if (patch.error !== undefined) set.error = patch.error === null ? null : JSON.stringify(patch.error);
   if (patch.progress !== undefined) set.progress = Math.min(Math.max(patch.progress, 0), 1);
   const res = await store.db

@@ -40,7 +40,11 @@ export type IdPrefix =
   | 'aud'
   | 'alr'
   | 'whk'
-  | 'whe';
+  | 'whe'
+  | 'ntg'
+  | 'nev'
+  | 'ndl'
+  | 'nat';
 
 /** A text id such as `dep_` + 26 base32 characters (128 random bits): unguessable, so ids leak nothing. */
 export function newId(prefix: IdPrefix, random: RandomBytes = cryptoRandomBytes): string {

@@ -157,3 +157,25 @@ export async function getJob(store: Store, id: string): Promise<JobRecord | unde
   const r = await store.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
   return r && recordOf(r);
 }
+
+/**
+ * Payloads of the jobs of `kind` that will still run: queued, or running and either leased or with attempts
+ * left. A running job whose worker died after its last attempt never runs again and is not counted.
+ */
+export async function livePayloads(store: Store, kind: string, now: number): Promise<unknown[]> {
+  const rows = await store.db
+    .selectFrom('jobs')
+    .select(['id', 'payload'])
+    .where('kind', '=', kind)
+    .where((eb) =>
+      eb.or([
+        eb('state', '=', 'queued'),
+        eb.and([
+          eb('state', '=', 'running'),
+          eb.or([eb('lease_until', '>=', isoTime(now)), eb('attempts', '<', eb.ref('max_attempts'))]),
+        ]),
+      ]),
+    )
+    .execute();
+  return rows.map((r) => readJson(r.payload, `payload of job ${r.id}`));
+}

@@ -28,6 +28,10 @@ export interface Database {
   alerts: AlertsTable;
   webhooks: WebhooksTable;
   webhook_events: WebhookEventsTable;
+  notification_targets: NotificationTargetsTable;
+  notification_events: NotificationEventsTable;
+  notification_deliveries: NotificationDeliveriesTable;
+  notification_attempts: NotificationAttemptsTable;
 }
 
 export type Role = 'owner' | 'admin' | 'releaser' | 'viewer';
@@ -171,6 +175,10 @@ export interface DeploysTable {
   started_at: string | null;
   updated_at: string;
   ended_at: string | null;
+  /** The build step's command, labels, glob and timeout as JSON (migration 008); never env values. */
+  build?: string | null;
+  /** The vault secret holding the build's env values (migration 008). */
+  build_env_ref?: string | null;
 }
 
 export interface DeployEventsTable {
@@ -300,4 +308,60 @@ export interface WebhookEventsTable {
   state: string | null;
   received_at: string;
   handled_at: string | null;
+}
+
+/** A team's notification target; its URL and secret are the vault's (`secret_id`, kind `notify-secret`). */
+export interface NotificationTargetsTable {
+  id: string;
+  team_id: string;
+  /** 'slack' | 'webhook' */
+  kind: string;
+  name: string;
+  /** JSON array of event types. */
+  events: string;
+  /** The URL's host only, for lists. */
+  host: string;
+  secret_id: string;
+  created_by: string | null;
+  created_at: string;
+}
+
+/** Something to tell the team about, once per `dedup_key` (src/server/notify/events.ts). */
+export interface NotificationEventsTable {
+  id: string;
+  team_id: string;
+  type: string;
+  dedup_key: string;
+  /** JSON, the event as sent (never a secret). */
+  payload: string;
+  created_at: string;
+}
+
+export type DeliveryState = 'pending' | 'delivered' | 'failed';
+
+export interface NotificationDeliveriesTable {
+  id: string;
+  team_id: string;
+  target_id: string;
+  event_id: string;
+  event_type: string;
+  state: DeliveryState;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
+  updated_at: string;
+  delivered_at: string | null;
+}
+
+export interface NotificationAttemptsTable {
+  id: string;
+  team_id: string;
+  delivery_id: string;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  started_at: string;
+  ended_at: string;
 }

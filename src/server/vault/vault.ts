@@ -5,7 +5,13 @@ import { type Envelope, type Keyring, openEnvelope, rewrapEnvelope, sealEnvelope
 import type { MasterKey } from './master-key.js';
 
 /** What a secret is for; part of its associated data, so a webhook secret cannot be opened as an API key. */
-export type SecretKind = 'asc-private-key' | 'signing-key' | 'p12-password' | 'webhook-secret' | 'notify-secret';
+export type SecretKind =
+  | 'asc-private-key'
+  | 'signing-key'
+  | 'p12-password'
+  | 'webhook-secret'
+  | 'notify-secret'
+  | 'build-env';
 
 const ownerOf = (teamId: string, id: string, kind: string) => `${teamId}|${id}|${kind}`;
 

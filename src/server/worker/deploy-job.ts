@@ -6,9 +6,11 @@ import type { DeployOptions } from '../../release/deploy-types.js';
 import type { RunEvent, StepName } from '../../release/pipeline.js';
 import type { PartTransport } from '../../upload/engine.js';
 import type { AscClients } from '../apple/clients.js';
+import type { DeployHook } from '../notify/deploy-events.js';
 import type { JobContext, JobHandler } from '../queue/types.js';
 import type { ArtifactFiles } from '../store/artifact-files.js';
 import { getArtifact } from '../store/artifacts.js';
+import { cancelRequested, clearCancel } from '../store/cancels.js';
 import {
   appendDeployEvent,
   type DeployRecord,
@@ -24,6 +26,7 @@ import { getSettings } from '../store/settings.js';
 import { DbStateStore } from '../store/step-state.js';
 import type { Vault } from '../vault/vault.js';
 import type { Waiter } from '../webhooks/wake.js';
+import { holdKeySlot, type KeySlotPolicy } from './key-slot-hold.js';
 
 export const DEPLOY_JOB = 'deploy';
 export interface DeployJobPayload {
@@ -51,6 +54,22 @@ export interface DeployJobEnv {
    * their schedule otherwise (docs/SERVER.md, "Incoming webhooks"). Absent: `sleep` alone.
    */
   waiter?: (teamId: string, bundleId: string) => Waiter;
+  /** Told of each change worth a notification (src/server/notify/deploy-events.ts); never throws. */
+  notify?: DeployHook;
+  /** How often a running deploy looks for a cancel left by another process (default 1 s). */
+  cancelPollMs?: number;
+  /** Per-key concurrency across workers (docs/SERVER.md, "Scaling out"); no limit when absent. */
+  keySlots?: KeySlotPolicy;
+}
+
+/** Aborts `cancel` once the database holds a cancel for this deploy (the API may be another process). */
+async function watchCancel(env: DeployJobEnv, deployId: string, cancel: AbortController, until: AbortSignal) {
+  while (!until.aborted) {
+    await env.sleep(env.cancelPollMs ?? 1000, until).catch(() => {});
+    if (until.aborted) return;
+    if (await cancelRequested(env.store, deployId).catch(() => false))
+      cancel.abort(new AscendError('INTERRUPTED', 'the deploy was cancelled'));
+  }
 }
 
 /** The approval policy (team setting `approvals`): which irreversible steps need an admin first. */
@@ -128,6 +147,7 @@ function eventSink(env: DeployJobEnv, d: DeployRecord) {
       if (at >= 0) steps[at] = row;
       else steps.push(row);
       write('step', row, { steps: [...steps] });
+      chain = chain.then(() => env.notify?.(d, { kind: 'step', step: e.step, status: e.status }));
     } else if (e.type === 'progress') {
       const percent = e.total > 0 ? Math.floor((e.sent / e.total) * 100) : 0;
       if (percent === lastPercent) return;
@@ -148,15 +168,38 @@ function errorOf(err: unknown): { code: string; message: string; remedy?: string
 async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
   const { teamId, deployId } = job.payload as DeployJobPayload;
   const { clock } = env.deps;
-  let d = await getDeploy(env.store, teamId, deployId);
+  const d = await getDeploy(env.store, teamId, deployId);
   if (d.state !== 'queued' && d.state !== 'running') return; // cancelled, finished or waiting meanwhile
-  d = await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'running' }, ['queued', 'running']);
+  const slot = env.keySlots && d.keyRef ? await holdKeySlot(env, env.keySlots, teamId, d.keyRef, deployId) : null;
+  if (slot === undefined) {
+    // Every slot of the key is busy: this job ends and a later one tries again; the deploy stays queued.
+    await env.keySlots?.requeue({ teamId, deployId }, clock.now() + env.keySlots.retryAfterMs);
+    return;
+  }
+  try {
+    await runHoldingSlot(env, job, d);
+  } finally {
+    await slot?.release();
+  }
+}
+
+async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: DeployRecord): Promise<void> {
+  const { teamId, id: deployId } = queued;
+  const { clock } = env.deps;
+  const d = await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'running' }, ['queued', 'running']);
+  await env.notify?.(d, { kind: 'started' });
   const cancel = new AbortController();
   env.running.set(deployId, cancel);
   const signal = AbortSignal.any([cancel.signal, job.signal]);
+  const ended = new AbortController();
+  const watcher = watchCancel(env, deployId, cancel, AbortSignal.any([ended.signal, signal]));
   const sink = eventSink(env, d);
   let waiter: Waiter | undefined;
   try {
+    // A cancel flagged while this job was being picked up (or while a lost run still held the deploy).
+    if (await cancelRequested(env.store, deployId))
+      cancel.abort(new AscendError('INTERRUPTED', 'the deploy was cancelled'));
+    signal.throwIfAborted();
     const artifact = await getArtifact(env.store, teamId, d.artifactId ?? '');
     // Facts are shaped as `ipa inspect --json`'s: the main app's bundle id is `app.bundleId`.
     const bundleId = (artifact.facts as { app?: { bundleId?: unknown } | null } | null)?.app?.bundleId;
@@ -185,10 +228,12 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
         state: 'awaiting_approval',
         step: report.awaiting,
       });
+      await env.notify?.(d, { kind: 'state', state: 'awaiting_approval', step: report.awaiting });
       return;
     }
     await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'succeeded', progress: 1 }, ['running']);
     await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'succeeded' });
+    await env.notify?.(d, { kind: 'state', state: 'succeeded' });
   } catch (err) {
     await sink.flush();
     if (cancel.signal.aborted) {
@@ -200,10 +245,15 @@ async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
     if (job.signal.aborted) throw err;
     const error = errorOf(err);
     await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'failed', error }, ['running']);
-    await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
+    const seq = await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
+    await env.notify?.(d, { kind: 'state', state: 'failed', error, seq });
   } finally {
     waiter?.close();
     env.running.delete(deployId);
+    ended.abort();
+    await watcher;
+    // A stopped or lost run keeps the flag for the worker that resumes it; any other end spends it.
+    if (!job.signal.aborted || cancel.signal.aborted) await clearCancel(env.store, deployId).catch(() => {});
   }
 }
 

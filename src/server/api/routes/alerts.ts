@@ -30,7 +30,7 @@ export function alertRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const p = await principalOf(ctx, req);
     requireRole(p, 'admin');
     const { keyId } = parseBody(CheckBody, req.body);
-    const m = { store: ctx.store, vault: ctx.vault, deps: ctx.deps, apple: ctx.apple };
+    const m = { store: ctx.store, vault: ctx.vault, deps: ctx.deps, apple: ctx.apple, notifier: ctx.notify?.notifier };
     let results: KeyCheckResult[];
     try {
       results = keyId

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AscendError } from '../../../core/errors.js';
 import { assertKeyUsable } from '../../monitor/monitor.js';
 import { getArtifact } from '../../store/artifacts.js';
+import { requestCancel } from '../../store/cancels.js';
 import {
   appendDeployEvent,
   createDeploy,
@@ -14,6 +15,7 @@ import {
 } from '../../store/deploys.js';
 import { getKey, listKeys } from '../../store/keys.js';
 import type { DeployState } from '../../store/schema.js';
+import { BuildBody, type StoredBuild, storedBuildOf, waitingDetail } from '../../worker/build-spec.js';
 import { type Principal, requireRole } from '../auth.js';
 import { type ApiContext, audit, type DeployControl, parseBody, principalOf } from '../context.js';
 import type { Deploy, Page } from '../types.js';
@@ -21,7 +23,9 @@ import type { Deploy, Page } from '../types.js';
 const text = (max: number) => z.string().max(max);
 const CreateBody = z
   .object({
-    artifactId: text(64),
+    artifactId: text(64).optional(),
+    /** Build the artifact first, on a worker with the given labels (docs/SERVER.md, "Build steps"). */
+    build: BuildBody.optional(),
     keyId: text(64).optional(),
     groups: z.array(text(100)).max(50).optional(),
     whatsNew: text(4000).optional(),
@@ -39,7 +43,10 @@ const CreateBody = z
       .optional(),
     phased: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => (b.artifactId === undefined) !== (b.build === undefined), {
+    message: 'give exactly one of artifactId (an uploaded build) and build (a command that makes one)',
+  });
 
 const STATES = ['queued', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled'] as const;
 const ENDED: readonly DeployState[] = ['succeeded', 'failed', 'cancelled', 'awaiting_approval'];
@@ -59,7 +66,29 @@ export function deployView(d: DeployRecord): Deploy {
     startedAt: d.startedAt,
     updatedAt: d.updatedAt,
     endedAt: d.endedAt,
+    ...(d.build ? { build: buildView(d.build as unknown as StoredBuild) } : {}),
   };
+}
+
+/** The build as the API shows it: the env's names only, never a value. */
+function buildView(b: StoredBuild): NonNullable<Deploy['build']> {
+  return {
+    command: b.command,
+    ...(b.workdir ? { workdir: b.workdir } : {}),
+    labels: b.labels,
+    artifact: b.artifact,
+    timeout: b.timeoutMs / 1000,
+    envNames: b.envNames,
+  };
+}
+
+/** A deploy's next job: its build while it has no artifact yet, the pipeline otherwise. */
+async function requeue(control: DeployControl, d: DeployRecord): Promise<void> {
+  const payload = { teamId: d.teamId, deployId: d.id };
+  if (d.build && !d.artifactId) {
+    if (!control.enqueueBuild) throw new AscendError('USAGE', 'this server runs no build steps');
+    await control.enqueueBuild(payload, (d.build as unknown as StoredBuild).labels);
+  } else await control.enqueue(payload);
 }
 
 /** Who acted, as recorded on the deploy: the user, or the API token when no user signed in. */
@@ -77,16 +106,36 @@ function createAndReadRoutes(app: FastifyInstance, ctx: ApiContext, control: Dep
   app.post('/api/v1/deploys', async (req, reply) => {
     const p = await principalOf(ctx, req);
     requireRole(p, 'releaser');
-    const { artifactId, keyId, ...options } = parseBody(CreateBody, req.body);
+    const { artifactId, build, keyId, ...options } = parseBody(CreateBody, req.body);
+    if (build && !control.enqueueBuild)
+      throw new AscendError('USAGE', 'this server runs no build steps', { remedy: 'Upload the build as an artifact.' });
     const keyRef = keyId ? (await getKey(ctx.store, p.teamId, keyId)).id : (await listKeys(ctx.store, p.teamId))[0]?.id;
     if (!keyRef)
       throw new AscendError('RESOURCE_NOT_FOUND', 'this team has no App Store Connect key', {
         remedy: 'Add a key first (POST /api/v1/keys).',
       });
     await assertKeyUsable(ctx.store, p.teamId, keyRef);
-    await getArtifact(ctx.store, p.teamId, artifactId); // another team's artifact is a 404
-    const d = await createDeploy(ctx.store, ctx.deps, p.teamId, { artifactId, keyRef, options, createdBy: actorOf(p) });
-    await control.enqueue({ teamId: p.teamId, deployId: d.id });
+    if (artifactId) await getArtifact(ctx.store, p.teamId, artifactId); // another team's artifact is a 404
+    const stored = build ? storedBuildOf(build) : null;
+    // The env values are secrets: sealed in the vault, never on the deploy row, in an event or a response.
+    const envRef =
+      build?.env && Object.keys(build.env).length
+        ? await ctx.vault.seal(p.teamId, 'build-env', JSON.stringify(build.env))
+        : null;
+    const d = await createDeploy(ctx.store, ctx.deps, p.teamId, {
+      artifactId: artifactId ?? null,
+      keyRef,
+      options,
+      createdBy: actorOf(p),
+      ...(stored
+        ? {
+            build: stored as unknown as Record<string, unknown>,
+            buildEnvRef: envRef,
+            steps: [{ step: 'build', status: 'waiting', detail: waitingDetail(stored.labels) }],
+          }
+        : {}),
+    });
+    await requeue(control, d);
     await audit(ctx, req, p, { action: 'deploy.create', outcome: 'success', target: { type: 'deploy', id: d.id } });
     reply.status(202);
     return deployView(d);
@@ -108,6 +157,19 @@ function createAndReadRoutes(app: FastifyInstance, ctx: ApiContext, control: Dep
   app.get<{ Params: { id: string } }>('/api/v1/deploys/:id', async (req) => {
     const p = await principalOf(ctx, req);
     return deployView(await getDeploy(ctx.store, p.teamId, idParam(req)));
+  });
+
+  // The build step's whole output (already redacted), beside the bounded `log` events.
+  app.get<{ Params: { id: string } }>('/api/v1/deploys/:id/build-log', async (req, reply) => {
+    const p = await principalOf(ctx, req);
+    const d = await getDeploy(ctx.store, p.teamId, idParam(req)); // another team's deploy is a 404
+    const log = d.build ? await control.buildLog?.(d.id) : undefined;
+    if (!log) throw new AscendError('RESOURCE_NOT_FOUND', `deploy ${d.id} has no build log on this server`);
+    reply
+      .header('content-type', 'text/plain; charset=utf-8')
+      .header('content-length', log.size)
+      .header('cache-control', 'no-store');
+    return reply.send(log.stream);
   });
 }
 
@@ -172,8 +234,10 @@ function actionRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployCont
     const id = idParam(req);
     const d = await getDeploy(ctx.store, p.teamId, id);
     if (d.state === 'running') {
-      if (!control.cancel(id))
-        throw new AscendError('DEPLOY_STATE_CONFLICT', `deploy ${id} is running in another process`);
+      // The flag reaches the worker wherever it runs (it polls); a deploy running here is also stopped at once.
+      const flagged = await requestCancel(ctx.store, ctx.deps, p.teamId, id);
+      if (!control.cancel(id) && !flagged)
+        throw new AscendError('DEPLOY_STATE_CONFLICT', `deploy ${id} ended before the cancel reached it`);
     } else {
       await updateDeploy(ctx.store, ctx.deps, p.teamId, id, { state: 'cancelled' }, ['queued', 'awaiting_approval']);
       await appendDeployEvent(ctx.store, ctx.deps, p.teamId, id, 'state', { state: 'cancelled' });
@@ -188,9 +252,30 @@ function actionRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployCont
     requireRole(p, 'releaser');
     const id = idParam(req);
     // The saved step state makes the new run resume: nothing uploaded or submitted twice.
-    await updateDeploy(ctx.store, ctx.deps, p.teamId, id, { state: 'queued', error: null }, ['failed', 'cancelled']);
+    const before = await getDeploy(ctx.store, p.teamId, id);
+    // A build that did not make its artifact runs again: its step waits for a worker anew.
+    const steps =
+      before.build && !before.artifactId
+        ? before.steps.map((s) =>
+            s.step === 'build'
+              ? {
+                  step: 'build',
+                  status: 'waiting',
+                  detail: waitingDetail((before.build as unknown as StoredBuild).labels),
+                }
+              : s,
+          )
+        : undefined;
+    await updateDeploy(
+      ctx.store,
+      ctx.deps,
+      p.teamId,
+      id,
+      { state: 'queued', error: null, ...(steps ? { steps } : {}) },
+      ['failed', 'cancelled'],
+    );
     await appendDeployEvent(ctx.store, ctx.deps, p.teamId, id, 'state', { state: 'queued' });
-    await control.enqueue({ teamId: p.teamId, deployId: id });
+    await requeue(control, await getDeploy(ctx.store, p.teamId, id));
     await audit(ctx, req, p, { action: 'deploy.retry', outcome: 'success', target: { type: 'deploy', id } });
     reply.status(202);
     return deployView(await getDeploy(ctx.store, p.teamId, id));

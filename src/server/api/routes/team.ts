@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { AscendError } from '../../../core/errors.js';
 import { listAudit } from '../../store/audit.js';
 import { getSettings, putSetting } from '../../store/settings.js';
 import { requireRole } from '../auth.js';
@@ -42,6 +43,11 @@ export function teamRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const p = await principalOf(ctx, req);
     requireRole(p, 'admin');
     const body = parseBody(SettingsBody, req.body);
+    // Targets hold credentials (a Slack URL is one): they live in the vault, behind their own routes.
+    if (Object.keys(body).some((k) => /^notification/i.test(k)))
+      throw new AscendError('USAGE', 'notification targets are not settings', {
+        remedy: 'Use POST /api/v1/notifications/targets (docs/SERVER.md, "Notifications").',
+      });
     for (const [key, value] of Object.entries(body)) await putSetting(ctx.store, ctx.deps, p.teamId, key, value);
     await audit(ctx, req, p, { action: 'settings.update', outcome: 'success', detail: { keys: Object.keys(body) } });
     return getSettings(ctx.store, p.teamId);

@@ -85,7 +85,8 @@ async function createFixture(dialect: DialectName): Promise<Fixture> {
   await adminQuery(`create schema ${schema}`);
   return {
     location: { dialect, url: TEST_DATABASE_URL, schema, poolSize: 20 },
-    drop: () => adminQuery(`drop schema if exists ${schema} cascade`),
+    // pg-boss keeps its tables beside the store's schema (queue/pg-boss-queue.ts bossSchemaOf).
+    drop: () => adminQuery(`drop schema if exists ${schema} cascade; drop schema if exists ${schema}_boss cascade`),
   };
 }
 

@@ -1,0 +1,325 @@
+import { CompiledQuery, type Kysely, sql } from 'kysely';
+import type PgBoss from 'pg-boss';
+import type { Clock, Sleep } from '../../core/clock.js';
+import { redact } from '../../core/redact.js';
+import { isoTime } from '../store/ids.js';
+import type { Store } from '../store/open.js';
+import { type ScaleDb, scaleDb } from '../store/scale.js';
+import type { EnqueueOptions, JobHandler, JobQueue } from './types.js';
+
+export interface PgBossQueueOptions {
+  /** This worker's name in the lease table (host:pid:n). */
+  worker: string;
+  concurrency: number;
+  /** How long a lease holds; renewed every third of it while the handler runs, reaped once it lapses. */
+  leaseMs: number;
+  /** Idle wait between fetches when nothing is due. */
+  pollMs: number;
+  clock: Clock;
+  sleep: Sleep;
+  /** pg-boss's retry delay in seconds (doubled per attempt, with jitter); 0 retries at once. */
+  retryDelaySeconds?: number;
+  /** pg-boss's own expiry, a backstop behind the lease: above the slowest step (pg-boss 10 caps it below 24 h). */
+  expireInSeconds?: number;
+  /** pg-boss's schema; by default beside the store's (`<schema>_boss`, or `pgboss` for `public`). */
+  bossSchema?: string;
+}
+
+interface FetchedJob {
+  id: string;
+  name: string;
+  data: unknown;
+  retryCount: number;
+}
+
+const ignoreAbort = (p: Promise<void>) => p.catch(() => {});
+
+/** pg-boss runs its SQL through our Kysely pool (or a transaction of it): one pool per process, not two. */
+function executor(db: { executeQuery: Kysely<unknown>['executeQuery'] }): PgBoss.Db {
+  return {
+    executeSql: async (text: string, values?: unknown[]) => {
+      const r = await db.executeQuery(CompiledQuery.raw(text, values ?? []));
+      return { rows: r.rows as unknown[] };
+    },
+  };
+}
+
+export function bossSchemaOf(store: Store): string {
+  return !store.schema || store.schema === 'public' ? 'pgboss' : `${store.schema.slice(0, 57)}_boss`;
+}
+
+/**
+ * Opens pg-boss on the store's PostgreSQL and installs or upgrades its schema. Several servers starting at
+ * once take turns through a session advisory lock, so exactly one installs it and the others find it done
+ * (pg-boss's own race handling leaves a failed transaction on a pooled connection).
+ */
+export async function openPgBossQueue(store: Store, opts: PgBossQueueOptions): Promise<PgBossJobQueue> {
+  const { default: PgBossClass } = await import('pg-boss');
+  const schema = opts.bossSchema ?? bossSchemaOf(store);
+  const boss = new PgBossClass({
+    db: executor(store.db),
+    schema,
+    migrate: true,
+    // Expiry and archiving; the lease reaper below does the fast part.
+    supervise: true,
+    schedule: false,
+  });
+  boss.on('error', () => {});
+  await installLocked(store, schema, () => boss.start().then(() => {}));
+  return new PgBossJobQueue(store, boss, opts, schema);
+}
+
+/**
+ * Runs pg-boss's schema work one process at a time: installing its schema and creating a queue (a partition
+ * table) both deadlock or fail when two servers do them at once.
+ */
+async function installLocked(store: Store, schema: string, work: () => Promise<void>): Promise<void> {
+  const lockKey = `ascend.pgboss.${schema}`;
+  await store.db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(hashtext(${lockKey}))`.execute(conn);
+    try {
+      await work();
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext(${lockKey}))`.execute(conn);
+    }
+  });
+}
+
+/**
+ * The JobQueue on pg-boss 10 (DESIGN §2 queue/), one pg-boss queue per job kind. pg-boss 10 has no heartbeat
+ * (a job is only failed after `expireIn`, hours for an upload), so a lease row beside it does that part:
+ * - a fetch and its lease are one transaction, so no job is active without a lease;
+ * - a running job renews its lease; a renewal that finds the row gone or taken means the job was lost;
+ * - a reaper deletes lapsed leases and fails their jobs, which pg-boss retries on another worker;
+ * - completing or failing first deletes our own lease: of a late worker and the reaper, exactly one wins.
+ */
+export class PgBossJobQueue implements JobQueue {
+  readonly name = 'pg-boss';
+  private readonly db: ScaleDb;
+  private readonly stopping = new AbortController();
+  private readonly loops: Promise<void>[] = [];
+  private readonly inFlight = new Map<string, AbortController>();
+  private readonly queues = new Map<string, Promise<void>>();
+  private turn = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly boss: PgBoss,
+    private readonly opts: PgBossQueueOptions,
+    private readonly schema: string,
+  ) {
+    this.db = scaleDb(store);
+  }
+
+  get running(): number {
+    return this.inFlight.size;
+  }
+
+  /** pg-boss 10 needs `createQueue(name)` before `send` (stack.md pitfall 21); once per kind and process. */
+  private ensureQueue(kind: string): Promise<void> {
+    let made = this.queues.get(kind);
+    if (!made) {
+      const create = async () => {
+        if (await this.boss.getQueue(kind)) return;
+        await installLocked(this.store, this.schema, async () => {
+          if (!(await this.boss.getQueue(kind))) await this.boss.createQueue(kind);
+        });
+      };
+      made = create().catch((err: unknown) => {
+        this.queues.delete(kind);
+        throw err;
+      });
+      this.queues.set(kind, made);
+    }
+    return made;
+  }
+
+  async enqueue(kind: string, payload: unknown, o: EnqueueOptions = {}): Promise<string> {
+    await this.ensureQueue(kind);
+    if (!o.unlessWaiting) return this.send(kind, payload, o);
+    // Checked and sent under the schema lock, so two servers starting at once keep one schedule.
+    let id = '';
+    await installLocked(this.store, this.schema, async () => {
+      const waiting = await sql<{ id: string }>`select id from ${sql.table(`${this.schema}.job`)}
+        where name = ${kind} and state in ('created', 'retry') limit 1`.execute(this.store.db);
+      id = waiting.rows[0]?.id ?? (await this.send(kind, payload, o));
+    });
+    return id;
+  }
+
+  private async send(kind: string, payload: unknown, o: EnqueueOptions): Promise<string> {
+    const retryDelay = this.opts.retryDelaySeconds ?? 0;
+    const id = await this.boss.send(kind, (payload ?? {}) as object, {
+      retryLimit: Math.max(0, (o.maxAttempts ?? 3) - 1),
+      retryDelay,
+      retryBackoff: retryDelay > 0,
+      expireInSeconds: this.opts.expireInSeconds ?? 4 * 3600,
+      ...(o.runAt !== undefined ? { startAfter: new Date(o.runAt) } : {}),
+    });
+    if (!id) throw new Error(`pg-boss refused the ${kind} job`);
+    return id;
+  }
+
+  async livePayloads(kind: string): Promise<unknown[]> {
+    await this.ensureQueue(kind);
+    // pg-boss's own states: created and retry wait; active runs (a lapsed lease is reaped into retry).
+    const rows = await sql<{ data: unknown }>`select data from ${sql.table(`${this.schema}.job`)}
+      where name = ${kind} and state in ('created', 'retry', 'active')`.execute(this.store.db);
+    return rows.rows.map((r) => r.data);
+  }
+
+  work(kinds: readonly string[], handler: JobHandler): void {
+    for (let i = 0; i < this.opts.concurrency; i++) this.loops.push(this.loop(kinds, handler));
+    this.loops.push(this.reaper());
+  }
+
+  private async loop(kinds: readonly string[], handler: JobHandler): Promise<void> {
+    await Promise.all(kinds.map((k) => this.ensureQueue(k))).catch(() => {});
+    while (!this.stopping.signal.aborted) {
+      const job = await this.claim(kinds).catch(() => undefined);
+      if (!job) {
+        await ignoreAbort(this.opts.sleep(this.opts.pollMs, this.stopping.signal));
+        continue;
+      }
+      await this.run(job, handler);
+    }
+  }
+
+  /** The next due job of any of these kinds (taking kinds in turn), fetched and leased in one transaction. */
+  private async claim(kinds: readonly string[]): Promise<FetchedJob | undefined> {
+    const start = this.turn++;
+    for (let i = 0; i < kinds.length; i++) {
+      const kind = kinds[(start + i) % kinds.length]!;
+      const job = await this.db.transaction().execute(async (trx) => {
+        const rows: FetchedJob[] = await this.boss.fetch(kind, {
+          batchSize: 1,
+          includeMetadata: true,
+          db: executor(trx),
+        });
+        const got = rows[0];
+        if (!got) return undefined;
+        const lease = { worker: this.opts.worker, expires_at: this.leaseEnd() };
+        await trx
+          .insertInto('queue_leases')
+          .values({ job_id: got.id, kind, ...lease })
+          .onConflict((oc) => oc.column('job_id').doUpdateSet(lease))
+          .execute();
+        return got;
+      });
+      if (job) return job;
+    }
+    return undefined;
+  }
+
+  private leaseEnd(): string {
+    return isoTime(this.opts.clock.now() + this.opts.leaseMs);
+  }
+
+  private async run(job: FetchedJob, handler: JobHandler): Promise<void> {
+    const control = new AbortController();
+    this.inFlight.set(job.id, control);
+    const heartbeat = this.heartbeat(job.id, control);
+    try {
+      await handler({
+        id: job.id,
+        kind: job.name,
+        payload: job.data,
+        attempt: Number(job.retryCount) + 1,
+        signal: control.signal,
+      });
+      await this.settle(job, 'complete');
+    } catch (err) {
+      // Stopped by our own shutdown: handed back as it was, without spending an attempt (SIGTERM is no
+      // failure; the run resumes from its saved steps). A lost job is someone else's now: settle finds no
+      // lease of ours and records nothing.
+      const released = this.stopping.signal.aborted && control.signal.aborted;
+      const message = redact(err instanceof Error ? err.message : String(err));
+      await this.settle(job, released ? 'release' : 'fail', message).catch(() => {});
+    } finally {
+      this.inFlight.delete(job.id);
+      control.abort(new Error('job finished'));
+      await heartbeat;
+    }
+  }
+
+  /** Ends our hold on the job: only while our lease row is still ours does pg-boss hear the outcome. */
+  private async settle(job: FetchedJob, outcome: 'complete' | 'fail' | 'release', message?: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const gone = await trx
+        .deleteFrom('queue_leases')
+        .where('job_id', '=', job.id)
+        .where('worker', '=', this.opts.worker)
+        .executeTakeFirst();
+      if (Number(gone.numDeletedRows) === 0) return false;
+      const db = executor(trx);
+      if (outcome === 'complete') await this.boss.complete(job.name, job.id, {}, { db });
+      else if (outcome === 'fail') await this.boss.fail(job.name, job.id, { message }, { db });
+      // pg-boss 10 has no release: back to `created` with no start time, so its next fetch counts no retry.
+      else
+        await sql`update ${sql.table(`${this.schema}.job`)} set state = 'created', started_on = null, start_after = now()
+          where name = ${job.name} and id = ${job.id} and state = 'active'`.execute(trx);
+      return true;
+    });
+  }
+
+  /** Renews the lease until the job ends; a renewal that finds no lease of ours means the job was lost. */
+  private async heartbeat(id: string, control: AbortController): Promise<void> {
+    const every = Math.max(1, Math.floor(this.opts.leaseMs / 3));
+    while (!control.signal.aborted) {
+      await ignoreAbort(this.opts.sleep(every, control.signal));
+      if (control.signal.aborted) return;
+      const held = await this.db
+        .updateTable('queue_leases')
+        .set({ expires_at: this.leaseEnd() })
+        .where('job_id', '=', id)
+        .where('worker', '=', this.opts.worker)
+        .executeTakeFirst()
+        .then((r) => Number(r.numUpdatedRows) > 0)
+        .catch(() => true);
+      if (!held) control.abort(new Error('the job’s lease passed to another worker'));
+    }
+  }
+
+  /** Fails the jobs of lapsed leases (a worker killed or cut off), so pg-boss retries them elsewhere. */
+  private async reaper(): Promise<void> {
+    const every = Math.max(1, Math.floor(this.opts.leaseMs / 2));
+    while (!this.stopping.signal.aborted) {
+      await this.reap().catch(() => 0);
+      await ignoreAbort(this.opts.sleep(every, this.stopping.signal));
+    }
+  }
+
+  /** One reaper pass; returns how many jobs it released. */
+  async reap(): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const lapsed = await trx
+        .deleteFrom('queue_leases')
+        .where('expires_at', '<', isoTime(this.opts.clock.now()))
+        .returning(['job_id', 'kind'])
+        .execute();
+      const db = executor(trx);
+      for (const l of lapsed) {
+        await this.boss.fail(l.kind, l.job_id, { message: 'the worker stopped renewing its lease' }, { db });
+      }
+      return lapsed.length;
+    });
+  }
+
+  async stop(o: { timeoutMs?: number } = {}): Promise<void> {
+    this.stopping.abort(new Error('queue stopping'));
+    const all = Promise.all(this.loops);
+    if (o.timeoutMs !== undefined) {
+      const timer = new AbortController();
+      const timedOut = this.opts.sleep(o.timeoutMs, timer.signal).then(
+        () => true,
+        () => false,
+      );
+      const late = await Promise.race([all.then(() => false), timedOut]);
+      timer.abort();
+      // pg-boss's failWip habit: tell running handlers to stop, so their jobs are released now.
+      if (late) for (const c of this.inFlight.values()) c.abort(new Error('worker shutting down'));
+    }
+    await all;
+    await this.boss.stop({ graceful: false, close: false, wait: true });
+  }
+}
