@@ -41,7 +41,8 @@ export function startWebhookRuntime(o: {
   const kick = new WakeBus();
   const idle = createWaiter({ base: o.sleep, clock: o.clock, key: 'kick', bus: kick });
   const queue = new TableJobQueue(o.store, o.deps, {
-    worker: `${hostname()}:${process.pid}:webhooks`,
+    // Unique per instance: leases are matched by this name, and tests run several services in one process.
+    worker: `${hostname()}:${process.pid}:webhooks:${o.deps.randomBytes(4).toString('hex')}`,
     concurrency: 1,
     leaseMs: 60_000,
     pollMs: o.idlePollMs ?? 5000,
