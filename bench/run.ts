@@ -12,6 +12,7 @@ import { benchServer } from './server.js';
 import { benchServerDeploy } from './server-deploy.js';
 import { benchStartup } from './startup.js';
 import { benchUpload } from './upload.js';
+import { benchWebhooks } from './webhooks.js';
 
 const only = process.argv.slice(2);
 const tmp = join(import.meta.dirname, '.tmp');
@@ -36,6 +37,7 @@ if (want('concurrency'))
 // The server deploy compares with the CLI's, so it runs with the deploy section.
 if (want('deploy')) sections.push(await benchDeploy(), await benchServerDeploy());
 if (want('server')) sections.push(await benchServer(tmp));
+if (want('webhooks')) sections.push(await benchWebhooks());
 if (want('build')) sections.push(await benchBuildSteps());
 if (want('dashboard')) sections.push(await benchDashboard());
 

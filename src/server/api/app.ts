@@ -8,6 +8,7 @@ import { artifactRoutes } from './routes/artifacts.js';
 import { deployRoutes } from './routes/deploys.js';
 import { groupRoutes } from './routes/groups.js';
 import { homeRoutes } from './routes/home.js';
+import { hookRoutes } from './routes/hooks.js';
 import { keyRoutes } from './routes/keys.js';
 import { memberRoutes } from './routes/members.js';
 import { notificationRoutes } from './routes/notifications.js';
@@ -16,6 +17,7 @@ import { sessionRoutes } from './routes/session.js';
 import { signingRoutes } from './routes/signing.js';
 import { teamRoutes } from './routes/team.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** Where a credential could appear in a pino line: request headers and the key fields of bodies. */
 export const REDACTED_PATHS = [
@@ -95,6 +97,8 @@ export function buildApi(
   alertRoutes(app, ctx);
   if (ctx.deploys) deployRoutes(app, ctx, ctx.deploys);
   if (ctx.apple.signing) signingRoutes(app, ctx, ctx.apple.signing);
+  if (ctx.hooks) hookRoutes(app, ctx, ctx.hooks);
+  webhookRoutes(app, ctx);
   if (ctx.notify) notificationRoutes(app, ctx, ctx.notify);
   return app;
 }

@@ -14,6 +14,7 @@ import { type AuditEntry, appendAudit } from '../store/audit.js';
 import type { StoreDeps } from '../store/ids.js';
 import type { Store } from '../store/open.js';
 import type { Vault } from '../vault/vault.js';
+import type { AppleWebhooks, HookReceiver, WebhookRegistration } from '../webhooks/types.js';
 import { authenticate, type Principal } from './auth.js';
 import type { SigningCertificateView, SigningEnsureSummary } from './types.js';
 
@@ -40,6 +41,8 @@ export interface AppleGateway {
   signing?: SigningGateway;
   /** `ascend doctor`'s gather and checks for the key (src/doctor); the monitor records them. Absent: no checks. */
   findings?(key: ApiKey, heldCertificateIds: () => Promise<string[]>): Promise<Finding[]>;
+  /** App Store Connect webhooks (incoming events, docs/SERVER.md). Absent: no webhooks are registered. */
+  webhooks?: AppleWebhooks;
 }
 
 export interface SigningGateway {
@@ -82,6 +85,10 @@ export interface ApiContext {
   artifacts: { files: ArtifactFiles; maxBytes: number; inspect: ArtifactInspector };
   /** Deploys: queued as jobs, cancelled through the process that runs them. Absent: no deploy routes. */
   deploys?: DeployControl;
+  /** Incoming App Store Connect webhooks: where accepted events go. Absent: no `/hooks/apple` route. */
+  hooks?: HookReceiver;
+  /** With `--public-url`: apps' webhooks are registered at App Store Connect. Absent: none are. */
+  webhookRegistration?: WebhookRegistration;
   /** Outgoing notifications (src/server/notify). Absent: no notification routes, nothing is sent. */
   notify?: { notifier: Notifier; policy: AddressPolicy };
   /** Passwords' scrypt cost; tests lower it. */

@@ -13,6 +13,7 @@ import { nextBuildNumber } from '../../release/build-number.js';
 import type { AppleGateway } from '../api/context.js';
 import type { AscClients } from './clients.js';
 import { ascSigning } from './signing.js';
+import { ascWebhooks } from './webhooks.js';
 
 /** Apple's UserRole names for what the probes can tell apart. */
 export type InferredRole = 'ADMIN' | 'APP_MANAGER' | 'DEVELOPER';
@@ -38,6 +39,7 @@ async function allowed(clients: AscClients, key: ApiKey, path: string): Promise<
 export function ascGateway(clients: AscClients, clock: Clock = systemClock): AppleGateway {
   return {
     signing: ascSigning(clients, clock),
+    webhooks: ascWebhooks(clients),
     /** https://developer.apple.com/documentation/appstoreconnectapi/get-v1-apps (proves the key works) */
     async checkKey(key: ApiKey) {
       await listApps(clients.for(key), { maxItems: 1 });

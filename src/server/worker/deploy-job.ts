@@ -25,6 +25,7 @@ import type { Store } from '../store/open.js';
 import { getSettings } from '../store/settings.js';
 import { DbStateStore } from '../store/step-state.js';
 import type { Vault } from '../vault/vault.js';
+import type { Waiter } from '../webhooks/wake.js';
 import { holdKeySlot, type KeySlotPolicy } from './key-slot-hold.js';
 
 export const DEPLOY_JOB = 'deploy';
@@ -48,6 +49,11 @@ export interface DeployJobEnv {
   extraTrustedRoots?: readonly string[];
   /** How long one run may take before its waits give up. */
   deadlineMs?: number;
+  /**
+   * A sleep for the run's waits that webhook events for the app (by bundle id) end early; the polls keep
+   * their schedule otherwise (docs/SERVER.md, "Incoming webhooks"). Absent: `sleep` alone.
+   */
+  waiter?: (teamId: string, bundleId: string) => Waiter;
   /** Told of each change worth a notification (src/server/notify/deploy-events.ts); never throws. */
   notify?: DeployHook;
   /** How often a running deploy looks for a cancel left by another process (default 1 s). */
@@ -195,6 +201,7 @@ async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: Deploy
   const watcher = watchCancel(env, deployId, cancel, AbortSignal.any([ended.signal, signal]));
   const shown: { path?: string; name?: string } = {};
   const sink = eventSink(env, d, shown);
+  let waiter: Waiter | undefined;
   try {
     // A cancel flagged while this job was being picked up (or while a lost run still held the deploy).
     if (await cancelRequested(env.store, deployId))
@@ -203,6 +210,9 @@ async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: Deploy
     const artifact = await getArtifact(env.store, teamId, d.artifactId ?? '');
     shown.path = env.files.pathOf(artifact.sha256);
     shown.name = artifact.filename;
+    // Facts are shaped as `ipa inspect --json`'s: the main app's bundle id is `app.bundleId`.
+    const bundleId = (artifact.facts as { app?: { bundleId?: unknown } | null } | null)?.app?.bundleId;
+    if (env.waiter && typeof bundleId === 'string') waiter = env.waiter(teamId, bundleId);
     const key = await openKey(env.store, env.vault, teamId, d.keyRef ?? '');
     const transport = await env.transport();
     const report = await deploy(
@@ -210,7 +220,7 @@ async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: Deploy
       {
         client: env.clients.for(key),
         clock,
-        sleep: env.sleep,
+        sleep: waiter?.sleep ?? env.sleep,
         random: env.random,
         transport,
         state: new DbStateStore(env.store, deployId, clock),
@@ -247,6 +257,7 @@ async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: Deploy
     const seq = await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
     await env.notify?.(d, { kind: 'state', state: 'failed', error, seq });
   } finally {
+    waiter?.close();
     env.running.delete(deployId);
     ended.abort();
     await watcher;
