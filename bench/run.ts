@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchApiClient } from './api-client.js';
 import { benchBuildSteps } from './build-steps.js';
+import { benchDashboard } from './dashboard.js';
 import { benchDeploy } from './deploy.js';
 import { benchIpaInspect } from './ipa-inspect.js';
 import { machine } from './lib.js';
@@ -12,6 +13,7 @@ import { benchServer } from './server.js';
 import { benchServerDeploy } from './server-deploy.js';
 import { benchStartup } from './startup.js';
 import { benchUpload } from './upload.js';
+import { benchWebhooks } from './webhooks.js';
 
 const only = process.argv.slice(2);
 const tmp = join(import.meta.dirname, '.tmp');
@@ -36,7 +38,9 @@ if (want('concurrency'))
 // The server deploy compares with the CLI's, so it runs with the deploy section.
 if (want('deploy')) sections.push(await benchDeploy(), await benchServerDeploy());
 if (want('server')) sections.push(await benchServer(tmp));
+if (want('webhooks')) sections.push(await benchWebhooks());
 if (want('build')) sections.push(await benchBuildSteps());
+if (want('dashboard')) sections.push(await benchDashboard());
 if (want('scale')) sections.push(await benchScale());
 
 // A partial run (`npm run bench -- upload`) keeps the other sections of the committed results.

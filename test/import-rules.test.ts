@@ -59,11 +59,11 @@ const ALLOWED: Record<string, string[]> = {
   simulator: ['src/core', 'src/asc/schema', 'src/ipa/inspect.ts'],
 };
 
-function files(dir: string): string[] {
+function files(dir: string, exts: string[] = ['.ts']): string[] {
   return readdirSync(dir).flatMap((f) => {
     const p = join(dir, f);
-    if (statSync(p).isDirectory()) return files(p);
-    return p.endsWith('.ts') && !p.endsWith('.test.ts') ? [p] : [];
+    if (statSync(p).isDirectory()) return files(p, exts);
+    return exts.some((e) => p.endsWith(e)) && !p.endsWith('.test.ts') ? [p] : [];
   });
 }
 
@@ -93,6 +93,29 @@ describe('import rules (DESIGN §2)', () => {
         if (!targetMod || targetMod === mod) continue;
         const ok = ALLOWED[mod]!.some((a) => target === a || target.startsWith(`${a}/`));
         if (!ok) violations.push(`${from} -> ${target}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('the dashboard (web/) imports from the server only its API types, and no other project code', () => {
+    const web = files(join(ROOT, 'web'), ['.ts', '.tsx']).filter((f) => !f.includes('node_modules'));
+    expect(web.length).toBeGreaterThan(5);
+    const violations: string[] = [];
+    for (const file of web) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/(?:from\s+|import\()\s*'([^']+)'/g)) {
+        const spec = m[1]!;
+        if (!spec.startsWith('.')) {
+          // Packages: React for the page, Vite only in its own config.
+          const allowed = ['react', 'react-dom/client', 'react/jsx-runtime'];
+          const inConfig = ['vite', '@vitejs/plugin-react', 'node:url'];
+          if (!allowed.includes(spec) && !(file.endsWith('vite.config.ts') && inConfig.includes(spec)))
+            violations.push(`${relative(ROOT, file)} -> ${spec}`);
+          continue;
+        }
+        const target = relative(ROOT, resolve(dirname(file), spec)).replace(/\.js$/, '.ts');
+        if (target.startsWith('web/') || target === 'src/server/api/types.ts') continue;
+        violations.push(`${relative(ROOT, file)} -> ${target}`);
       }
     }
     expect(violations).toEqual([]);

@@ -55,15 +55,11 @@ describe('ascend server start --sandbox, as a real process, with ascend push --f
     const session = await fetch(`${url}/api/v1/session`, { headers: { cookie: cookie.split(';')[0]! } });
     expect(session.status).toBe(200);
     expect(((await session.json()) as { teams: { role: string }[] }).teams[0]!.role).toBe('owner');
-    // Where the link lands: who is signed in and how to deploy, never a 404; nothing runs on the page.
+    // Where the link lands: the dashboard's page (its scripts from this origin only), never a 404.
     const home = await fetch(`${url}/`, { headers: { cookie: cookie.split(';')[0]! } });
     expect(home.status).toBe(200);
-    expect(home.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
-    const homeText = await home.text();
-    expect(homeText).toMatch(/Signed in as <strong>[^<]+<\/strong>/);
-    expect(homeText).toMatch(/ascend push \.ascend\/sandbox\/Sample\.ipa/);
-    expect(homeText).not.toMatch(/<script/i);
-    expect(await (await fetch(`${url}/`)).text()).toMatch(/Not signed in/);
+    expect(home.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'/);
+    expect(await home.text()).toMatch(/<script type="module" crossorigin src="\/assets\/index-[\w-]+\.js"><\/script>/);
     expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
 
     // The sandbox files: the sample .ipa and a second key the vault does not hold yet, owner-only.

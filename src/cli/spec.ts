@@ -188,7 +188,7 @@ export function defineCommands() {
     .option('--workers <n>', 'deploys run at once in this process', '2')
     .option('--run-builds', 'run build steps in this process too (a build runs as the server user: trusted teams only)')
     .option('--labels <list>', 'labels of this process for build steps, comma-separated, besides its platform')
-    .option('--public-url <url>', 'the URL people and links use (https makes cookies Secure)')
+    .option('--public-url <url>', 'the URL people, links and Apple webhooks use (https makes cookies Secure)')
     .option('--max-artifact-size <bytes>', 'largest build upload accepted', String(4 * 1024 ** 3))
     .option('--sandbox', 'an in-process simulated App Store Connect with a sample team, key and .ipa')
     .option('--write-admin-token <file>', "write an API token of the first team's owner (0600)")

@@ -462,6 +462,16 @@ export const CATALOGUE = {
     remedy:
       "The monitor's latest check of this key found it unusable (the message names the finding): apply that finding's fix, then run the check again (POST /api/v1/alerts/check) before deploying.",
   },
+  WEBHOOK_SIGNATURE_INVALID: {
+    exit: EXIT.auth,
+    remedy:
+      "The delivery's x-apple-signature header is missing or does not match this webhook's secret; only App Store Connect, with the secret the server registered, can post here (after a rotation the previous secret is accepted for a grace period).",
+  },
+  WEBHOOK_NOT_REGISTERED: {
+    exit: EXIT.conflict,
+    remedy:
+      'Start the server with --public-url (the address App Store Connect can reach) and sync the apps (POST /api/v1/apps/sync) so the webhook is registered, then rotate again.',
+  },
   NOTIFY_TARGET_INVALID: {
     exit: EXIT.validation,
     remedy:

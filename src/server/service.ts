@@ -30,6 +30,7 @@ import type { JobQueue } from './queue/types.js';
 import { openServerStorage, type ServerStorage } from './storage.js';
 import { ArtifactFiles } from './store/artifact-files.js';
 import { systemDeps } from './store/ids.js';
+import { startWebhookRuntime, type WebhookRuntime } from './webhooks/runtime.js';
 import { localArtifactSink } from './worker/artifact-sink.js';
 import { artifactUrlKeys } from './worker/artifact-urls.js';
 import { buildJobHandler } from './worker/build-job.js';
@@ -47,6 +48,10 @@ export interface ServiceOptions {
   /** In-process deploy workers; 0 runs none (another process works the queue). */
   workers: number;
   publicUrl?: string | undefined;
+  /** How long a rotated webhook secret is still accepted (default a day: Apple retries deliveries for hours). */
+  webhookGraceMs?: number;
+  /** On PostgreSQL, how often a waiting deploy asks the database for events taken by other processes. */
+  webhookWakeCheckMs?: number;
   maxArtifactBytes?: number;
   clock?: Clock;
   sleep?: Sleep;
@@ -82,6 +87,8 @@ export interface ServiceOptions {
   buildDir?: string;
   /** Between SIGTERM and SIGKILL of a stopped build. */
   buildGraceMs?: number;
+  /** Under `--sandbox`: the folder of its second key and sample build, shown by the dashboard. */
+  sandboxDir?: string;
 }
 
 export interface Service {
@@ -89,6 +96,8 @@ export interface Service {
   readonly storage: ServerStorage;
   readonly queue: JobQueue;
   readonly clients: AscClients;
+  /** Incoming webhooks: the event queue loop, the wake-ups of waiting deploys. */
+  readonly webhooks: WebhookRuntime;
   /** Listens; PORT_IN_USE when the port is taken. */
   listen(host: string, port: number): Promise<string>;
   /** Stops taking requests and jobs, lets running steps reach a safe point, closes the database. */
@@ -171,6 +180,19 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     throw err;
   });
   const running = new Map<string, AbortController>();
+  const apple = o.apple ?? ascGateway(clients, clock);
+  const webhooks = startWebhookRuntime({
+    store,
+    vault,
+    deps,
+    clock,
+    sleep,
+    ...(apple.webhooks ? { apple: apple.webhooks } : {}),
+    ...(o.webhookWakeCheckMs ? { crossProcessCheckMs: o.webhookWakeCheckMs } : {}),
+    // The event still wakes its waiters, whose polls read Apple with their own retries.
+    onReadError: (eventRef, err) =>
+      app.log.warn({ eventRef, code: err instanceof AscendError ? err.code : 'INTERNAL' }, 'webhook re-read failed'),
+  });
   const policy = { allowPrivate: o.allowPrivateNotifyTargets ?? false };
   // Each attempt is a job; maxAttempts 2 only covers a worker dying mid-attempt (the handler retries itself).
   const enqueueNotify = (payload: object, runAt?: number) =>
@@ -184,14 +206,19 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     limiter: new LoginLimiter(clock),
     secureCookies: (o.publicUrl ?? '').startsWith('https:'),
     queue: { name: queue.name, workers: () => o.workers },
-    apple: o.apple ?? ascGateway(clients, clock),
+    apple,
     artifacts: {
       files,
       maxBytes: o.maxArtifactBytes ?? 4 * 1024 ** 3,
       inspect: ipaInspector(() => new Date(clock.now()), o.extraTrustedRoots ?? []),
     },
+    hooks: webhooks.receiver,
+    ...(o.publicUrl
+      ? { webhookRegistration: { publicUrl: o.publicUrl, graceMs: o.webhookGraceMs ?? 86_400_000 } }
+      : {}),
     deploys: deployControl(queue, running, o.pollMs ?? 500, sleep, logFiles),
     notify: { notifier, policy },
+    ...(o.sandboxDir ? { sandbox: { dir: o.sandboxDir } } : {}),
     worker: { urlKeys: artifactUrlKeys(storage.keyring), jwtLifetimeS: 600, lease: (id) => queue.lease(id) },
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
@@ -229,6 +256,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
         requeue: async (payload, runAt) => void (await queue.enqueue(DEPLOY_JOB, payload, { runAt, maxAttempts: 5 })),
       },
       extraTrustedRoots: o.extraTrustedRoots ?? [],
+      waiter: webhooks.waiter,
       notify: deployNotifications(store, notifier, (err) =>
         app.log.warn({ code: codeOf(err) }, 'deploy notification not stored'),
       ),
@@ -267,6 +295,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     storage,
     queue,
     clients,
+    webhooks,
     async listen(host, port) {
       try {
         return await app.listen({ host, port });
@@ -279,6 +308,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     async close(opts = {}) {
       await app.close();
       await queue.stop({ timeoutMs: opts.timeoutMs ?? 10_000 });
+      await webhooks.stop({ timeoutMs: opts.timeoutMs ?? 10_000 });
       await transport.close();
       await storage.close();
     },

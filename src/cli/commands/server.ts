@@ -91,6 +91,7 @@ export async function run(rt: Runtime, _args: ArgsOf<'serverStart'>, opts: Optio
       publicUrl: opts.publicUrl,
       maxArtifactBytes,
       allowPrivateNotifyTargets: Boolean(opts.allowPrivateNotifyTargets),
+      ...(sandbox ? { sandboxDir: sandbox.dir } : {}),
       log: { write: (line) => void logFile.write(line) },
       // Build commands run as this process's user, who can read the data folder: only when asked for.
       workerLabels:

@@ -6,13 +6,18 @@ import { alertRoutes } from './routes/alerts.js';
 import { appRoutes } from './routes/apps.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { deployRoutes } from './routes/deploys.js';
+import { groupRoutes } from './routes/groups.js';
 import { homeRoutes } from './routes/home.js';
+import { hookRoutes } from './routes/hooks.js';
 import { keyRoutes } from './routes/keys.js';
+import { memberRoutes } from './routes/members.js';
 import { notificationRoutes } from './routes/notifications.js';
+import { sandboxRoutes } from './routes/sandbox.js';
 import { sessionRoutes } from './routes/session.js';
 import { signingRoutes } from './routes/signing.js';
 import { teamRoutes } from './routes/team.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { workerRoutes } from './routes/worker.js';
 
 /** Where a credential could appear in a pino line: request headers and the key fields of bodies. */
@@ -80,16 +85,21 @@ export function buildApi(
       },
     });
   });
-  homeRoutes(app, ctx);
+  homeRoutes(app);
+  sandboxRoutes(app, ctx);
   teamRoutes(app, ctx);
   sessionRoutes(app, ctx);
   tokenRoutes(app, ctx);
+  memberRoutes(app, ctx);
   keyRoutes(app, ctx);
   artifactRoutes(app, ctx);
   appRoutes(app, ctx);
+  groupRoutes(app, ctx);
   alertRoutes(app, ctx);
   if (ctx.deploys) deployRoutes(app, ctx, ctx.deploys);
   if (ctx.apple.signing) signingRoutes(app, ctx, ctx.apple.signing);
+  if (ctx.hooks) hookRoutes(app, ctx, ctx.hooks);
+  webhookRoutes(app, ctx);
   if (ctx.notify) notificationRoutes(app, ctx, ctx.notify);
   if (ctx.worker) workerRoutes(app, ctx, ctx.worker);
   return app;

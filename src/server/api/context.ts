@@ -14,6 +14,7 @@ import { type AuditEntry, appendAudit } from '../store/audit.js';
 import type { StoreDeps } from '../store/ids.js';
 import type { Store } from '../store/open.js';
 import type { Vault } from '../vault/vault.js';
+import type { AppleWebhooks, HookReceiver, WebhookRegistration } from '../webhooks/types.js';
 import { authenticate, type Principal } from './auth.js';
 import type { SigningCertificateView, SigningEnsureSummary } from './types.js';
 
@@ -34,10 +35,14 @@ export interface AppleGateway {
     appId: string,
     limit: number,
   ): Promise<{ id: string; buildNumber: string; processingState: string | null; uploadedDate: string | null }[]>;
+  /** An app's TestFlight groups, for the dashboard's new-deploy form. */
+  listGroups?(key: ApiKey, appId: string): Promise<{ id: string; name: string; isInternalGroup: boolean }[]>;
   /** Certificates and profiles (src/signing) with the team's vault as the key store. Absent: no signing routes. */
   signing?: SigningGateway;
   /** `ascend doctor`'s gather and checks for the key (src/doctor); the monitor records them. Absent: no checks. */
   findings?(key: ApiKey, heldCertificateIds: () => Promise<string[]>): Promise<Finding[]>;
+  /** App Store Connect webhooks (incoming events, docs/SERVER.md). Absent: no webhooks are registered. */
+  webhooks?: AppleWebhooks;
 }
 
 export interface SigningGateway {
@@ -80,12 +85,18 @@ export interface ApiContext {
   artifacts: { files: ArtifactFiles; maxBytes: number; inspect: ArtifactInspector };
   /** Deploys: queued as jobs, cancelled through the process that runs them. Absent: no deploy routes. */
   deploys?: DeployControl;
+  /** Incoming App Store Connect webhooks: where accepted events go. Absent: no `/hooks/apple` route. */
+  hooks?: HookReceiver;
+  /** With `--public-url`: apps' webhooks are registered at App Store Connect. Absent: none are. */
+  webhookRegistration?: WebhookRegistration;
   /** Outgoing notifications (src/server/notify). Absent: no notification routes, nothing is sent. */
   notify?: { notifier: Notifier; policy: AddressPolicy };
   /** Routes for workers on other machines (`ascend worker`); absent: none. */
   worker?: import('./routes/worker.js').WorkerApi;
   /** Passwords' scrypt cost; tests lower it. */
   scrypt?: ScryptParams;
+  /** Under `--sandbox`: the folder with the sandbox's second key and sample build (GET /api/v1/sandbox). */
+  sandbox?: { dir: string };
 }
 
 export function principalOf(ctx: ApiContext, req: FastifyRequest): Promise<Principal> {

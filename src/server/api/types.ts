@@ -87,6 +87,8 @@ export interface CreateDeploy {
   submitReview?: boolean;
   release?: { type: 'MANUAL' | 'AFTER_APPROVAL' | 'SCHEDULED'; date?: string };
   phased?: boolean;
+  /** Reads from Apple and logs what would be done (the plan), changing nothing. */
+  dryRun?: boolean;
 }
 
 export interface Deploy {
@@ -199,4 +201,104 @@ export interface NotificationDelivery {
   updatedAt: string;
   deliveredAt: string | null;
   history: { attempt: number; statusCode: number | null; error: string | null; startedAt: string; endedAt: string }[];
+}
+
+/** A stored App Store Connect key as `GET /api/v1/keys` shows it: never the private key. */
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  keyId: string;
+  issuerId: string | null;
+  fingerprint: string;
+  role: string | null;
+  createdAt: string;
+}
+
+/** An app synced from what the team's keys see (`GET /api/v1/apps`). */
+export interface AppView {
+  id: string;
+  ascAppId: string;
+  bundleId: string;
+  name: string;
+  keyRef: string | null;
+  syncedAt: string;
+}
+
+/** One of an app's builds at Apple (`GET /api/v1/apps/:id/builds`). */
+export interface BuildView {
+  id: string;
+  buildNumber: string;
+  processingState: string | null;
+  uploadedDate: string | null;
+}
+
+/** A preflight finding: what is wrong, what breaks, how to fix it (as `ascend doctor` prints them). */
+export interface FindingView {
+  code: string;
+  severity: string;
+  subject?: string;
+  message: string;
+  fix: string;
+  expiresAt?: string;
+}
+
+/** An uploaded build (`POST /api/v1/artifacts`): its digest, what inspection found, never a download link. */
+export interface ArtifactView {
+  id: string;
+  sha256: string;
+  size: number;
+  filename: string;
+  facts: Record<string, unknown> | null;
+  findings: FindingView[];
+  createdAt: string;
+}
+
+/** An open or resolved alert of the monitor (`GET /api/v1/alerts`). */
+export interface AlertView {
+  id: string;
+  keyRef: string;
+  code: string;
+  subject: string;
+  severity: string;
+  message: string;
+  fix: string;
+  expiresAt: string | null;
+  firstSeenAt: string;
+  lastSeenAt: string;
+  resolvedAt: string | null;
+}
+
+/** A TestFlight group of an app, as Apple lists it (`GET /api/v1/apps/:id/groups`). */
+export interface BetaGroupView {
+  id: string;
+  name: string;
+  isInternalGroup: boolean;
+}
+
+/**
+ * `GET /api/v1/sandbox` (only under `ascend server start --sandbox`): where the sandbox left a second key for
+ * trying the add-key form, as Apple's download would (the .p8 file itself is never sent).
+ */
+export interface SandboxInfo {
+  dir: string;
+  keyFile: string;
+  keyId: string;
+  issuerId: string | null;
+  sampleIpa: string;
+}
+
+/** A member of the team (`GET /api/v1/members`). */
+export interface Member {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  disabled: boolean;
+}
+
+/** Answer to `POST /api/v1/members`: the person's one-time sign-in link appears here once and never again. */
+export interface AddedMember {
+  member: Member;
+  signInPath: string;
+  expiresAt: string;
 }

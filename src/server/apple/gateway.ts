@@ -1,5 +1,6 @@
 import { AscApiError } from '../../asc/http/errors.js';
 import { listApps } from '../../asc/resources/apps.js';
+import { listBetaGroups } from '../../asc/resources/beta-groups.js';
 import { listBuilds } from '../../asc/resources/builds.js';
 import type { Platform } from '../../asc/resources/common.js';
 import type { Clock } from '../../core/clock.js';
@@ -12,6 +13,7 @@ import { nextBuildNumber } from '../../release/build-number.js';
 import type { AppleGateway } from '../api/context.js';
 import type { AscClients } from './clients.js';
 import { ascSigning } from './signing.js';
+import { ascWebhooks } from './webhooks.js';
 
 /** Apple's UserRole names for what the probes can tell apart. */
 export type InferredRole = 'ADMIN' | 'APP_MANAGER' | 'DEVELOPER';
@@ -37,6 +39,7 @@ async function allowed(clients: AscClients, key: ApiKey, path: string): Promise<
 export function ascGateway(clients: AscClients, clock: Clock = systemClock): AppleGateway {
   return {
     signing: ascSigning(clients, clock),
+    webhooks: ascWebhooks(clients),
     /** https://developer.apple.com/documentation/appstoreconnectapi/get-v1-apps (proves the key works) */
     async checkKey(key: ApiKey) {
       await listApps(clients.for(key), { maxItems: 1 });
@@ -53,6 +56,15 @@ export function ascGateway(clients: AscClients, clock: Clock = systemClock): App
         ascAppId: a.id,
         bundleId: a.attributes?.bundleId ?? '',
         name: a.attributes?.name ?? '',
+      }));
+    },
+    /** https://developer.apple.com/documentation/appstoreconnectapi/get-v1-betagroups */
+    async listGroups(key: ApiKey, appId: string) {
+      const groups = await listBetaGroups(clients.for(key), { appId });
+      return groups.map((g) => ({
+        id: g.id,
+        name: g.attributes?.name ?? '',
+        isInternalGroup: g.attributes?.isInternalGroup ?? false,
       }));
     },
     /** https://developer.apple.com/documentation/appstoreconnectapi/get-v1-builds */

@@ -39,6 +39,8 @@ export type IdPrefix =
   | 'job'
   | 'aud'
   | 'alr'
+  | 'whk'
+  | 'whe'
   | 'ntg'
   | 'nev'
   | 'ndl'

@@ -3,6 +3,7 @@ import { AscendError } from '../../core/errors.js';
 import { initial } from './migrations/2026-11-29-001-initial.js';
 import { signingKeys } from './migrations/2026-11-29-002-signing-keys.js';
 import { alerts } from './migrations/2026-11-29-003-alerts.js';
+import { webhooks } from './migrations/2026-11-29-004-webhooks.js';
 import { notifications } from './migrations/2026-11-29-005-notifications.js';
 import { scale } from './migrations/2026-11-29-006-scale.js';
 import { workers } from './migrations/2026-11-29-007-workers.js';
@@ -15,6 +16,7 @@ export function migrationList(store: Store): Record<string, Migration> {
     '2026-11-29-001-initial': initial(store.dialect),
     '2026-11-29-002-signing-keys': signingKeys(),
     '2026-11-29-003-alerts': alerts(),
+    '2026-11-29-004-webhooks': webhooks(),
     '2026-11-29-005-notifications': notifications(),
     '2026-11-29-006-scale': scale(),
     '2026-11-29-007-workers': workers(),

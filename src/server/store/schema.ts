@@ -26,6 +26,8 @@ export interface Database {
   signing_certificates: SigningCertificatesTable;
   signing_pending_keys: SigningPendingKeysTable;
   alerts: AlertsTable;
+  webhooks: WebhooksTable;
+  webhook_events: WebhookEventsTable;
   notification_targets: NotificationTargetsTable;
   notification_events: NotificationEventsTable;
   notification_deliveries: NotificationDeliveriesTable;
@@ -276,6 +278,37 @@ export interface AlertsTable {
   first_seen_at: string;
   last_seen_at: string;
   resolved_at: string | null;
+}
+
+/** An app's App Store Connect webhook (src/server/store/webhooks.ts); secrets are vault ids (`webhook-secret`). */
+export interface WebhooksTable {
+  id: string;
+  team_id: string;
+  app_ref: string;
+  key_ref: string;
+  asc_webhook_id: string | null;
+  url: string;
+  secret_id: string;
+  previous_secret_id: string | null;
+  previous_until: string | null;
+  created_at: string;
+  updated_at: string;
+  last_event_at: string | null;
+}
+
+/** One accepted delivery, once per (webhook, Apple's event id). */
+export interface WebhookEventsTable {
+  id: string;
+  webhook_ref: string;
+  team_id: string;
+  app_ref: string;
+  event_id: string;
+  event_type: string;
+  resource_type: string | null;
+  resource_id: string | null;
+  state: string | null;
+  received_at: string;
+  handled_at: string | null;
 }
 
 /** A team's notification target; its URL and secret are the vault's (`secret_id`, kind `notify-secret`). */

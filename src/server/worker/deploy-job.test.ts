@@ -119,8 +119,13 @@ describeStores('deploy job: stopped mid-upload or cancelled, then run again', (c
     await expect(first).rejects.toBeDefined();
     expect((await getDeploy(env.store, teamId, d.id)).state).toBe('running');
     await handler(job(d.id, new AbortController().signal));
-    expect((await getDeploy(env.store, teamId, d.id)).state).toBe('succeeded');
+    const done = await getDeploy(env.store, teamId, d.id);
+    expect(done.state).toBe('succeeded');
     expect(uploadsOf('31')).toHaveLength(1);
+    // Steps and log name the uploaded file, never where the server keeps it.
+    const shown = JSON.stringify([done.steps, await listDeployEvents(env.store, teamId, d.id, { limit: 1000 })]);
+    expect(shown).toContain('uploaded App.ipa');
+    expect(shown).not.toContain(dir);
   });
 
   it('cancel stops a running deploy at a safe point; a retry resumes it without a second upload', async () => {

@@ -27,6 +27,7 @@ import type { Store } from '../store/open.js';
 import { getSettings } from '../store/settings.js';
 import { DbStateStore } from '../store/step-state.js';
 import type { Vault } from '../vault/vault.js';
+import type { Waiter } from '../webhooks/wake.js';
 import { holdKeySlot, type KeySlotPolicy } from './key-slot-hold.js';
 
 export const DEPLOY_JOB = 'deploy';
@@ -60,6 +61,11 @@ export interface DeployJobEnv {
   extraTrustedRoots?: readonly string[];
   /** How long one run may take before its waits give up. */
   deadlineMs?: number;
+  /**
+   * A sleep for the run's waits that webhook events for the app (by bundle id) end early; the polls keep
+   * their schedule otherwise (docs/SERVER.md, "Incoming webhooks"). Absent: `sleep` alone.
+   */
+  waiter?: (teamId: string, bundleId: string) => Waiter;
   /** Told of each change worth a notification (src/server/notify/deploy-events.ts); never throws. */
   notify?: DeployHook;
   /** How often a running deploy looks for a cancel left by another process (default 1 s). */
@@ -114,7 +120,8 @@ function optionsOf(
     submitReview: o.submitReview ?? false,
     release: o.release ?? { type: 'AFTER_APPROVAL' },
     phased: o.phased ?? false,
-    dryRun: false,
+    // A dry run reads from Apple and records the plan as its log; it changes nothing there.
+    dryRun: o.dryRun ?? false,
     concurrency: 4,
     deadline: clock.now() + deadlineMs,
     extraTrustedRoots,
@@ -126,7 +133,12 @@ function optionsOf(
  * in order: the pipeline's callback is synchronous, so writes are chained and awaited at the end. Upload
  * progress is written at most once per percent, so a large file does not flood the table.
  */
-function eventSink(env: DeployJobEnv, d: DeployRecord) {
+function eventSink(env: DeployJobEnv, d: DeployRecord, shown: { path?: string; name?: string }) {
+  // The pipeline names the file it read; people see the uploaded name, never the server's data folder.
+  const clean = (text: string) => {
+    const plain = redact(text);
+    return shown.path && shown.name ? plain.split(shown.path).join(shown.name) : plain;
+  };
   const steps: DeployStep[] = [...d.steps];
   let chain: Promise<unknown> = Promise.resolve();
   let lastPercent = -1;
@@ -145,7 +157,7 @@ function eventSink(env: DeployJobEnv, d: DeployRecord) {
       const row = {
         step: e.step,
         status: e.status,
-        detail: redact(e.detail),
+        detail: clean(e.detail),
         startedAt: iso(e.startedAt),
         endedAt: iso(e.endedAt),
       };
@@ -159,7 +171,7 @@ function eventSink(env: DeployJobEnv, d: DeployRecord) {
       if (percent === lastPercent) return;
       lastPercent = percent;
       write('progress', { sent: e.sent, total: e.total }, { progress: percent / 100 });
-    } else write('log', { text: redact(e.text) });
+    } else write('log', { text: clean(e.text) });
   };
   return { onEvent, flush: () => chain };
 }
@@ -211,13 +223,22 @@ async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: Deploy
   const signal = AbortSignal.any([cancel.signal, job.signal]);
   const ended = new AbortController();
   const watcher = watchCancel(env, deployId, cancel, AbortSignal.any([ended.signal, signal]));
-  const sink = eventSink(env, d);
+  const shown: { path?: string; name?: string } = {};
+  const sink = eventSink(env, d, shown);
+  let waiter: Waiter | undefined;
   try {
     // A cancel flagged while this job was being picked up (or while a lost run still held the deploy).
     if (await cancelRequested(env.store, deployId))
       cancel.abort(new AscendError('INTERRUPTED', 'the deploy was cancelled'));
     signal.throwIfAborted();
+    const artifact = await getArtifact(env.store, teamId, d.artifactId ?? '');
     const access = await (env.access ?? localAccess(env)).open(job, d);
+    // Log lines name the upload, never the server's file path (a remote worker's is the name already).
+    shown.path = access.file;
+    shown.name = artifact.filename;
+    // Facts are shaped as `ipa inspect --json`'s: the main app's bundle id is `app.bundleId`.
+    const bundleId = (artifact.facts as { app?: { bundleId?: unknown } | null } | null)?.app?.bundleId;
+    if (env.waiter && typeof bundleId === 'string') waiter = env.waiter(teamId, bundleId);
     const transport = await env.transport();
     const report = await deploy(
       optionsOf(d, access.file, clock, env.deadlineMs ?? 7_200_000, env.extraTrustedRoots ?? []),
@@ -225,7 +246,7 @@ async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: Deploy
         client: access.client,
         ...(access.openSource ? { openSource: access.openSource } : {}),
         clock,
-        sleep: env.sleep,
+        sleep: waiter?.sleep ?? env.sleep,
         random: env.random,
         transport,
         state: new DbStateStore(env.store, deployId, clock),
@@ -263,6 +284,7 @@ async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: Deploy
     const seq = await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
     await env.notify?.(d, { kind: 'state', state: 'failed', error, seq });
   } finally {
+    waiter?.close();
     env.running.delete(deployId);
     ended.abort();
     await watcher;

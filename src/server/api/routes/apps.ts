@@ -5,6 +5,7 @@ import { listKeys, openKey } from '../../store/keys.js';
 import { requireRole } from '../auth.js';
 import { type ApiContext, audit, principalOf } from '../context.js';
 import type { Page } from '../types.js';
+import { afterAppsSynced } from './webhooks.js';
 
 /** Apps, synced from what each of the team's keys can see. */
 export function appRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -25,6 +26,13 @@ export function appRoutes(app: FastifyInstance, ctx: ApiContext): void {
         ctx.deps,
         p.teamId,
         apps.map((a) => ({ ...a, keyRef: k.id })),
+      );
+      await afterAppsSynced(
+        ctx,
+        req,
+        p,
+        k.id,
+        apps.map((a) => a.ascAppId),
       );
     }
     await audit(ctx, req, p, { action: 'apps.sync', outcome: 'success' });

@@ -42,6 +42,7 @@ const CreateBody = z
       .strict()
       .optional(),
     phased: z.boolean().optional(),
+    dryRun: z.boolean().optional(),
   })
   .strict()
   .refine((b) => (b.artifactId === undefined) !== (b.build === undefined), {

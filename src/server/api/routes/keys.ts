@@ -7,6 +7,7 @@ import { addKey, getKey, listKeys, openKey, recordKeyCheck, removeKey, type Stor
 import { requireRole } from '../auth.js';
 import { type ApiContext, audit, parseBody, principalOf } from '../context.js';
 import type { Page } from '../types.js';
+import { beforeKeyRemoved } from './webhooks.js';
 
 const AddBody = z.strictObject({
   name: z.string().max(64),
@@ -77,6 +78,7 @@ export function keyRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const p = await principalOf(ctx, req);
     requireRole(p, 'admin');
     const id = req.params.id.slice(0, 64);
+    await beforeKeyRemoved(ctx, p, id);
     await removeKey(ctx.store, ctx.vault, p.teamId, id);
     await audit(ctx, req, p, { action: 'key.remove', outcome: 'success', target: { type: 'key', id } });
     return reply.status(204).send();
