@@ -85,10 +85,18 @@ describe.skipIf(!HAVE_CHROMIUM)(
       // Space on the file field opens the system's chooser, as for a person at the keyboard.
       const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
       await chooser.setFiles(join(sandbox, p8));
+      // As a person would, go on once the form says which file it took.
+      await poll(() => page.getByText(`Chosen: ${p8}`).count()).toBe(1);
       await page.keyboard.press('Tab');
       expect(await focused(page)).toBe('Add key');
       await page.keyboard.press('Enter');
-      await poll(() => page.getByRole('cell', { name: 'Keyboard key', exact: true }).count()).toBe(1);
+      // Saving checks the key with App Store Connect (the sandbox's simulator): wait for the table row or an
+      // error, and name the error if one came, so a failure says why.
+      const saved = page.getByRole('cell', { name: 'Keyboard key', exact: true });
+      const problems = page.locator('.field-error, [role=alert]');
+      await poll(async () => (await saved.count()) + (await problems.count()), { timeout: 45_000 }).toBeGreaterThan(0);
+      expect(await problems.allTextContents()).toEqual([]);
+      expect(await saved.count()).toBe(1);
     });
 
     it('an invalid field takes the focus and names its error for screen readers', async () => {

@@ -110,7 +110,7 @@ function splitLines(stream: Readable, maxChars: number, onLine: (line: string) =
 }
 
 /** Batches lines to the receiver, one call in flight; reading pauses while too many lines wait. */
-function lineBatcher(deps: BuildRunnerDeps, streams: Readable[]) {
+export function lineBatcher(deps: Pick<BuildRunnerDeps, 'onLines' | 'batchLines'>, streams: Readable[]) {
   const batch = deps.batchLines ?? 1000;
   const high = batch * 5;
   let waiting: string[] = [];

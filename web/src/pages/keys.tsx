@@ -40,6 +40,9 @@ function AddKeyForm({ onAdded }: { onAdded: () => void }) {
   const [busy, setBusy] = useState(false);
   const [dragging, setDragging] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
+  // Reading a chosen file takes a moment; a submit right after the choice waits for it instead of calling
+  // the file missing.
+  const reading = useRef<Promise<{ name: string; text: string } | null> | null>(null);
 
   const take = async (f: File | undefined) => {
     if (!f) return;
@@ -49,7 +52,15 @@ function AddKeyForm({ onAdded }: { onAdded: () => void }) {
       setFile(null);
       return;
     }
-    setFile({ name: f.name, text: await f.text() });
+    const read = f.text().then(
+      (text) => ({ name: f.name, text }),
+      () => null,
+    );
+    reading.current = read;
+    const got = await read;
+    if (reading.current !== read) return; // another file was chosen meanwhile
+    reading.current = null;
+    setFile(got);
     setErrors((e) => ({ ...e, privateKey: undefined }));
     const fromName = keyIdFromFilename(f.name);
     if (fromName && !keyId) setKeyId(fromName);
@@ -63,21 +74,22 @@ function AddKeyForm({ onAdded }: { onAdded: () => void }) {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    const chosen = file ?? (reading.current ? await reading.current : null);
     const missing: Partial<Record<FieldName, string>> = {};
     if (!name.trim()) missing.name = 'Give the key a name, e.g. "CI".';
     if (!keyId.trim()) missing.keyId = 'Enter the Key ID shown next to the key on Apple’s page.';
     if (!individual && !issuerId.trim()) missing.issuerId = 'Enter the Issuer ID shown above the keys on Apple’s page.';
-    if (!file) missing.privateKey = 'Choose or drop the AuthKey_….p8 file you downloaded.';
+    if (!chosen) missing.privateKey = 'Choose or drop the AuthKey_….p8 file you downloaded.';
     setErrors(missing);
     setFormError(null);
-    if (Object.keys(missing).length || !file) return;
+    if (Object.keys(missing).length || !chosen) return;
     setBusy(true);
     try {
       await api.call<ApiKeyView>('POST', '/api/v1/keys', {
         name: name.trim(),
         keyId,
         ...(individual ? { individual: true } : { issuerId }),
-        privateKey: file.text,
+        privateKey: chosen.text,
       });
       setName('');
       setKeyId('');
