@@ -70,14 +70,32 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** `ascend server start --sandbox --port 0` as a child process in a temporary folder; `stop` ends it. */
-export async function startServer(extraEnv: Record<string, string> = {}): Promise<RunningServer> {
+/**
+ * `ascend server start --sandbox --port 0` as a child process in a temporary folder; `stop` ends it. `extraArgs`
+ * go after the harness's own, e.g. `--allow-private-notify-targets`.
+ */
+export async function startServer(
+  extraEnv: Record<string, string> = {},
+  extraArgs: readonly string[] = [],
+): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'ascend-browser-'));
   const data = join(dir, 'data');
   const tokenFile = join(dir, 'admin.token');
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
-    [BIN, 'server', 'start', '--sandbox', '--port', '0', '--data', data, '--write-admin-token', tokenFile],
+    [
+      BIN,
+      'server',
+      'start',
+      '--sandbox',
+      '--port',
+      '0',
+      '--data',
+      data,
+      '--write-admin-token',
+      tokenFile,
+      ...extraArgs,
+    ],
     {
       env: {
         PATH: process.env.PATH ?? '',
