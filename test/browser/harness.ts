@@ -140,6 +140,19 @@ export async function startServer(
 }
 
 /**
+ * A port free now on 127.0.0.1, for a server that must know its own URL before it starts (`--public-url`, to
+ * which the sandbox's Apple sends webhooks): a later `--port` wins over the harness's 0.
+ */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as import('node:net').AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/**
  * expect.poll with room for a loaded machine (its default gives up after 1 s): the page is waited for, never
  * timed, so a slow run passes and a wrong page still fails.
  */

@@ -3,7 +3,15 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureWebBuilt, HAVE_CHROMIUM, launchBrowser, poll, type RunningServer, startServer } from './harness.js';
+import {
+  ensureWebBuilt,
+  freePort,
+  HAVE_CHROMIUM,
+  launchBrowser,
+  poll,
+  type RunningServer,
+  startServer,
+} from './harness.js';
 
 /** The field's inline error: the element its aria-describedby names, as a screen reader reads it. */
 async function fieldError(page: Page, label: string): Promise<string> {
@@ -35,15 +43,6 @@ async function startReceiver(): Promise<{
     got,
     close: () => new Promise((r) => server.close(() => r())),
   };
-}
-
-/** A port free now on 127.0.0.1 (the server needs it before it starts, for its --public-url). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 describe.skipIf(!HAVE_CHROMIUM)(
@@ -102,6 +101,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       const form = page.getByRole('form', { name: 'Add a target' });
       await form.getByLabel('URL', { exact: true }).fill(receiver.url);
       await form.getByRole('checkbox', { name: 'test', exact: true }).check();
+      await form.getByRole('checkbox', { name: 'deploy.started', exact: true }).uncheck();
       await form.getByRole('button', { name: 'Add target' }).click();
       const shown = page.getByRole('status', { name: 'New webhook secret' });
       await poll(() => shown.count()).toBe(1);
@@ -113,6 +113,8 @@ describe.skipIf(!HAVE_CHROMIUM)(
       expect(cells[0]).toBe('JSON webhook');
       expect(cells[3]).toMatch(/^127\.0\.0\.1(:\d+)?$/);
       expect(cells[2]).toContain('deploy.failed');
+      expect(cells[2]).toContain('test');
+      expect(cells[2]).not.toContain('deploy.started');
       // The table shows the host only, never the path of the URL.
       expect(await row.textContent()).not.toContain('/hooks/ascend');
 

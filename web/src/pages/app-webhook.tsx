@@ -48,6 +48,7 @@ export function AppWebhook({ app }: { app: AppView }) {
           <span className="state s-pending">not registered</span>
         )}{' '}
         <span className="muted">
+          {' — '}
           {w
             ? `last event ${w.lastEventAt ? when(w.lastEventAt) : 'none yet'}`
             : 'deploys poll Apple (the server has no --public-url, or the apps were not loaded since)'}

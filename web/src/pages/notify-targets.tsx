@@ -237,9 +237,11 @@ export function TargetRow({
       <td>{t.kind === 'slack' ? 'Slack' : 'JSON webhook'}</td>
       <td>{t.name}</td>
       <td className="event-list">
-        {t.events.map((e) => (
-          <code key={e}>{e}</code>
-        ))}
+        {t.events.length === DEFAULT_EVENTS.length && DEFAULT_EVENTS.every((e) => t.events.includes(e))
+          ? 'every event but test'
+          : t.events.length === NOTIFY_EVENTS.length
+            ? 'every event'
+            : t.events.map((e) => <code key={e}>{e}</code>)}
       </td>
       <td>
         <code>{t.host}</code>
