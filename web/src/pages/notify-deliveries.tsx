@@ -6,14 +6,19 @@ import { Loading, Problem, useLoad, when } from '../ui.js';
 /** How often the list is read again while a delivery is pending (retries wait 10 s and more). */
 const REFRESH_MS = 2000;
 
+/** An attempt's answer: the status, and the error when it says more (a 500 is recorded as `HTTP 500` too). */
+function answer(status: number | null, error: string | null): string {
+  const http = status !== null ? `HTTP ${status}` : null;
+  return [http, error !== http ? error : null].filter(Boolean).join(' · ');
+}
+
 function Attempts({ d }: { d: NotificationDelivery }) {
   if (!d.history.length) return <p className="muted">No attempt yet.</p>;
   return (
     <ol className="attempts">
       {d.history.map((h) => (
         <li key={h.attempt}>
-          Attempt {h.attempt}: {h.statusCode !== null ? `HTTP ${h.statusCode}` : ''}
-          {h.error ? <code> {h.error}</code> : null} <span className="muted">{when(h.startedAt)}</span>
+          Attempt {h.attempt}: {answer(h.statusCode, h.error)} <span className="muted">{when(h.startedAt)}</span>
         </li>
       ))}
     </ol>
@@ -23,7 +28,7 @@ function Attempts({ d }: { d: NotificationDelivery }) {
 function DeliveryRow({ d, target }: { d: NotificationDelivery; target: string }) {
   const [open, setOpen] = useState(false);
   const ids = useId();
-  const last = [d.lastStatus !== null ? `HTTP ${d.lastStatus}` : null, d.lastError].filter(Boolean).join(' · ');
+  const last = answer(d.lastStatus, d.lastError);
   return (
     <>
       <tr>
