@@ -70,14 +70,32 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** `ascend server start --sandbox --port 0` as a child process in a temporary folder; `stop` ends it. */
-export async function startServer(extraEnv: Record<string, string> = {}): Promise<RunningServer> {
+/**
+ * `ascend server start --sandbox --port 0` as a child process in a temporary folder; `stop` ends it. `extraArgs`
+ * go after the harness's own, e.g. `--allow-private-notify-targets`.
+ */
+export async function startServer(
+  extraEnv: Record<string, string> = {},
+  extraArgs: readonly string[] = [],
+): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'ascend-browser-'));
   const data = join(dir, 'data');
   const tokenFile = join(dir, 'admin.token');
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
-    [BIN, 'server', 'start', '--sandbox', '--port', '0', '--data', data, '--write-admin-token', tokenFile],
+    [
+      BIN,
+      'server',
+      'start',
+      '--sandbox',
+      '--port',
+      '0',
+      '--data',
+      data,
+      '--write-admin-token',
+      tokenFile,
+      ...extraArgs,
+    ],
     {
       env: {
         PATH: process.env.PATH ?? '',
@@ -119,6 +137,19 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A port free now on 127.0.0.1, for a server that must know its own URL before it starts (`--public-url`, to
+ * which the sandbox's Apple sends webhooks): a later `--port` wins over the harness's 0.
+ */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as import('node:net').AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
 }
 
 /**

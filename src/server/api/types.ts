@@ -203,6 +203,20 @@ export interface NotificationDelivery {
   history: { attempt: number; statusCode: number | null; error: string | null; startedAt: string; endedAt: string }[];
 }
 
+/** An app's App Store Connect webhook (`GET /api/v1/apps/:id/webhook`): never its secret. */
+export interface AppWebhookView {
+  id: string;
+  appId: string;
+  url: string;
+  /** Apple holds it (Apple's webhook id is known). */
+  registered: boolean;
+  /** Apple's event types it is registered for. */
+  eventTypes: string[];
+  lastEventAt: string | null;
+  /** Until then the secret before the last rotation is still accepted. */
+  previousSecretValidUntil: string | null;
+}
+
 /** A stored App Store Connect key as `GET /api/v1/keys` shows it: never the private key. */
 export interface ApiKeyView {
   id: string;

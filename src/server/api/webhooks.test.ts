@@ -101,8 +101,14 @@ describeStores(
       const w = res.json();
       expect(w).toMatchObject({ appId: id, registered: true, lastEventAt: null, previousSecretValidUntil: null });
       expect(w.url).toBe(`https://ci.example.com/hooks/apple/${w.id}`);
+      expect(w.eventTypes).toEqual([
+        'BUILD_UPLOAD_STATE_UPDATED',
+        'BUILD_BETA_DETAIL_EXTERNAL_BUILD_STATE_UPDATED',
+        'APP_STORE_VERSION_APP_VERSION_STATE_UPDATED',
+      ]);
       expect(Object.keys(w).sort()).toEqual([
         'appId',
+        'eventTypes',
         'id',
         'lastEventAt',
         'previousSecretValidUntil',

@@ -3,6 +3,7 @@ import type { Page as ApiPage, AppView, BuildView } from '../../../src/server/ap
 import { useSigned } from '../context.js';
 import { Link } from '../router.js';
 import { Loading, Page, Problem, useLoad, when } from '../ui.js';
+import { AppWebhook } from './app-webhook.js';
 
 function Builds({ app }: { app: AppView }) {
   const { api } = useSigned();
@@ -70,6 +71,7 @@ export function AppsPage() {
                 <code>{a.bundleId}</code> · Apple ID {a.ascAppId}
               </p>
               <Builds app={a} />
+              <AppWebhook app={a} />
             </li>
           ))}
         </ul>

@@ -1,6 +1,9 @@
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, lazy, Suspense, useEffect, useState } from 'react';
 import { useSigned } from '../context.js';
 import { Loading, Page, Problem, useLoad } from '../ui.js';
+
+// Its own chunk: the notification settings are the larger part of this page and most visits never reach it.
+const Notifications = lazy(() => import('./notifications.js'));
 
 interface Approvals {
   betaReview?: boolean;
@@ -62,6 +65,9 @@ export function SettingsPage() {
           <span role="status">{saved ? 'Saved.' : ''}</span>
         </form>
       )}
+      <Suspense fallback={<Loading what="notifications" />}>
+        <Notifications />
+      </Suspense>
     </Page>
   );
 }

@@ -2,10 +2,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AscendError } from '../../../core/errors.js';
 import { listApps } from '../../store/apps.js';
 import { webhookOfApp } from '../../store/webhooks.js';
+import { EVENT_TYPES } from '../../webhooks/payload.js';
 import { type RegistrarEnv, removeWebhooksOfKey, rotateWebhookSecret, syncWebhooks } from '../../webhooks/registrar.js';
 import type { Principal } from '../auth.js';
 import { requireRole } from '../auth.js';
 import { type ApiContext, audit, principalOf } from '../context.js';
+import type { AppWebhookView } from '../types.js';
 
 /** The registrar, when this server registers webhooks (a public URL and Apple's webhooks API). */
 function registrarOf(ctx: ApiContext): RegistrarEnv | undefined {
@@ -64,7 +66,7 @@ async function teamApp(ctx: ApiContext, p: Principal, id: string) {
 
 /** An app's webhook as the API shows it: never its secret. */
 export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get<{ Params: { id: string } }>('/api/v1/apps/:id/webhook', async (req) => {
+  app.get<{ Params: { id: string } }>('/api/v1/apps/:id/webhook', async (req): Promise<AppWebhookView> => {
     const p = await principalOf(ctx, req);
     const a = await teamApp(ctx, p, req.params.id.slice(0, 64));
     const w = await webhookOfApp(ctx.store, p.teamId, a.id);
@@ -75,6 +77,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
       appId: a.id,
       url: w.url,
       registered: w.ascWebhookId !== null,
+      eventTypes: [...EVENT_TYPES],
       lastEventAt: w.lastEventAt,
       previousSecretValidUntil:
         w.previousUntil !== null && w.previousUntil > now ? new Date(w.previousUntil).toISOString() : null,
