@@ -90,11 +90,14 @@ const postBetaAppReviewSubmissions = (reviewMs: number): WriteHandler =>
       );
     if (build.rels.betaAppReviewSubmission)
       throw conflict('ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE', 'This build was already submitted for beta review');
+    // Apple's rule is per version: another build of the same version waiting for or in beta review blocks
+    // this one; builds of other versions of the app may be reviewed side by side.
     const busy = ctx.store
       .list('betaAppReviewSubmissions')
       .some(
         (s) =>
           s.internal?.appId === build.rels.app &&
+          ctx.store.get('builds', s.rels.build as string)?.rels.preReleaseVersion === build.rels.preReleaseVersion &&
           ['WAITING_FOR_REVIEW', 'IN_REVIEW'].includes(String(s.attributes.betaReviewState)),
       );
     if (busy) throw conflict('STATE_ERROR.ANOTHER_BUILD_IN_REVIEW', 'Another build is in review');

@@ -223,7 +223,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
   const everyMs = o.monitorEveryMs ?? MONITOR_EVERY_MS;
-  if (o.workers > 0) {
+  {
     const codeOf = (err: unknown) => (err instanceof AscendError ? err.code : 'INTERNAL');
     const m = { ...ctx, notifier };
     const sweep = monitorJobHandler(m, queue, everyMs);
@@ -282,11 +282,15 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       worker: `${hostname()} (${labels?.join(', ') || 'no labels'})`,
       ...(o.buildGraceMs === undefined ? {} : { graceMs: o.buildGraceMs }),
     });
-    queue.work([DEPLOY_JOB, ...buildKinds], (job) => (buildKinds.includes(job.kind) ? build(job) : deploy(job)));
+    // `--workers 0` runs no deploy or build here (workers elsewhere do); see the loops below.
+    if (o.workers > 0)
+      queue.work([DEPLOY_JOB, ...buildKinds], (job) => (buildKinds.includes(job.kind) ? build(job) : deploy(job)));
     // Short jobs get loops of their own: a "deploy started" must not wait for the deploys that fill the others.
+    // They need the vault (keys, notification targets), which only a server opens, so every server runs them,
+    // `--workers 0` included: remote workers never hold the master key.
     const short = { [MONITOR_JOB]: sweep, [MONITOR_KEY_JOB]: checkOne, [NOTIFY_JOB]: notify };
     await requeueOrphanedDeliveries(store, queue, enqueueNotify);
-    queue.work(Object.keys(short), (job) => short[job.kind as keyof typeof short](job));
+    queue.work(Object.keys(short), (job) => short[job.kind as keyof typeof short](job), { concurrency: 2 });
     // The first sweep waits a minute: a restart loop must not turn into a loop of checks against Apple.
     if (everyMs > 0) await scheduleMonitor(queue, clock.now() + Math.min(everyMs, 60_000));
   }

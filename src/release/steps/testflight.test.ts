@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { appleError } from '../../../test/helpers/asc-client.js';
 import { assertScriptDone, LOCAL, list, one, scriptedEnv, stepOnce } from '../../../test/release/kit.js';
 import type { StepOutputs } from '../deploy-types.js';
 import { betaReviewStep, complianceStep, groupsStep, whatsNewStep } from './testflight.js';
@@ -137,6 +138,42 @@ describe('betaReview step', () => {
     const r = await stepOnce(betaReviewStep, env, out(), { groups: ['External Testers'] });
     expect(r.output).toEqual({ id: 's1', betaReviewState: 'WAITING_FOR_REVIEW' });
     expect(fetch.calls.filter((c) => c.method === 'POST')).toHaveLength(1);
+    assertScriptDone(fetch);
+  });
+
+  it('waits while another build of the version is in beta review, then submits once', async () => {
+    const busy = {
+      status: 409,
+      body: appleError(409, 'STATE_ERROR.ANOTHER_BUILD_IN_REVIEW', 'Another build is in review'),
+    };
+    const { fetch, env, clock, notes } = scriptedEnv([
+      { expect: 'GET /v1/betaAppReviewSubmissions', body: list([]) },
+      { expect: 'POST /v1/betaAppReviewSubmissions', ...busy },
+      { expect: 'POST /v1/betaAppReviewSubmissions', ...busy },
+      { expect: 'POST /v1/betaAppReviewSubmissions', status: 201, body: one(sub) },
+    ]);
+    const t0 = clock.now();
+    const r = await stepOnce(betaReviewStep, env, out(), { groups: ['External Testers'] });
+    expect(r.output).toEqual({ id: 's1', betaReviewState: 'WAITING_FOR_REVIEW' });
+    expect(notes.filter((n) => n.startsWith('another build of this version is in beta review'))).toHaveLength(2);
+    // 15 s, then 30 s: backing off, on the injected clock.
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(45_000);
+    assertScriptDone(fetch);
+  });
+
+  it('gives up with Apple’s conflict when the deploy’s deadline comes first', async () => {
+    const busy = {
+      status: 409,
+      body: appleError(409, 'STATE_ERROR.ANOTHER_BUILD_IN_REVIEW', 'Another build is in review'),
+    };
+    const { fetch, env, clock } = scriptedEnv([
+      { expect: 'GET /v1/betaAppReviewSubmissions', body: list([]) },
+      { expect: 'POST /v1/betaAppReviewSubmissions', ...busy },
+    ]);
+    const late = { ...env, deadline: clock.now() + 10_000 };
+    await expect(stepOnce(betaReviewStep, late, out(), { groups: ['External Testers'] })).rejects.toMatchObject({
+      code: 'ASC_CONFLICT',
+    });
     assertScriptDone(fetch);
   });
 

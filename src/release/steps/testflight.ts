@@ -1,3 +1,4 @@
+import { AscApiError } from '../../asc/http/errors.js';
 import { idempotentWrite, writeOnce } from '../../asc/http/reconcile.js';
 import {
   type BetaAppReviewSubmission,
@@ -148,8 +149,27 @@ export const betaReviewStep = defineStep({
       : { actions: [{ kind: 'submitBetaReview' as const }], output: null, found: '' },
   apply: async (input, _existing, _plan, env) => {
     const find = async () => (await listBetaAppReviewSubmissions(env.client, input.buildId!))[0];
-    return betaState(
-      await writeOnce(env.client, () => createBetaAppReviewSubmission(env.client, input.buildId!), find),
-    );
+    // Apple refuses a second build of the same version while one waits for or is in beta review (409
+    // STATE_ERROR.ANOTHER_BUILD_IN_REVIEW, "Another build is in review"). Peers fail the run or expire the
+    // other build; two deploys of one version must not hurt each other, so this one waits its turn.
+    for (let waitMs = 15_000; ; waitMs = Math.min(waitMs * 2, 5 * 60_000)) {
+      try {
+        return betaState(
+          await writeOnce(env.client, () => createBetaAppReviewSubmission(env.client, input.buildId!), find),
+        );
+      } catch (err) {
+        if (!anotherBuildInReview(err) || env.clock.now() + waitMs > env.deadline) throw err;
+        env.emit({
+          type: 'note',
+          text: `another build of this version is in beta review; submitting again in ${Math.round(waitMs / 1000)} s`,
+        });
+        await env.sleep(waitMs, env.signal);
+      }
+    }
   },
 });
+
+const anotherBuildInReview = (err: unknown): boolean =>
+  err instanceof AscApiError &&
+  err.status === 409 &&
+  err.errors.some((e) => e.code === 'STATE_ERROR.ANOTHER_BUILD_IN_REVIEW');

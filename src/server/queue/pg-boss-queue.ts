@@ -184,9 +184,16 @@ export class PgBossJobQueue implements JobQueue {
     return rows.rows.map((r) => r.data);
   }
 
-  work(kinds: readonly string[], handler: JobHandler): void {
-    for (let i = 0; i < this.opts.concurrency; i++) this.loops.push(this.loop(kinds, handler));
-    this.loops.push(this.reaper());
+  private reaping = false;
+
+  work(kinds: readonly string[], handler: JobHandler, opts: { concurrency?: number } = {}): void {
+    const n = opts.concurrency ?? this.opts.concurrency;
+    for (let i = 0; i < n; i++) this.loops.push(this.loop(kinds, handler));
+    // One reaper per process is enough, however many sets of loops work here.
+    if (!this.reaping) {
+      this.reaping = true;
+      this.loops.push(this.reaper());
+    }
   }
 
   private async loop(kinds: readonly string[], handler: JobHandler): Promise<void> {

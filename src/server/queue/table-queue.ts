@@ -72,8 +72,9 @@ export class TableJobQueue implements JobQueue {
     return livePayloads(this.store, kind, this.deps.clock.now());
   }
 
-  work(kinds: readonly string[], handler: JobHandler): void {
-    for (let i = 0; i < this.opts.concurrency; i++) this.loops.push(this.loop(kinds, handler));
+  work(kinds: readonly string[], handler: JobHandler, opts: { concurrency?: number } = {}): void {
+    const n = opts.concurrency ?? this.opts.concurrency;
+    for (let i = 0; i < n; i++) this.loops.push(this.loop(kinds, handler));
   }
 
   private async loop(kinds: readonly string[], handler: JobHandler): Promise<void> {

@@ -34,8 +34,8 @@ export interface JobLease {
 export interface JobQueue {
   readonly name: string;
   enqueue(kind: string, payload: unknown, opts?: EnqueueOptions): Promise<string>;
-  /** Starts taking jobs of these kinds. */
-  work(kinds: readonly string[], handler: JobHandler): void;
+  /** Starts taking jobs of these kinds: `concurrency` loops (default the queue's own). */
+  work(kinds: readonly string[], handler: JobHandler, opts?: { concurrency?: number }): void;
   /** Stops taking jobs and waits for running ones; after `timeoutMs` their signals fire and they are released. */
   stop(opts?: { timeoutMs?: number }): Promise<void>;
   /**

@@ -1,9 +1,10 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
-import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, sql } from 'kysely';
+import { Kysely, SqliteAdapter, SqliteDialect, sql } from 'kysely';
 import { AscendError } from '../../core/errors.js';
 import type { DialectName } from './dialect.js';
+import { SchemaScopedPostgresDialect } from './pg-introspector.js';
 import type { Database } from './schema.js';
 
 export interface Store {
@@ -115,7 +116,7 @@ async function openPostgres(url: string, schema = 'public', poolSize = 10): Prom
     const code = (cause as { code?: string }).code ?? 'no answer';
     throw new AscendError('DATABASE_UNREACHABLE', `cannot connect to PostgreSQL (${code})`, { cause });
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }, schema) });
   return { db, dialect: 'postgres', schema, close: () => db.destroy() };
 }
 
