@@ -165,6 +165,20 @@ describeStores('HTTP API: members, TestFlight groups and the sandbox route (for 
     expect(theirs.json().data.map((m: { email: string }) => m.email)).not.toContain('second@example.com');
   });
 
+  it('adding a person who already has an account gives no sign-in link: an admin cannot sign in as them', async () => {
+    // Another team's owner adds someone; then this team's admin adds the same address.
+    const there = await call(app, 'POST', '/api/v1/members', other, { email: 'boss@elsewhere.example', role: 'owner' });
+    expect(there.statusCode).toBe(201);
+    expect(there.json().signInPath).toMatch(/^\/sign-in\/ascl_/);
+    const here = await call(app, 'POST', '/api/v1/members', admin, { email: 'boss@elsewhere.example', role: 'viewer' });
+    expect(here.statusCode).toBe(201);
+    expect(here.json()).toMatchObject({
+      member: { email: 'boss@elsewhere.example', role: 'viewer' },
+      signInPath: null,
+    });
+    expect(here.json().expiresAt).toBeNull();
+  });
+
   it('refuses a viewer, a role above the adder’s own, and demoting an owner', async () => {
     const byViewer = await call(app, 'POST', '/api/v1/members', viewer, { email: 'x@example.com', role: 'viewer' });
     expect(byViewer.statusCode).toBe(403);

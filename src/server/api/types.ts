@@ -313,6 +313,7 @@ export interface Member {
 /** Answer to `POST /api/v1/members`: the person's one-time sign-in link appears here once and never again. */
 export interface AddedMember {
   member: Member;
-  signInPath: string;
-  expiresAt: string;
+  /** Only for a person new to the server; one who already has an account signs in as before (null). */
+  signInPath: string | null;
+  expiresAt: string | null;
 }

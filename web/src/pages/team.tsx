@@ -108,7 +108,14 @@ function AddMember({ onAdded }: { onAdded: () => void }) {
       </div>
       <Problem error={error} />
       <button type="submit">Add member</button>
-      {added ? (
+      {added && !added.signInPath ? (
+        <div className="note" role="status">
+          <p>
+            {added.member.email} is {added.member.role}. They already have an account on this server and sign in as they
+            do now.
+          </p>
+        </div>
+      ) : added ? (
         <div className="note" role="status">
           <p>
             {added.member.email} is {added.member.role}. Send them this one-time sign-in link (shown{' '}

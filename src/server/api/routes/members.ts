@@ -13,8 +13,8 @@ const AddBody = z.strictObject({
 });
 
 /**
- * The team's members: anyone in the team sees the list; an admin adds a person (or changes a member's role)
- * and gets a one-time sign-in link for them, shown once, to pass on.
+ * The team's members: anyone in the team sees the list; an admin adds a person (or changes a member's role);
+ * for a person new to this server the answer holds a one-time sign-in link, shown once, to pass on.
  */
 export function memberRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v1/members', async (req): Promise<Page<Member>> => {
@@ -32,14 +32,16 @@ export function memberRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const body = parseBody(AddBody, req.body);
     // Nobody hands out more power than they hold.
     requireRole(p, body.role);
-    const user =
-      (await findUserByEmail(ctx.store, body.email)) ??
-      (await createUser(ctx.store, ctx.deps, { email: body.email, name: body.name ?? '' }));
+    const existing = await findUserByEmail(ctx.store, body.email);
+    const user = existing ?? (await createUser(ctx.store, ctx.deps, { email: body.email, name: body.name ?? '' }));
     const before = await roleIn(ctx.store, p.teamId, user.id);
     // An owner is not demoted by an admin.
     if (before) requireRole(p, before);
     await setMembership(ctx.store, ctx.deps, { teamId: p.teamId, userId: user.id, role: body.role });
-    const link = await createSignInLink(ctx.store, ctx.deps, user.id);
+    // A sign-in link signs in as the person, in every team they belong to: only a person this request made
+    // gets one. Someone who already has an account keeps signing in their own way; handing their link to an
+    // admin of another team would hand over that person's other teams.
+    const link = existing ? null : await createSignInLink(ctx.store, ctx.deps, user.id);
     await audit(ctx, req, p, {
       action: 'member.add',
       outcome: 'success',
@@ -49,8 +51,8 @@ export function memberRoutes(app: FastifyInstance, ctx: ApiContext): void {
     reply.status(201);
     return {
       member: { id: user.id, email: user.email, name: user.name, role: body.role, disabled: user.disabled },
-      signInPath: `/sign-in/${link.token}`,
-      expiresAt: link.expiresAt,
+      signInPath: link ? `/sign-in/${link.token}` : null,
+      expiresAt: link ? link.expiresAt : null,
     };
   });
 }
