@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { beforeEach, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
 import { ensureFirstAdmin } from '../accounts/bootstrap.js';
+import { createTeam } from '../accounts/teams.js';
 import { upsertApps } from '../store/apps.js';
 import type { StoreDeps } from '../store/ids.js';
 import { addKey } from '../store/keys.js';
@@ -136,6 +137,30 @@ describeStores('webhook registration: one per app, kept in sync, rotated, remove
         .map((w) => w.id)
         .sort(),
     ).toEqual(['theirs', 'wh-1']);
+  });
+
+  it('leaves the webhook of another team of this server alone, even for the same Apple app', async () => {
+    // Team B holds a key for the same Apple app and registered its own webhook first.
+    const teamB = await createTeam(store, deps, 'B');
+    const keyB = await addKey(store, vault, deps, teamB.id, {
+      name: 'kb',
+      keyId: 'BBBBBBBBBB',
+      issuerId: '69a6de70-03db-47e3-e053-5b8c7c11a4d1',
+      privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        .privateKey.export({ format: 'pem', type: 'pkcs8' })
+        .toString(),
+    });
+    await upsertApps(store, deps, teamB.id, [
+      { ascAppId: '1', bundleId: 'com.example.one', name: 'One', keyRef: keyB.id },
+    ]);
+    expect(await syncWebhooks(env, teamB.id, keyB.id, ['1'])).toMatchObject({ created: 1, removed: 0 });
+    const [theirs] = await listWebhooks(store, teamB.id);
+    // Team A's sync makes its own and keeps team B's; team B's next sync keeps team A's.
+    expect(await syncWebhooks(env, teamId, keyRef, ['1'])).toMatchObject({ created: 1, removed: 0 });
+    expect(await syncWebhooks(env, teamB.id, keyB.id, ['1'])).toMatchObject({ created: 0, removed: 0 });
+    const urls = apple.byApp.get('1')!.map((w) => w.url);
+    expect(urls).toHaveLength(2);
+    expect(urls).toContain(theirs!.url);
   });
 
   it('follows a new --public-url: the webhook at Apple and the row point at the new address', async () => {

@@ -5,6 +5,7 @@ import { openKey } from '../store/keys.js';
 import type { Store } from '../store/open.js';
 import {
   deleteWebhook,
+  findWebhook,
   getWebhookOfApp,
   insertWebhook,
   listWebhooks,
@@ -81,10 +82,13 @@ async function ensureOne(env: RegistrarEnv, key: ApiKey, teamId: string, app: Ap
     listed.find((w) => row.ascWebhookId !== null && w.id === row.ascWebhookId) ??
     listed.find((w) => w.url === url || w.url === row.url);
   for (const stray of listed) {
-    if (stray !== ours && stray.url.startsWith(prefixOf(env.publicUrl))) {
-      await env.apple.delete(key, stray.id);
-      s.removed++;
-    }
+    if (stray === ours || !stray.url.startsWith(prefixOf(env.publicUrl))) continue;
+    // Another team of this server may hold a key for the same Apple app and its own webhook: only a hook
+    // no row knows any more, or another one for this very app and team, is ours to remove.
+    const owner = await findWebhook(env.store, stray.url.slice(prefixOf(env.publicUrl).length));
+    if (owner && (owner.teamId !== teamId || owner.appRef !== app.id)) continue;
+    await env.apple.delete(key, stray.id);
+    s.removed++;
   }
   if (!ours) {
     const secret = (await env.vault.open(teamId, row.secretId)).toString('utf8');
