@@ -128,8 +128,11 @@ async function runBuildJob(env: BuildJobEnv, job: JobContext): Promise<void> {
   };
   let result: BuildResult<string> | null = null;
   try {
+    const signal = AbortSignal.any([cancel.signal, job.signal]);
+    // A cancel flagged while this job was being picked up: nothing is started.
     if (await cancelRequested(env.store, deployId))
       cancel.abort(new AscendError('INTERRUPTED', 'the deploy was cancelled'));
+    signal.throwIfAborted();
     const values = await env.envValues.open(job, d);
     result = await runBuild(
       { ...build, env: values },
@@ -139,11 +142,11 @@ async function runBuildJob(env: BuildJobEnv, job: JobContext): Promise<void> {
         tempRoot: env.tempRoot,
         baseEnv: env.baseEnv,
         onLines: log.onLines,
-        signal: AbortSignal.any([cancel.signal, job.signal]),
+        signal,
         tailLines: TAIL,
         ...(env.graceMs === undefined ? {} : { graceMs: env.graceMs }),
       },
-      (file) => env.artifacts.store(teamId, file, job.id),
+      (file) => env.artifacts.store(teamId, file, job.id, signal),
     );
     await log.finish();
     if (result.outcome === 'cancelled' && !cancel.signal.aborted)
@@ -168,6 +171,12 @@ async function runBuildJob(env: BuildJobEnv, job: JobContext): Promise<void> {
     // For a remote worker also the server saying the job is no longer its: released, not failed.
     const notLeased = err instanceof AscendError && err.code === 'JOB_NOT_LEASED';
     if ((job.signal.aborted || notLeased) && !cancel.signal.aborted) throw err;
+    if (cancel.signal.aborted) {
+      // Cancelled before the command started or while its artifact was on its way: cancelled, not failed.
+      const step = stepOf(clock, started, result, 'cancelled', 'cancelled');
+      await end({ state: 'cancelled' }, step, { state: 'cancelled' });
+      return;
+    }
     const e = err instanceof AscendError ? err : new AscendError('INTERNAL', 'the build step failed unexpectedly');
     const view = { code: e.code, message: redact(e.message), remedy: e.remedy };
     const step = stepOf(clock, started, result, 'failed', view.message);

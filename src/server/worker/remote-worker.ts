@@ -131,7 +131,7 @@ function remoteBuildHandler(
     deps,
     sleep: o.sleep,
     envValues: { open: (job) => api.buildEnv(job.id, name) },
-    artifacts: { store: (_teamId, file, jobId) => api.uploadArtifact(jobId, name, file) },
+    artifacts: { store: (_teamId, file, jobId, signal) => api.uploadArtifact(jobId, name, file, signal) },
     enqueueDeploy: (payload) => queue.enqueue(DEPLOY_JOB, payload, { maxAttempts: 5 }),
     tempRoot: o.buildDir ?? tmpdir(),
     baseEnv: o.buildEnv ?? {},
