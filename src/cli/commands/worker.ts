@@ -29,15 +29,15 @@ function tokenOf(value: string, env: Readonly<Record<string, string | undefined>
   return v;
 }
 
-/** Labels: lower-case words of letters, digits, dot and dash, at most 20. */
+/** Labels: lower-case words of letters, digits, dot and dash, at most 6 (builds are routed by every subset). */
 function labelsOf(v: string): string[] {
   const labels = v
     .split(',')
     .map((l) => l.trim())
     .filter(Boolean);
   const bad = labels.find((l) => !/^[a-z0-9][a-z0-9.-]{0,39}$/.test(l));
-  if (bad !== undefined || labels.length > 20)
-    throw new AscendError('USAGE', `--labels ${v.slice(0, 80)}: labels are up to 20 words of a-z, 0-9, dot and dash`);
+  if (bad !== undefined || labels.length > 6)
+    throw new AscendError('USAGE', `--labels ${v.slice(0, 80)}: labels are up to 6 words of a-z, 0-9, dot and dash`);
   return labels;
 }
 
