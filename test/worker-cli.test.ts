@@ -39,6 +39,7 @@ describe('bin/ascend worker: flags', () => {
     [['--token', '@env:NOPE'], 2, /variable is not set/],
     [['--token', 'ascw_x', '--concurrency', '0'], 2, /--concurrency 0 is not a whole number from 1 to 64/],
     [['--token', 'ascw_x', '--labels', 'Mac OS'], 2, /--labels Mac OS: labels are/],
+    [['--token', 'ascw_x', '--labels', 'a,b,c,d,e,f,g'], 2, /labels are up to 6 words/],
   ])('refuses %j with one line and exit %i', async (extra, code, message) => {
     const r = await runCli([...base, ...extra]);
     expect(r.code).toBe(code);

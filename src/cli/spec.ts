@@ -211,13 +211,14 @@ export function defineCommands() {
     .option('--revoke <id>', 'revoke the worker token with this id');
   const worker = program
     .command('worker')
-    .description('run deploy jobs from a server’s queue on this machine (the master key stays on the server)')
+    .description('run deploy and build jobs from a server’s queue on this machine (the master key stays on the server)')
     .requiredOption('--database-url <url>', "the server's PostgreSQL (postgres://USER@HOST/DB)")
     .requiredOption('--server <url>', 'the server, e.g. http://10.0.0.5:8080')
     .requiredOption('--token <token>', 'a worker token (`ascend server worker-token`); @env:VAR reads a variable')
     .option('--labels <list>', 'what this machine offers, comma-separated, e.g. macos,xcode-16', '')
     .option('--concurrency <n>', 'jobs run at once', '1')
-    .option('--lease-seconds <n>', 'how long a job stays claimed without a heartbeat', '60');
+    .option('--lease-seconds <n>', 'how long a job stays claimed without a heartbeat', '60')
+    .option('--build-dir <dir>', 'where build steps get their fresh working folders (default: the temp folder)');
   const push = deployCommand()
     .name('push')
     .description('hand a build to an ascend server and start its deploy (the deploy flags apply)')

@@ -33,7 +33,7 @@ import { systemDeps } from './store/ids.js';
 import { startWebhookRuntime, type WebhookRuntime } from './webhooks/runtime.js';
 import { localArtifactSink } from './worker/artifact-sink.js';
 import { artifactUrlKeys } from './worker/artifact-urls.js';
-import { buildJobHandler } from './worker/build-job.js';
+import { buildJobHandler, vaultBuildEnv } from './worker/build-job.js';
 import { BuildLogFiles } from './worker/build-log-files.js';
 import { buildJobKind, workerBuildKinds } from './worker/build-spec.js';
 import { DEPLOY_JOB, deployJobHandler } from './worker/deploy-job.js';
@@ -264,7 +264,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     const labels = o.workerLabels;
     const build = buildJobHandler({
       store,
-      vault,
+      envValues: vaultBuildEnv(vault),
       deps,
       sleep,
       tempRoot: o.buildDir ?? tmpdir(),
@@ -278,6 +278,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       }),
       enqueueDeploy: (payload) => ctx.deploys!.enqueue(payload),
       running,
+      cancelPollMs: o.pollMs ?? 1000,
       logFiles,
       worker: `${hostname()} (${labels?.join(', ') || 'no labels'})`,
       ...(o.buildGraceMs === undefined ? {} : { graceMs: o.buildGraceMs }),

@@ -29,20 +29,20 @@ function tokenOf(value: string, env: Readonly<Record<string, string | undefined>
   return v;
 }
 
-/** Labels: lower-case words of letters, digits, dot and dash, at most 20. */
+/** Labels: lower-case words of letters, digits, dot and dash, at most 6 (builds are routed by every subset). */
 function labelsOf(v: string): string[] {
   const labels = v
     .split(',')
     .map((l) => l.trim())
     .filter(Boolean);
   const bad = labels.find((l) => !/^[a-z0-9][a-z0-9.-]{0,39}$/.test(l));
-  if (bad !== undefined || labels.length > 20)
-    throw new AscendError('USAGE', `--labels ${v.slice(0, 80)}: labels are up to 20 words of a-z, 0-9, dot and dash`);
+  if (bad !== undefined || labels.length > 6)
+    throw new AscendError('USAGE', `--labels ${v.slice(0, 80)}: labels are up to 6 words of a-z, 0-9, dot and dash`);
   return labels;
 }
 
 /**
- * `ascend worker` (DESIGN §3.1): works deploy jobs of a server on this machine. Prints one line once it is
+ * `ascend worker` (DESIGN §3.1): works deploy and build jobs of a server on this machine. Prints one line once it is
  * connected; Ctrl-C or SIGTERM stops taking jobs and lets running steps reach a safe point, so their jobs are
  * released with their state saved and another worker continues them.
  */
@@ -54,6 +54,7 @@ export async function run(rt: Runtime, _args: ArgsOf<'worker'>, opts: OptionsOf<
   const concurrency = int(opts.concurrency, '--concurrency', 1, 64);
   const leaseMs = int(opts.leaseSeconds, '--lease-seconds', 2, 3600) * 1000;
   const { startRemoteWorker } = await import('../../server/worker/remote-worker.js');
+  const { buildBaseEnv } = await import('../../server/worker/build-spec.js');
   const worker = await startRemoteWorker({
     databaseUrl,
     server,
@@ -67,6 +68,9 @@ export async function run(rt: Runtime, _args: ArgsOf<'worker'>, opts: OptionsOf<
     sleep: realSleep,
     random: Math.random,
     extraTrustedRoots: rt.config.extraTrustedRoots,
+    // Builds start from a few of this process's variables only: never the worker's token or database URL.
+    buildEnv: buildBaseEnv(rt.config.env),
+    ...(opts.buildDir ? { buildDir: opts.buildDir } : {}),
   });
   try {
     rt.out.print(

@@ -157,6 +157,17 @@ describeStores('worker API: tokens, leased-job credentials, signed artifact rang
       worker: `${workerId}${me}`,
     });
     expect(again.json().appStoreConnect.token).toBe(creds.appStoreConnect.token);
+    // Build env values and uploads are for build jobs only: this deploy has its artifact and no build.
+    const env = await inject('POST', `/api/v1/worker/jobs/${jobId}/build-env`, worker, { worker: name });
+    expect(env.statusCode).toBe(409);
+    expect(env.json().error.code).toBe('DEPLOY_STATE_CONFLICT');
+    const up = await svc.app.inject({
+      method: 'POST',
+      url: `/api/v1/worker/jobs/${jobId}/artifact`,
+      headers: { ...worker, 'content-type': 'application/octet-stream', 'x-ascend-worker': name },
+      payload: ipa,
+    });
+    expect(up.json().error.code).toBe('DEPLOY_STATE_CONFLICT');
     // A team token cannot ask for them either.
     const asTeam = await inject('POST', `/api/v1/worker/jobs/${jobId}/credentials`, team, { worker: name });
     expect(asTeam.statusCode).toBe(401);

@@ -7,11 +7,14 @@ import type { Store } from '../store/open.js';
 
 /**
  * Where a build step's artifact goes. In the server's own worker it is stored directly (below); a remote
- * `ascend worker` implements the same call as an upload to POST /api/v1/artifacts.
+ * `ascend worker` implements the same call as an upload to POST /api/v1/worker/jobs/:jobId/artifact.
  */
 export interface ArtifactSink {
-  /** Stores, inspects and records the file for the team; returns the artifact's id. */
-  store(teamId: string, file: string): Promise<string>;
+  /**
+   * Stores, inspects and records the file for the team; returns the artifact's id. `jobId`: the build job's;
+   * `signal`: the build's cancel or the worker's stop, which ends an upload in flight.
+   */
+  store(teamId: string, file: string, jobId: string, signal?: AbortSignal): Promise<string>;
 }
 
 export interface LocalArtifactDeps {

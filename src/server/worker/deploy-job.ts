@@ -75,7 +75,13 @@ export interface DeployJobEnv {
 }
 
 /** Aborts `cancel` once the database holds a cancel for this deploy (the API may be another process). */
-async function watchCancel(env: DeployJobEnv, deployId: string, cancel: AbortController, until: AbortSignal) {
+/** Polls the cross-process cancel flag until `until`; the build job watches it the same way. */
+export async function watchCancel(
+  env: Pick<DeployJobEnv, 'store' | 'sleep' | 'cancelPollMs'>,
+  deployId: string,
+  cancel: AbortController,
+  until: AbortSignal,
+) {
   while (!until.aborted) {
     await env.sleep(env.cancelPollMs ?? 1000, until).catch(() => {});
     if (until.aborted) return;

@@ -1,15 +1,17 @@
 import type { Agent } from 'node:http';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { createAscClient } from '../../asc/http/client.js';
 import { RateLimitTracker } from '../../asc/http/rate-limit.js';
 import type { Clock, Random, Sleep } from '../../core/clock.js';
 import { httpTransport } from '../../upload/engine.js';
 import { dbRateBudget } from '../apple/rate-budget.js';
 import { openJobQueue } from '../queue/open.js';
-import type { JobQueue } from '../queue/types.js';
+import type { JobHandler, JobQueue } from '../queue/types.js';
 import { type StoreDeps, systemDeps } from '../store/ids.js';
 import { migrate } from '../store/migrate.js';
 import { openStore, type Store, storeLocation } from '../store/open.js';
+import { buildJobHandler } from './build-job.js';
+import { workerBuildKinds } from './build-spec.js';
 import { DEPLOY_JOB, type DeployAccess, deployJobHandler } from './deploy-job.js';
 import { httpRangeSource, rangeAgent } from './http-source.js';
 import { type FetchFn, JobCredentials, WorkerApiClient } from './worker-api.js';
@@ -31,6 +33,12 @@ export interface RemoteWorkerOptions {
   random: Random;
   fetch?: FetchFn;
   extraTrustedRoots?: readonly string[];
+  /** Where fresh build folders are made (the system's temporary folder by default). */
+  buildDir?: string;
+  /** The environment every build starts from (buildBaseEnv of this process's, read at the edge). */
+  buildEnv?: Readonly<Record<string, string>>;
+  /** SIGTERM → SIGKILL grace of a build's process group. */
+  buildGraceMs?: number;
 }
 
 export interface RemoteWorker {
@@ -106,8 +114,38 @@ function remoteAccess(
   };
 }
 
-/** `ascend worker`: checks its token with the server, then works deploy jobs from the shared database. */
+/**
+ * A build on another machine: its env values and its artifact go through the server's worker API (per
+ * leased job), since the worker holds no master key and no artifact store; its log goes to the database.
+ */
+function remoteBuildHandler(
+  o: RemoteWorkerOptions,
+  store: Store,
+  deps: StoreDeps,
+  api: WorkerApiClient,
+  name: string,
+  queue: JobQueue,
+): JobHandler {
+  return buildJobHandler({
+    store,
+    deps,
+    sleep: o.sleep,
+    envValues: { open: (job) => api.buildEnv(job.id, name) },
+    artifacts: { store: (_teamId, file, jobId, signal) => api.uploadArtifact(jobId, name, file, signal) },
+    enqueueDeploy: (payload) => queue.enqueue(DEPLOY_JOB, payload, { maxAttempts: 5 }),
+    tempRoot: o.buildDir ?? tmpdir(),
+    baseEnv: o.buildEnv ?? {},
+    running: new Map(),
+    cancelPollMs: o.pollMs ?? 500,
+    worker: `${name} (${o.labels.join(', ') || 'no labels'})`,
+    ...(o.buildGraceMs === undefined ? {} : { graceMs: o.buildGraceMs }),
+  });
+}
+
+/** `ascend worker`: checks its token with the server, then works deploy and build jobs from the shared database. */
 export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteWorker> {
+  // Refused before anything opens: at most 6 labels, as build jobs are routed by every subset of them.
+  const buildKinds = workerBuildKinds(o.labels);
   const api = new WorkerApiClient(o.server.replace(/\/+$/, ''), o.token, o.fetch);
   const me = await api.me();
   const name = `${me.id}@${hostname()}:${process.pid}`;
@@ -141,7 +179,8 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
     labels: o.labels,
     extraTrustedRoots: o.extraTrustedRoots ?? [],
   });
-  queue.work([DEPLOY_JOB], handler);
+  const build = remoteBuildHandler(o, store, deps, api, name, queue);
+  queue.work([DEPLOY_JOB, ...buildKinds], (job) => (buildKinds.includes(job.kind) ? build(job) : handler(job)));
   return {
     name,
     queue,

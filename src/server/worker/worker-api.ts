@@ -1,3 +1,7 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Readable } from 'node:stream';
 import type { Clock } from '../../core/clock.js';
 import { AscendError, CATALOGUE, type ErrorCode } from '../../core/errors.js';
 import type { TokenProvider } from '../../credentials/types.js';
@@ -18,7 +22,12 @@ export class WorkerApiClient {
     return new URL(path, `${this.server}/`).toString();
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    raw?: { headers: Record<string, string>; body: ReadableStream<Uint8Array>; signal?: AbortSignal },
+  ): Promise<T> {
     let res: Response;
     try {
       res = await this.fetchFn(this.resolve(path), {
@@ -26,10 +35,13 @@ export class WorkerApiClient {
         headers: {
           authorization: `Bearer ${this.token}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...raw?.headers,
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(30_000),
-      });
+        // A streamed body (an artifact) is bounded by the job's run, not by the short timeout of a call.
+        ...(raw ? { body: raw.body, duplex: 'half' } : {}),
+        signal: raw ? (raw.signal ?? null) : AbortSignal.timeout(30_000),
+      } as RequestInit);
     } catch (cause) {
       throw new AscendError('NETWORK_ERROR', `the server at ${new URL(this.server).origin} cannot be reached`, {
         cause,
@@ -49,6 +61,36 @@ export class WorkerApiClient {
 
   credentials(jobId: string, worker: string): Promise<WorkerCredentials> {
     return this.call('POST', `/api/v1/worker/jobs/${encodeURIComponent(jobId)}/credentials`, { worker });
+  }
+
+  /** A leased build job's secret env values; held in memory for the run only. */
+  async buildEnv(jobId: string, worker: string): Promise<Record<string, string>> {
+    const res = await this.call<{ env: Record<string, string> }>(
+      'POST',
+      `/api/v1/worker/jobs/${encodeURIComponent(jobId)}/build-env`,
+      { worker },
+    );
+    return res.env;
+  }
+
+  /**
+   * Uploads a leased build job's artifact, streamed from disk (never read whole into memory); the server
+   * stores and inspects it as POST /api/v1/artifacts does. Returns the artifact's id.
+   */
+  async uploadArtifact(jobId: string, worker: string, file: string, signal?: AbortSignal): Promise<string> {
+    const { size } = await stat(file);
+    const path = `/api/v1/worker/jobs/${encodeURIComponent(jobId)}/artifact`;
+    const res = await this.call<{ id: string }>('POST', path, undefined, {
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(size),
+        'x-filename': basename(file),
+        'x-ascend-worker': worker,
+      },
+      body: Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
+      ...(signal ? { signal } : {}),
+    });
+    return res.id;
   }
 
   get bearer(): string {

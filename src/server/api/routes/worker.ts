@@ -15,6 +15,7 @@ import { ARTIFACT_URL_TTL_MS, parseRange, signArtifactPath, verifyArtifactQuery 
 import type { WorkerCredentials } from '../../worker/protocol.js';
 import type { ApiContext } from '../context.js';
 import { parseBody } from '../context.js';
+import { receiveArtifact } from './artifacts.js';
 
 /** What the worker routes need beyond the API context: the URL-signing keys and the JWT lifetime. */
 export interface WorkerApi {
@@ -41,6 +42,34 @@ async function workerOf(ctx: ApiContext, req: FastifyRequest): Promise<WorkerTok
 }
 
 const CredentialsBody = z.object({ worker: z.string().min(1).max(200) }).strict();
+
+/**
+ * The deploy of a job leased to this very worker process (whose name is the asking token's), the lease not
+ * passed: only then does a worker get what the job needs. Otherwise 409 JOB_NOT_LEASED.
+ */
+async function leasedJob(
+  ctx: ApiContext,
+  w: WorkerApi,
+  me: WorkerTokenInfo,
+  jobId: string,
+  worker: string,
+): Promise<{ teamId: string; deployId: string }> {
+  const lease = await w.lease(jobId);
+  const held =
+    lease?.worker === worker && worker.startsWith(`${me.id}@`) && lease.until > isoTime(ctx.deps.clock.now());
+  if (!lease || !held)
+    throw new AscendError('JOB_NOT_LEASED', `job ${jobId.slice(0, 60)} is not leased to this worker`);
+  const { teamId, deployId } = lease.payload as { teamId: string; deployId: string };
+  return { teamId, deployId };
+}
+
+/** A build job's deploy: one that has a build step and no artifact yet. */
+async function buildingDeploy(ctx: ApiContext, job: { teamId: string; deployId: string }) {
+  const d = await getDeploy(ctx.store, job.teamId, job.deployId);
+  if (!d.build || d.artifactId)
+    throw new AscendError('DEPLOY_STATE_CONFLICT', `deploy ${d.id} has no build waiting for its artifact`);
+  return d;
+}
 
 /**
  * The API of `ascend worker` on other machines (docs/SERVER.md, "Workers on other machines"): a worker
@@ -75,12 +104,7 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext, w: WorkerApi
     const me = await workerOf(ctx, req);
     const { worker } = parseBody(CredentialsBody, req.body);
     const now = ctx.deps.clock.now();
-    const lease = await w.lease(req.params.jobId);
-    // Only while the job is leased to this very worker process, and the process names this token.
-    const held = lease?.worker === worker && worker.startsWith(`${me.id}@`) && lease.until > isoTime(now);
-    if (!lease || !held)
-      throw new AscendError('JOB_NOT_LEASED', `job ${req.params.jobId.slice(0, 60)} is not leased to this worker`);
-    const { teamId, deployId } = lease.payload as { teamId: string; deployId: string };
+    const { teamId, deployId } = await leasedJob(ctx, w, me, req.params.jobId, worker);
     const d = await getDeploy(ctx.store, teamId, deployId);
     const [key, artifact] = await Promise.all([
       openKey(ctx.store, ctx.vault, teamId, d.keyRef ?? ''),
@@ -101,6 +125,30 @@ export function workerRoutes(app: FastifyInstance, ctx: ApiContext, w: WorkerApi
     };
     reply.header('cache-control', 'no-store');
     return body;
+  });
+
+  // A build job's secret env values (docs/SERVER.md, "Build steps"): opened from the vault for the worker
+  // running it, never logged or stored there.
+  app.post<{ Params: { jobId: string } }>('/api/v1/worker/jobs/:jobId/build-env', async (req, reply) => {
+    const me = await workerOf(ctx, req);
+    const { worker } = parseBody(CredentialsBody, req.body);
+    const d = await buildingDeploy(ctx, await leasedJob(ctx, w, me, req.params.jobId, worker));
+    const env = d.buildEnvRef
+      ? (JSON.parse((await ctx.vault.open(d.teamId, d.buildEnvRef)).toString('utf8')) as Record<string, string>)
+      : {};
+    reply.header('cache-control', 'no-store');
+    return { env };
+  });
+
+  // A build job's artifact, streamed as the raw body: stored exactly as POST /api/v1/artifacts stores an upload.
+  app.post<{ Params: { jobId: string } }>('/api/v1/worker/jobs/:jobId/artifact', async (req, reply) => {
+    const me = await workerOf(ctx, req);
+    const raw = req.headers['x-ascend-worker'];
+    const worker = typeof raw === 'string' ? raw.slice(0, 200) : '';
+    const d = await buildingDeploy(ctx, await leasedJob(ctx, w, me, req.params.jobId, worker));
+    const { artifact, created } = await receiveArtifact(ctx, req, d.teamId, d.createdBy ?? null);
+    reply.status(created ? 201 : 200);
+    return { id: artifact.id };
   });
 
   app.get<{ Params: { id: string }; Querystring: Record<string, string> }>(
