@@ -47,6 +47,22 @@ describe('bin/ascend worker: flags', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it('takes the database URL from a variable (@env:VAR), checked like a flag, never echoed', async () => {
+    const env = { ASCEND_DB: 'sqlite:secret-password@x.db' };
+    const r = await runCli(
+      ['worker', '--database-url', '@env:ASCEND_DB', '--server', 'http://x', '--token', 'ascw_x'],
+      {
+        env,
+      },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--database-url must be a/);
+    expect(r.stderr).not.toContain('secret-password');
+    const unset = await runCli(['worker', '--database-url', '@env:NOPE', '--server', 'http://x', '--token', 'ascw_x']);
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toMatch(/--database-url @env:NOPE: the variable is not set/);
+  });
+
   it('refuses a database URL that is not PostgreSQL and an unreachable server with one line each', async () => {
     const sqlite = await runCli([
       'worker',

@@ -212,7 +212,7 @@ export function defineCommands() {
   const worker = program
     .command('worker')
     .description('run deploy and build jobs from a server’s queue on this machine (the master key stays on the server)')
-    .requiredOption('--database-url <url>', "the server's PostgreSQL (postgres://USER@HOST/DB)")
+    .requiredOption('--database-url <url>', "the server's PostgreSQL (postgres://USER@HOST/DB, or @env:VAR)")
     .requiredOption('--server <url>', 'the server, e.g. http://10.0.0.5:8080')
     .requiredOption('--token <token>', 'a worker token (`ascend server worker-token`); @env:VAR reads a variable')
     .option('--labels <list>', 'what this machine offers, comma-separated, e.g. macos,xcode-16', '')

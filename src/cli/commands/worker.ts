@@ -21,9 +21,15 @@ function url(v: string, name: string, schemes: RegExp, kind: string): string {
   return v.replace(/\/+$/, '');
 }
 
-function tokenOf(value: string, env: Readonly<Record<string, string | undefined>>): string {
+/** A flag's value, or with `@env:VAR` the variable's: secrets stay out of `ps`. */
+function fromEnv(value: string, flag: string, env: Readonly<Record<string, string | undefined>>): string {
   const v = value.startsWith('@env:') ? env[value.slice(5)]?.trim() : value.trim();
-  if (!v) throw new AscendError('USAGE', `--token ${value}: the variable is not set`);
+  if (!v) throw new AscendError('USAGE', `${flag} ${value.slice(0, 80)}: the variable is not set`);
+  return v;
+}
+
+function tokenOf(value: string, env: Readonly<Record<string, string | undefined>>): string {
+  const v = fromEnv(value, '--token', env);
   if (!v.startsWith('ascw_'))
     throw new AscendError('WORKER_TOKEN_INVALID', '--token is not a worker token (they start with ascw_)');
   return v;
@@ -47,7 +53,13 @@ function labelsOf(v: string): string[] {
  * released with their state saved and another worker continues them.
  */
 export async function run(rt: Runtime, _args: ArgsOf<'worker'>, opts: OptionsOf<'worker'>): Promise<number> {
-  const databaseUrl = url(opts.databaseUrl, '--database-url', /^postgres(ql)?:$/, 'postgres://');
+  // `@env:VAR` keeps the database password (more power than the token) out of the process list.
+  const databaseUrl = url(
+    fromEnv(opts.databaseUrl, '--database-url', rt.config.env),
+    '--database-url',
+    /^postgres(ql)?:$/,
+    'postgres://',
+  );
   const server = url(opts.server, '--server', /^https?:$/, 'http:// or https://');
   const token = tokenOf(opts.token, rt.config.env);
   const labels = labelsOf(opts.labels);
