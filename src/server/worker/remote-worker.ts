@@ -5,6 +5,8 @@ import { RateLimitTracker } from '../../asc/http/rate-limit.js';
 import type { Clock, Random, Sleep } from '../../core/clock.js';
 import { httpTransport } from '../../upload/engine.js';
 import { dbRateBudget } from '../apple/rate-budget.js';
+import { deployNotifications } from '../notify/deploy-events.js';
+import { NOTIFY_JOB, Notifier } from '../notify/notifier.js';
 import { openJobQueue } from '../queue/open.js';
 import type { JobHandler, JobQueue } from '../queue/types.js';
 import { type StoreDeps, systemDeps } from '../store/ids.js';
@@ -168,6 +170,11 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
   }
   const transport = await httpTransport(Math.max(4, o.concurrency * 4));
   const agent = rangeAgent(o.server, Math.max(8, o.concurrency * 8));
+  // Notifications are only stored and queued here (database and queue); a server, which holds the vault
+  // with the targets' URLs and secrets, delivers them.
+  const notifier = new Notifier(store, deps, (payload, runAt) =>
+    queue.enqueue(NOTIFY_JOB, payload, { maxAttempts: 2, ...(runAt === undefined ? {} : { runAt }) }),
+  );
   const handler = deployJobHandler({
     store,
     deps,
@@ -178,6 +185,14 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
     access: remoteAccess(o, store, api, name, agent),
     labels: o.labels,
     extraTrustedRoots: o.extraTrustedRoots ?? [],
+    cancelPollMs: o.pollMs ?? 500,
+    // The per-key limit holds across every worker and server: its slots are rows in the shared database.
+    keySlots: {
+      leaseMs: 60_000,
+      retryAfterMs: 15_000,
+      requeue: async (payload, runAt) => void (await queue.enqueue(DEPLOY_JOB, payload, { runAt, maxAttempts: 5 })),
+    },
+    notify: deployNotifications(store, notifier, () => {}),
   });
   const build = remoteBuildHandler(o, store, deps, api, name, queue);
   queue.work([DEPLOY_JOB, ...buildKinds], (job) => (buildKinds.includes(job.kind) ? build(job) : handler(job)));
