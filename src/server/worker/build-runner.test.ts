@@ -5,10 +5,20 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realSleep, type Sleep } from '../../core/clock.js';
 import { AscendError } from '../../core/errors.js';
-import { type BuildCommand, type BuildRunnerDeps, lineBatcher, runBuild } from './build-runner.js';
+import { type BuildCommand, type BuildRunnerDeps, lineBatcher, lineCleaner, runBuild } from './build-runner.js';
 import { groupAlive } from './process-group.js';
 
 const TIMEOUT = 987_654;
+const CUT = '… [line cut]';
+
+/** Every piece of 4 characters or more of `secret` found in `lines`. */
+function pieces(lines: readonly string[], secret: string): string[] {
+  const text = lines.join('\n');
+  const found: string[] = [];
+  for (let i = 0; i + 4 <= secret.length; i++)
+    if (text.includes(secret.slice(i, i + 4))) found.push(secret.slice(i, i + 4));
+  return found;
+}
 const GRACE = 12_345;
 
 /** The timeout and the grace fire when the test says so; any other wait is real. */
@@ -226,6 +236,107 @@ describe('build runner', () => {
     );
     await r.done;
     expect(r.lines()).toEqual([`${'x'.repeat(100)}… [line cut]`, 'next']);
+  });
+
+  it('a secret straddling the cut of an unfinished line is replaced before the cut, in the log and the tail', async () => {
+    const secret = 'Kq7vZr2MwXpL9tYbNc4HdGf6JsAe8UuRiVo1Qx5yTmW'; // 43 characters, no '0'
+    const r = run({
+      command: 'printf "%04060d" 0; sleep .3; printf "%s" "$MYSECRET"; sleep .3; echo; touch out.txt',
+      env: { MYSECRET: secret },
+    });
+    const res = await r.done;
+    expect(r.lines()).toEqual([`${'0'.repeat(4060)}[REDACTED]`]);
+    expect(pieces([...r.lines(), ...res.tail], secret)).toEqual([]);
+  });
+
+  it('a secret at any offset around the cut is never shown in part', async () => {
+    const secret = 'Kq7vZr2MwXpL9tYbNc4H'; // 20 characters
+    const offsets = Array.from({ length: 26 }, (_, i) => 20 + i); // the secret starts before, at and after 40
+    const r = run(
+      {
+        command: `for n in ${offsets.join(' ')}; do printf "%0"$n"d" 0; sleep .02; printf "%s" "$S"; sleep .02; printf "%0100d\\n" 0 | tr 0 x; done; touch out.txt`,
+        env: { S: secret },
+      },
+      { maxLineChars: 40 },
+    );
+    await r.done;
+    const want = offsets.map((n) => `${`${'0'.repeat(n)}[REDACTED]${'x'.repeat(100)}`.slice(0, 40)}${CUT}`);
+    expect(r.lines()).toEqual(want);
+    expect(pieces(r.lines(), secret)).toEqual([]);
+  });
+
+  it('a cut that falls inside a secret brought into view by earlier redactions masks its start', () => {
+    const secret = 'Kq7vZr2MwXpL9tYbNc4HdGf6JsAe8UuRiVo1Qx5yTmWn3Bh0Pk'; // 50 characters
+    const clean = lineCleaner({ S: secret }, 40);
+    expect(clean.keepChars).toBe(90);
+    // The first copy shrinks to [REDACTED], so the second, cut at 90 before redacting, would show up to 40 characters.
+    for (let gap = 0; gap < 40; gap++) {
+      const line = clean(`${secret}${'a'.repeat(gap)}${secret}${'b'.repeat(200)}`);
+      expect(line.endsWith(CUT)).toBe(true);
+      expect(line.startsWith(`[REDACTED]${'a'.repeat(Math.min(gap, 30))}`)).toBe(true);
+      expect(pieces([line], secret)).toEqual([]);
+    }
+    // Also the first line cut short by the reader (one character past keepChars).
+    const raw = `${secret}${'a'.repeat(10)}${secret}`.slice(0, 91);
+    expect(clean(raw)).toBe(`[REDACTED]${'a'.repeat(10)}[REDACTED]${CUT}`);
+    // …also when the reader's cut ends on the '\r' of a CRLF.
+    expect(clean(`${raw.slice(0, 90)}\r`)).toBe(`[REDACTED]${'a'.repeat(10)}[REDACTED]${CUT}`);
+  });
+
+  it('a value of 32,768 characters is replaced whole, also far past the visible cut', () => {
+    const secret = Array.from({ length: 32_768 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz'[(i * 7) % 26]).join('');
+    const clean = lineCleaner({ S: secret }, 4096);
+    expect(clean(`${'-'.repeat(4000)}${secret}${'+'.repeat(10)}`)).toBe(
+      `${'-'.repeat(4000)}[REDACTED]${'+'.repeat(10)}`,
+    );
+    const cut = clean(`${'-'.repeat(4090)}${secret}${'+'.repeat(10)}`);
+    expect(cut).toBe(`${'-'.repeat(4090)}[REDACTED]`.slice(0, 4096) + CUT);
+    expect(pieces([cut], secret)).toEqual([]);
+  });
+
+  it('a secret of several lines longer than the cut is replaced, not cut', async () => {
+    const key = 'first-Kq7vZr2MwXp\nsecond-L9tYbNc4HdGf';
+    const r = run({ command: 'printf "%s\\n" "$KEY"; touch out.txt', env: { KEY: key } }, { maxLineChars: 12 });
+    await r.done;
+    expect(r.lines()).toEqual(['[REDACTED]', '[REDACTED]']);
+    const clean = lineCleaner({ KEY: key }, 12);
+    const line = clean(`${'.'.repeat(8)}second-L9tYbNc4HdGf${'.'.repeat(50)}`);
+    expect(line).toBe(`${'.'.repeat(8)}[REDACTED]`.slice(0, 12) + CUT);
+    expect(pieces([line], 'second-L9tYbNc4HdGf')).toEqual([]);
+  });
+
+  it("progress redrawn with '\\r' and no newline is redacted in every segment before it is cut", async () => {
+    const secret = 'Kq7vZr2MwXpL9tYbNc4H';
+    const r = run(
+      {
+        command: 'for i in $(seq 1 40); do printf "step %s %s\\r" $i "$S"; sleep .01; done; echo; touch out.txt',
+        env: { S: secret },
+      },
+      { maxLineChars: 100 },
+    );
+    await r.done;
+    const [line, ...rest] = r.lines();
+    expect(rest).toEqual([]);
+    expect(line).toBe(
+      `${Array.from({ length: 40 }, (_, i) => `step ${i + 1} [REDACTED]?`).join('')}`.slice(0, 100) + CUT,
+    );
+    expect(pieces(r.lines(), secret)).toEqual([]);
+  });
+
+  it('a long line without secrets is still cut at maxChars with the marker, also when secrets are set', async () => {
+    const r = run(
+      {
+        command: [
+          process.execPath,
+          '-e',
+          'process.stdout.write("x".repeat(1e6) + "\\nnext\\n"); require("fs").writeFileSync("out.txt", "")',
+        ],
+        env: { S: 'Kq7vZr2MwXpL9tYbNc4H' },
+      },
+      { maxLineChars: 100 },
+    );
+    await r.done;
+    expect(r.lines()).toEqual([`${'x'.repeat(100)}${CUT}`, 'next']);
   });
 
   it('zero or several artifact matches are clear errors', async () => {

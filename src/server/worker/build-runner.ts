@@ -62,26 +62,64 @@ export interface BuildResult<T> {
 const MIN_SECRET_CHARS = 4;
 
 /** Output lines: redacted (secret values, then ascend's patterns), cut at `maxChars`, control characters shown as '?'. */
-function lineCleaner(env: Readonly<Record<string, string>>, maxChars: number): (line: string) => string {
+export interface LineCleaner {
+  (line: string): string;
+  /**
+   * How much of an unfinished line to keep before cutting it: `maxChars` plus the longest secret (at least
+   * `maxChars` more, so ascend's patterns, a JWT or a signed URL, also fit whole). A secret that begins before
+   * the visible cut then ends inside what is kept, so it is replaced before anything is cut.
+   */
+  keepChars: number;
+}
+
+export function lineCleaner(env: Readonly<Record<string, string>>, maxChars: number): LineCleaner {
   // Output is redacted line by line, so a value of several lines (a PEM, a JSON key file) is also searched for
   // line by line.
   const secrets = [...new Set(Object.values(env).flatMap((v) => [v, ...v.split(/\r?\n/).map((l) => l.trim())]))]
     .filter((v) => v.length >= MIN_SECRET_CHARS)
     .sort((a, b) => b.length - a.length);
-  return (line) => {
-    let out = line.endsWith('\r') ? line.slice(0, -1) : line;
-    out = out.length > maxChars * 2 ? out.slice(0, maxChars * 2) : out;
+  const longest = secrets[0]?.length ?? 0;
+  const keepChars = maxChars + Math.max(longest, maxChars);
+  const clean = ((line: string) => {
+    // Cut before redacting only past `keepChars`: a secret straddling an earlier cut would no longer match.
+    let cut = line.length > keepChars;
+    let out = cut ? line.slice(0, keepChars) : line.endsWith('\r') ? line.slice(0, -1) : line;
     for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
-    out = redact(out).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
-    return out.length > maxChars ? `${out.slice(0, maxChars)}… [line cut]` : out;
-  };
+    out = redact(out);
+    if (out.length > maxChars) cut = true;
+    if (cut) out = maskSecretStart(out.slice(0, maxChars), secrets);
+    out = out.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
+    return cut ? `${out}… [line cut]` : out;
+  }) as LineCleaner;
+  clean.keepChars = keepChars;
+  return clean;
 }
 
 /**
- * Splits a stream into lines with a bounded buffer: a line longer than `maxChars` is cut and the rest of it
- * skipped up to the next newline, so a build that prints one endless line cannot exhaust memory.
+ * A cut line ends where the cut fell, which may be inside a secret that was never whole in the kept text (it
+ * ran past the first cut, and earlier redactions shortened the line so it came into view): its start is
+ * masked, so no cut shows the beginning of a secret.
  */
-function splitLines(stream: Readable, maxChars: number, onLine: (line: string) => void): Promise<void> {
+function maskSecretStart(text: string, secrets: readonly string[]): string {
+  let from = text.length;
+  for (const s of secrets) {
+    const lowest = Math.max(text.length - s.length, 0);
+    for (let i = lowest; i < from; i++) {
+      if (text.charCodeAt(i) === s.charCodeAt(0) && s.startsWith(text.slice(i))) {
+        from = i;
+        break;
+      }
+    }
+  }
+  return from < text.length ? text.slice(0, from) + REDACTED : text;
+}
+
+/**
+ * Splits a stream into lines with a bounded buffer: a line longer than `keepChars` is cut (one character more
+ * is handed over, so the cleaner knows it was cut) and the rest of it skipped up to the next newline, so a
+ * build that prints one endless line, or progress redrawn with '\r' and no newline, cannot exhaust memory.
+ */
+function splitLines(stream: Readable, keepChars: number, onLine: (line: string) => void): Promise<void> {
   stream.setEncoding('utf8');
   let partial = '';
   let skipping = false;
@@ -95,8 +133,8 @@ function splitLines(stream: Readable, maxChars: number, onLine: (line: string) =
     }
     if (skipping) return;
     partial += chunk.slice(start);
-    if (partial.length > maxChars) {
-      onLine(partial.slice(0, maxChars + 1));
+    if (partial.length > keepChars) {
+      onLine(partial.slice(0, keepChars + 1));
       partial = '';
       skipping = true;
     }
@@ -190,7 +228,7 @@ export async function runBuild<T>(
       if (tail.length > tailSize) tail.shift();
       lines.push(line);
     };
-    const read = Promise.all(streams.map((s) => splitLines(s, maxChars, onLine)));
+    const read = Promise.all(streams.map((s) => splitLines(s, clean.keepChars, onLine)));
     const exited = new Promise<{ code: number | null; signal: string | null; error?: string }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
       child.once('error', (err) => resolve({ code: null, signal: null, error: err.message }));
