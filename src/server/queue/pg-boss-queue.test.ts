@@ -17,6 +17,50 @@ const base = (worker: string): PgBossQueueOptions => ({
   sleep: realSleep,
 });
 
+/**
+ * The store with every UPDATE failing while `failing()` holds (a database cut off mid-job): the queue's lease
+ * renewals error instead of answering.
+ */
+function withFailingUpdates(store: Store, failing: () => boolean): Store {
+  const wrap = <T extends object>(db: T): T =>
+    new Proxy(db, {
+      get(target, key) {
+        if (key === 'updateTable' && failing())
+          return (...a: unknown[]) =>
+            failOnExecute((target as { updateTable: (...a: unknown[]) => object }).updateTable(...a));
+        const value = Reflect.get(target, key, target);
+        if (key === 'withTables')
+          return (...a: unknown[]) => wrap((value as (...a: unknown[]) => object).apply(target, a));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  return { db: wrap(store.db), dialect: store.dialect, schema: store.schema, close: () => store.close() };
+}
+
+/** A query whose execution fails, as one sent over a lost connection does. */
+function failOnExecute<T extends object>(query: T): T {
+  return new Proxy(query, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (typeof key === 'string' && key.startsWith('execute'))
+        return () => Promise.reject(new Error('connection lost'));
+      return typeof value === 'function' ? (...a: unknown[]) => failOnExecute(value.apply(target, a)) : value;
+    },
+  });
+}
+
+/** A clock that moves only when the queue sleeps: the heartbeat's pace, with no wall-clock time asserted. */
+function steppedTime() {
+  let now = Date.UTC(2026, 10, 29, 6);
+  return {
+    clock: { now: () => now },
+    sleep: async (ms: number, signal?: AbortSignal) => {
+      await realSleep(1, signal);
+      now += ms;
+    },
+  };
+}
+
 /** pg-boss lives in PostgreSQL only; the SQLite half of describeStores is not registered. */
 function describePostgres(title: string, body: Parameters<typeof describeStores>[1]): void {
   describeStores(title, (ctx) => {
@@ -112,6 +156,36 @@ describePostgres('pg-boss job queue', (ctx) => {
       state: string;
     }>`select state from ${sql.table(`${bossSchemaOf(ctx.store())}.job`)} where id = ${id}`.execute(ctx.store().db);
     expect(state.rows[0]?.state).toBe('active');
+  });
+
+  it('a worker whose lease renewals fail is told once the lease has run out since the last renewal', async () => {
+    const kind = `cut${randomBytes(4).toString('hex')}`;
+    const time = steppedTime();
+    let failing = false;
+    const leaseMs = 300;
+    const q = await openPgBossQueue(
+      withFailingUpdates(await ctx.openAnother(), () => failing),
+      {
+        ...base('w1'),
+        ...time,
+        leaseMs,
+        concurrency: 1,
+      },
+    );
+    await q.enqueue(kind, {});
+    const seen = await new Promise<{ aborted: boolean; reason: string }>((resolve) =>
+      q.work([kind], async (job) => {
+        const start = time.clock.now();
+        failing = true;
+        // Bounded: without the fix the heartbeat swallows the errors and the signal never fires.
+        while (!job.signal.aborted && time.clock.now() < start + 10 * leaseMs) await realSleep(1);
+        failing = false;
+        resolve({ aborted: job.signal.aborted, reason: String((job.signal.reason as Error | undefined)?.message) });
+      }),
+    );
+    await q.stop();
+    expect(seen.aborted).toBe(true);
+    expect(seen.reason).toMatch(/renewals failed/);
   });
 
   it('a job stopped by its worker’s shutdown goes back as it was, and the next worker runs it as the same attempt', async () => {

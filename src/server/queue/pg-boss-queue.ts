@@ -199,12 +199,14 @@ export class PgBossJobQueue implements JobQueue {
   private async loop(kinds: readonly string[], handler: JobHandler): Promise<void> {
     await Promise.all(kinds.map((k) => this.ensureQueue(k))).catch(() => {});
     while (!this.stopping.signal.aborted) {
+      // The lease runs from no later than this: the heartbeat counts from here until its first renewal.
+      const claimedAt = this.opts.clock.now();
       const job = await this.claim(kinds).catch(() => undefined);
       if (!job) {
         await ignoreAbort(this.opts.sleep(this.opts.pollMs, this.stopping.signal));
         continue;
       }
-      await this.run(job, handler);
+      await this.run(job, handler, claimedAt);
     }
   }
 
@@ -238,10 +240,10 @@ export class PgBossJobQueue implements JobQueue {
     return isoTime(this.opts.clock.now() + this.opts.leaseMs);
   }
 
-  private async run(job: FetchedJob, handler: JobHandler): Promise<void> {
+  private async run(job: FetchedJob, handler: JobHandler, claimedAt: number): Promise<void> {
     const control = new AbortController();
     this.inFlight.set(job.id, control);
-    const heartbeat = this.heartbeat(job.id, control);
+    const heartbeat = this.heartbeat(job.id, control, claimedAt);
     try {
       await handler({
         id: job.id,
@@ -285,12 +287,19 @@ export class PgBossJobQueue implements JobQueue {
     });
   }
 
-  /** Renews the lease until the job ends; a renewal that finds no lease of ours means the job was lost. */
-  private async heartbeat(id: string, control: AbortController): Promise<void> {
+  /**
+   * Renews the lease until the job ends; a renewal that finds no lease of ours means the job was lost. A
+   * renewal that errors is no renewal: once the lease has run out since the last good one, the reaper may
+   * have failed the job and another worker taken it, so the handler is told as well.
+   */
+  private async heartbeat(id: string, control: AbortController, claimedAt: number): Promise<void> {
+    const { clock } = this.opts;
     const every = Math.max(1, Math.floor(this.opts.leaseMs / 3));
+    let renewed = claimedAt;
     while (!control.signal.aborted) {
       await ignoreAbort(this.opts.sleep(every, control.signal));
       if (control.signal.aborted) return;
+      const at = clock.now();
       const held = await this.db
         .updateTable('queue_leases')
         .set({ expires_at: this.leaseEnd() })
@@ -298,8 +307,11 @@ export class PgBossJobQueue implements JobQueue {
         .where('worker', '=', this.opts.worker)
         .executeTakeFirst()
         .then((r) => Number(r.numUpdatedRows) > 0)
-        .catch(() => true);
-      if (!held) control.abort(new Error('the job’s lease passed to another worker'));
+        .catch(() => undefined);
+      if (held) renewed = at;
+      if (held === false) control.abort(new Error('the job’s lease passed to another worker'));
+      else if (held === undefined && clock.now() >= renewed + this.opts.leaseMs)
+        control.abort(new Error('the job’s lease ran out: its renewals failed'));
     }
   }
 

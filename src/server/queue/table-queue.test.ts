@@ -10,6 +10,50 @@ import { TableJobQueue } from './table-queue.js';
 
 const deps: StoreDeps = { clock: systemClock, randomBytes: (n) => randomBytes(n) };
 
+/**
+ * The store with every UPDATE failing while `failing()` holds (a database cut off mid-job): the queue's lease
+ * renewals error instead of answering.
+ */
+function withFailingUpdates(store: Store, failing: () => boolean): Store {
+  const wrap = <T extends object>(db: T): T =>
+    new Proxy(db, {
+      get(target, key) {
+        if (key === 'updateTable' && failing())
+          return (...a: unknown[]) =>
+            failOnExecute((target as { updateTable: (...a: unknown[]) => object }).updateTable(...a));
+        const value = Reflect.get(target, key, target);
+        if (key === 'withTables')
+          return (...a: unknown[]) => wrap((value as (...a: unknown[]) => object).apply(target, a));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  return { db: wrap(store.db), dialect: store.dialect, schema: store.schema, close: () => store.close() };
+}
+
+/** A query whose execution fails, as one sent over a lost connection does. */
+function failOnExecute<T extends object>(query: T): T {
+  return new Proxy(query, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (typeof key === 'string' && key.startsWith('execute'))
+        return () => Promise.reject(new Error('connection lost'));
+      return typeof value === 'function' ? (...a: unknown[]) => failOnExecute(value.apply(target, a)) : value;
+    },
+  });
+}
+
+/** A clock that moves only when the queue sleeps: the heartbeat's pace, with no wall-clock time asserted. */
+function steppedTime() {
+  let now = Date.UTC(2026, 10, 29, 6);
+  return {
+    clock: { now: () => now },
+    sleep: async (ms: number, signal?: AbortSignal) => {
+      await realSleep(1, signal);
+      now += ms;
+    },
+  };
+}
+
 describeStores('table job queue', (ctx) => {
   const stores: Store[] = [];
   afterAll(async () => {
@@ -65,5 +109,36 @@ describeStores('table job queue: leases', (ctx) => {
     await q.stop();
     expect(reason).toMatch(/another worker/);
     expect(await getJob(ctx.store(), id)).toMatchObject({ state: 'running', worker: 'w2' });
+  });
+
+  it('a handler whose lease renewals fail is told once the lease has run out since the last renewal', async () => {
+    const kind = `cut${randomBytes(4).toString('hex')}`;
+    const time = steppedTime();
+    let failing = false;
+    const leaseMs = 300;
+    const q = new TableJobQueue(
+      withFailingUpdates(ctx.store(), () => failing),
+      { ...deps, clock: time.clock },
+      { worker: 'w1', concurrency: 1, leaseMs, pollMs: 5, sleep: time.sleep },
+    );
+    await q.enqueue(kind, {});
+    const seen = await new Promise<{ aborted: boolean; reason: string; after: number }>((resolve) =>
+      q.work([kind], async (job) => {
+        const start = time.clock.now();
+        failing = true;
+        // Bounded: without the fix the heartbeat swallows the errors and the signal never fires.
+        while (!job.signal.aborted && time.clock.now() < start + 10 * leaseMs) await realSleep(1);
+        failing = false;
+        resolve({
+          aborted: job.signal.aborted,
+          reason: String((job.signal.reason as Error | undefined)?.message),
+          after: time.clock.now() - start,
+        });
+      }),
+    );
+    await q.stop();
+    expect(seen.aborted).toBe(true);
+    expect(seen.reason).toMatch(/renewals failed/);
+    expect(seen.after).toBeGreaterThanOrEqual(leaseMs);
   });
 });

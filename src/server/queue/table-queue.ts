@@ -79,6 +79,8 @@ export class TableJobQueue implements JobQueue {
 
   private async loop(kinds: readonly string[], handler: JobHandler): Promise<void> {
     while (!this.stopping.signal.aborted) {
+      // The lease runs from no later than this: the heartbeat counts from here until its first renewal.
+      const claimedAt = this.deps.clock.now();
       const job = await claimJob(this.store, this.deps, {
         worker: this.opts.worker,
         leaseMs: this.opts.leaseMs,
@@ -88,14 +90,14 @@ export class TableJobQueue implements JobQueue {
         await ignoreAbort(this.opts.sleep(this.opts.pollMs, this.stopping.signal));
         continue;
       }
-      await this.run(job, handler);
+      await this.run(job, handler, claimedAt);
     }
   }
 
-  private async run(job: JobRecord, handler: JobHandler): Promise<void> {
+  private async run(job: JobRecord, handler: JobHandler, claimedAt: number): Promise<void> {
     const control = new AbortController();
     this.inFlight.set(job.id, control);
-    const heartbeat = this.heartbeat(job.id, control);
+    const heartbeat = this.heartbeat(job.id, control, claimedAt);
     try {
       await handler({
         id: job.id,
@@ -125,14 +127,26 @@ export class TableJobQueue implements JobQueue {
     }
   }
 
-  /** Renews the lease until the job ends; a refused renewal means the job was lost, so its handler is told. */
-  private async heartbeat(id: string, control: AbortController): Promise<void> {
+  /**
+   * Renews the lease until the job ends; a refused renewal means the job was lost, so its handler is told. A
+   * renewal that errors is no renewal: once the lease has run out since the last good one, another worker
+   * may hold the job, so the handler is told as well.
+   */
+  private async heartbeat(id: string, control: AbortController, claimedAt: number): Promise<void> {
+    const { clock } = this.deps;
     const every = Math.max(1, Math.floor(this.opts.leaseMs / 3));
+    let renewed = claimedAt;
     while (!control.signal.aborted) {
       await ignoreAbort(this.opts.sleep(every, control.signal));
       if (control.signal.aborted) return;
-      const held = await extendLease(this.store, this.deps, id, this.opts.worker, this.opts.leaseMs).catch(() => true);
-      if (!held) control.abort(new Error('the job’s lease passed to another worker'));
+      const at = clock.now();
+      const held = await extendLease(this.store, this.deps, id, this.opts.worker, this.opts.leaseMs).catch(
+        () => undefined,
+      );
+      if (held) renewed = at;
+      if (held === false) control.abort(new Error('the job’s lease passed to another worker'));
+      else if (held === undefined && clock.now() >= renewed + this.opts.leaseMs)
+        control.abort(new Error('the job’s lease ran out: its renewals failed'));
     }
   }
 
