@@ -37,7 +37,7 @@ import { artifactUrlKeys } from './worker/artifact-urls.js';
 import { buildJobHandler } from './worker/build-job.js';
 import { BuildLogFiles } from './worker/build-log-files.js';
 import { buildJobKind, type StoredBuild, workerBuildKinds } from './worker/build-spec.js';
-import { DEPLOY_JOB, type DeployJobPayload, deployJobHandler, runOf } from './worker/deploy-job.js';
+import { DEPLOY_JOB, type DeployJobPayload, deployJobHandler, failLostDeploy, runOf } from './worker/deploy-job.js';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -176,8 +176,13 @@ export async function createService(o: ServiceOptions): Promise<Service> {
   });
   const files = new ArtifactFiles(join(o.dataDir, 'artifacts'), deps.randomBytes);
   const transport = await httpTransport(4);
+  // A deploy whose job the queue gives up on is failed (WORKER_LOST); set once the notifier exists below.
+  let lostDeploy: ((payload: unknown) => Promise<void>) | undefined;
   // pg-boss on PostgreSQL, the jobs table on SQLite (docs/SERVER.md, "Scaling out").
   const queue = await openJobQueue(store, deps, {
+    onGiveUp: async (job) => {
+      if (job.kind === DEPLOY_JOB || job.kind.startsWith('build:')) await lostDeploy?.(job.payload);
+    },
     // Unique per queue: leases are matched by this name, and tests run two services in one process.
     worker: `${hostname()}:${process.pid}:embedded:${deps.randomBytes(4).toString('hex')}`,
     concurrency: o.workers,
@@ -249,6 +254,10 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       enqueue: enqueueNotify,
       ...(o.notifyRetry ? { retry: o.notifyRetry } : {}),
     });
+    const deployNotify = deployNotifications(store, notifier, (err) =>
+      app.log.warn({ code: codeOf(err) }, 'deploy notification not stored'),
+    );
+    lostDeploy = (payload) => failLostDeploy({ store, deps, notify: deployNotify }, payload as DeployJobPayload);
     const deploy = deployJobHandler({
       store,
       vault,
@@ -267,9 +276,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       },
       extraTrustedRoots: o.extraTrustedRoots ?? [],
       waiter: webhooks.waiter,
-      notify: deployNotifications(store, notifier, (err) =>
-        app.log.warn({ code: codeOf(err) }, 'deploy notification not stored'),
-      ),
+      notify: deployNotify,
     });
     const labels = o.workerLabels;
     const build = buildJobHandler({

@@ -7,6 +7,7 @@ import type { Store } from '../store/open.js';
 import { describeStores } from '../store/testing/dialects.js';
 import { defineJobQueueContract } from './job-queue.contract.js';
 import { TableJobQueue } from './table-queue.js';
+import type { GivenUpJob } from './types.js';
 
 const deps: StoreDeps = { clock: systemClock, randomBytes: (n) => randomBytes(n) };
 
@@ -140,5 +141,35 @@ describeStores('table job queue: leases', (ctx) => {
     expect(seen.aborted).toBe(true);
     expect(seen.reason).toMatch(/renewals failed/);
     expect(seen.after).toBeGreaterThanOrEqual(leaseMs);
+  });
+
+  it('the queue reports each job it gives up on (last attempt lost or failed), never one it retries', async () => {
+    const lostKind = `gone${randomBytes(4).toString('hex')}`;
+    const failKind = `fail${randomBytes(4).toString('hex')}`;
+    const given: GivenUpJob[] = [];
+    const q = new TableJobQueue(ctx.store(), deps, {
+      worker: 'alive',
+      concurrency: 1,
+      leaseMs: 60,
+      pollMs: 5,
+      sleep: realSleep,
+      onGiveUp: async (j) => void given.push(j),
+    });
+    const lost = await q.enqueue(lostKind, { deployId: 'dep_lost' }, { maxAttempts: 1 });
+    // Its only attempt's worker died: nobody may claim it again, so only the sweep can end it.
+    await claimJob(ctx.store(), deps, { worker: 'dead', leaseMs: 20, kinds: [lostKind] });
+    const failed = await q.enqueue(failKind, { deployId: 'dep_fail' }, { maxAttempts: 2 });
+    q.work([lostKind, failKind], async () => {
+      throw new Error('boom');
+    });
+    const ours = () => given.filter((j) => j.kind === lostKind || j.kind === failKind);
+    for (let i = 0; i < 1000 && ours().length < 2; i++) await realSleep(5);
+    await q.stop();
+    expect(ours().sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([
+      { id: failed, kind: failKind, payload: { deployId: 'dep_fail' }, reason: 'boom' },
+      { id: lost, kind: lostKind, payload: { deployId: 'dep_lost' }, reason: 'the worker stopped renewing its lease' },
+    ]);
+    expect(await getJob(ctx.store(), lost)).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(await getJob(ctx.store(), failed)).toMatchObject({ state: 'failed', attempts: 2 });
   });
 });

@@ -2,6 +2,7 @@ import type { Sleep } from '../../core/clock.js';
 import { redact } from '../../core/redact.js';
 import type { StoreDeps } from '../store/ids.js';
 import {
+  abandonLapsed,
   claimJob,
   completeJob,
   enqueueJob,
@@ -12,7 +13,7 @@ import {
   livePayloads,
 } from '../store/jobs.js';
 import type { Store } from '../store/open.js';
-import type { EnqueueOptions, JobHandler, JobLease, JobQueue } from './types.js';
+import type { EnqueueOptions, GiveUpHook, JobHandler, JobLease, JobQueue } from './types.js';
 
 export interface TableQueueOptions {
   /** This worker's name in the jobs table (host:pid:n). */
@@ -25,6 +26,8 @@ export interface TableQueueOptions {
   sleep: Sleep;
   /** Delay before attempt n+1 after attempt n failed. */
   retryDelayMs?: (attempt: number) => number;
+  /** Told of each job given up on: its last attempt failed or its worker died during it. */
+  onGiveUp?: GiveUpHook;
 }
 
 const ignoreAbort = (p: Promise<void>) => p.catch(() => {});
@@ -35,6 +38,7 @@ export class TableJobQueue implements JobQueue {
   private readonly stopping = new AbortController();
   private readonly loops: Promise<void>[] = [];
   private readonly inFlight = new Map<string, AbortController>();
+  private nextSweep = 0;
 
   constructor(
     private readonly store: Store,
@@ -87,6 +91,7 @@ export class TableJobQueue implements JobQueue {
         kinds,
       });
       if (!job) {
+        await this.sweep().catch(() => {});
         await ignoreAbort(this.opts.sleep(this.opts.pollMs, this.stopping.signal));
         continue;
       }
@@ -111,7 +116,7 @@ export class TableJobQueue implements JobQueue {
       // A lost job is someone else's now: record nothing against it.
       if (!control.signal.aborted || this.stopping.signal.aborted) {
         const message = redact(err instanceof Error ? err.message : String(err));
-        await failJob(
+        const state = await failJob(
           this.store,
           this.deps,
           job.id,
@@ -119,12 +124,28 @@ export class TableJobQueue implements JobQueue {
           message,
           this.opts.retryDelayMs?.(job.attempts) ?? 0,
         );
+        if (state === 'failed') await this.gaveUp([{ ...job, lastError: message }]);
       }
     } finally {
       this.inFlight.delete(job.id);
       control.abort(new Error('job finished'));
       await heartbeat;
     }
+  }
+
+  /** When idle, at most every half lease: fails the jobs whose last attempt's worker died, and says so. */
+  private async sweep(): Promise<void> {
+    const now = this.deps.clock.now();
+    if (now < this.nextSweep) return;
+    this.nextSweep = now + Math.max(1, Math.floor(this.opts.leaseMs / 2));
+    await this.gaveUp(await abandonLapsed(this.store, this.deps, 'the worker stopped renewing its lease'));
+  }
+
+  private async gaveUp(jobs: readonly JobRecord[]): Promise<void> {
+    for (const j of jobs)
+      await this.opts
+        .onGiveUp?.({ id: j.id, kind: j.kind, payload: j.payload, reason: j.lastError ?? 'failed' })
+        .catch(() => {});
   }
 
   /**

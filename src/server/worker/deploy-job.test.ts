@@ -18,7 +18,7 @@ import { scaleDb } from '../store/scale.js';
 import { describeStores } from '../store/testing/dialects.js';
 import { masterKeyOf } from '../vault/master-key.js';
 import { Vault } from '../vault/vault.js';
-import { DEPLOY_JOB, type DeployJobEnv, deployJobHandler } from './deploy-job.js';
+import { DEPLOY_JOB, type DeployJobEnv, deployJobHandler, failLostDeploy } from './deploy-job.js';
 
 const quickSleep: Sleep = (ms, signal) => realSleep(Math.min(ms / 20, 100), signal);
 
@@ -181,5 +181,23 @@ describeStores('deploy job: stopped mid-upload or cancelled, then run again', (c
     expect(uploadsOf('34')).toHaveLength(1);
     expect(await slots()).toEqual([]);
     expect(requeued).toEqual([]);
+  });
+
+  it('a deploy whose last job the queue gave up on fails with WORKER_LOST, unless a newer run holds it', async () => {
+    const d = await newDeploy('35');
+    await updateDeploy(env.store, deps, teamId, d.id, { state: 'running' }, ['queued']);
+    await failLostDeploy(env, { teamId, deployId: d.id, run: 1 }); // a job of another run: not this deploy's now
+    expect((await getDeploy(env.store, teamId, d.id)).state).toBe('running');
+    await failLostDeploy(env, { teamId, deployId: d.id });
+    const failed = await getDeploy(env.store, teamId, d.id);
+    expect(failed.state).toBe('failed');
+    expect(failed.error?.code).toBe('WORKER_LOST');
+    expect(failed.error?.remedy).toMatch(/retry the deploy/);
+    const events = await listDeployEvents(env.store, teamId, d.id);
+    expect(events.map((e) => [e.type, (e.data as { error?: { code: string } }).error?.code])).toEqual([
+      ['state', 'WORKER_LOST'],
+    ]);
+    await failLostDeploy(env, { teamId, deployId: d.id }); // told twice: nothing more
+    expect(await listDeployEvents(env.store, teamId, d.id)).toHaveLength(1);
   });
 });

@@ -328,6 +328,29 @@ async function runHoldingSlot(
   }
 }
 
+/**
+ * When the queue gives up on a deploy's job (its last attempt failed or its worker was lost), the deploy is
+ * failed with WORKER_LOST, unless it moved on meanwhile (cancelled, ended, or retried as a newer run).
+ */
+export async function failLostDeploy(
+  env: Pick<DeployJobEnv, 'store' | 'deps' | 'notify'>,
+  payload: Partial<DeployJobPayload>,
+): Promise<void> {
+  if (typeof payload?.teamId !== 'string' || typeof payload.deployId !== 'string') return;
+  const { teamId, deployId } = payload;
+  const d = await getDeploy(env.store, teamId, deployId);
+  if ((d.state !== 'queued' && d.state !== 'running') || runOf(d) !== (payload.run ?? 0)) return;
+  const error = errorOf(new AscendError('WORKER_LOST', 'the deploy’s worker was lost on its last attempt'));
+  try {
+    await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'failed', error }, ['queued', 'running']);
+  } catch (err) {
+    if (err instanceof AscendError && err.code === 'DEPLOY_STATE_CONFLICT') return; // it moved on just now
+    throw err;
+  }
+  const seq = await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
+  await env.notify?.(d, { kind: 'state', state: 'failed', error, seq });
+}
+
 /** The queue handler for deploy jobs. */
 export function deployJobHandler(env: DeployJobEnv): JobHandler {
   return (job) => runDeployJob(env, job);
