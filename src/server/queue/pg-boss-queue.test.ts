@@ -5,6 +5,7 @@ import { realSleep, systemClock } from '../../core/clock.js';
 import type { Store } from '../store/open.js';
 import { scaleDb } from '../store/scale.js';
 import { describeStores } from '../store/testing/dialects.js';
+import { withFailingUpdates } from '../store/testing/failing-store.js';
 import { defineJobQueueContract } from './job-queue.contract.js';
 import { bossSchemaOf, openPgBossQueue, type PgBossJobQueue, type PgBossQueueOptions } from './pg-boss-queue.js';
 import type { GivenUpJob } from './types.js';
@@ -17,38 +18,6 @@ const base = (worker: string): PgBossQueueOptions => ({
   clock: systemClock,
   sleep: realSleep,
 });
-
-/**
- * The store with every UPDATE failing while `failing()` holds (a database cut off mid-job): the queue's lease
- * renewals error instead of answering.
- */
-function withFailingUpdates(store: Store, failing: () => boolean): Store {
-  const wrap = <T extends object>(db: T): T =>
-    new Proxy(db, {
-      get(target, key) {
-        if (key === 'updateTable' && failing())
-          return (...a: unknown[]) =>
-            failOnExecute((target as { updateTable: (...a: unknown[]) => object }).updateTable(...a));
-        const value = Reflect.get(target, key, target);
-        if (key === 'withTables')
-          return (...a: unknown[]) => wrap((value as (...a: unknown[]) => object).apply(target, a));
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  return { db: wrap(store.db), dialect: store.dialect, schema: store.schema, close: () => store.close() };
-}
-
-/** A query whose execution fails, as one sent over a lost connection does. */
-function failOnExecute<T extends object>(query: T): T {
-  return new Proxy(query, {
-    get(target, key) {
-      const value = Reflect.get(target, key, target);
-      if (typeof key === 'string' && key.startsWith('execute'))
-        return () => Promise.reject(new Error('connection lost'));
-      return typeof value === 'function' ? (...a: unknown[]) => failOnExecute(value.apply(target, a)) : value;
-    },
-  });
-}
 
 /** A clock that moves only when the queue sleeps: the heartbeat's pace, with no wall-clock time asserted. */
 function steppedTime() {
