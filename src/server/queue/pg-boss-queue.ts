@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type QueryExecutorProvider, sql } from 'kysely';
 import type PgBoss from 'pg-boss';
 import type { Clock, Sleep } from '../../core/clock.js';
 import { redact } from '../../core/redact.js';
@@ -297,9 +297,9 @@ export class PgBossJobQueue implements JobQueue {
   }
 
   /** After pg-boss's fail: true when it retries the job no more (its retries are spent). */
-  private async failedForGood(db: Parameters<typeof executor>[0], kind: string, id: string): Promise<boolean> {
+  private async failedForGood(db: QueryExecutorProvider, kind: string, id: string): Promise<boolean> {
     const r = await sql<{ state: string }>`select state from ${sql.table(`${this.schema}.job`)}
-      where name = ${kind} and id = ${id}`.execute(db as Kysely<unknown>);
+      where name = ${kind} and id = ${id}`.execute(db);
     return r.rows[0]?.state === 'failed';
   }
 
