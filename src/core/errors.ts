@@ -313,6 +313,11 @@ export const CATALOGUE = {
     remedy:
       'The job is no longer held by this worker (its lease passed to another, or it ended); the worker drops it and takes the next.',
   },
+  WORKER_LOST: {
+    exit: EXIT.conflict,
+    remedy:
+      'The worker running the deploy stopped (killed, or cut off from the database) on its last attempt; what it did is saved: retry the deploy to resume it.',
+  },
   ARTIFACT_URL_INVALID: {
     exit: EXIT.auth,
     remedy: 'Signed artifact URLs live for minutes: ask for the job’s credentials again for a fresh URL.',

@@ -7,6 +7,8 @@ import { realSleep, type Sleep } from '../core/clock.js';
 import { buildIpa, SAMPLE_ROOT_SHA256 } from '../sample/builder.js';
 import { ensureFirstAdmin } from './accounts/bootstrap.js';
 import { createService, type Service } from './service.js';
+import { createDeploy, getDeploy, updateDeploy } from './store/deploys.js';
+import { listKeys } from './store/keys.js';
 import { describeStores } from './store/testing/dialects.js';
 import { bearerFor, databaseUrlOf } from './store/testing/service.js';
 
@@ -23,6 +25,7 @@ describeStores('server: deploys through the embedded queue and worker', (ctx) =>
   let owner: Record<string, string>;
   let otherAdmin: Record<string, string>;
   let p8 = '';
+  let teamId = '';
 
   beforeAll(async () => {
     sim = await startSimulator({
@@ -46,6 +49,7 @@ describeStores('server: deploys through the embedded queue and worker', (ctx) =>
     });
     const { store, deps } = svc.storage;
     const first = await ensureFirstAdmin(store, deps, { apiToken: true });
+    teamId = first.team.id;
     owner = { authorization: `Bearer ${first.apiToken}` };
     const tok = (role: 'releaser' | 'admin') => bearerFor(store, deps, first.team.id, role);
     releaser = await tok('releaser');
@@ -217,11 +221,27 @@ describeStores('server: deploys through the embedded queue and worker', (ctx) =>
     const cancelled = await call('POST', `/api/v1/deploys/${id}/cancel`, releaser);
     expect(cancelled.json().state).toBe('cancelled');
     expect((await call('POST', `/api/v1/deploys/${id}/approve`, owner)).statusCode).toBe(409);
-    expect((await call('POST', `/api/v1/deploys/${id}/retry`, releaser)).statusCode).toBe(202);
+    const retried = await call('POST', `/api/v1/deploys/${id}/retry`, releaser);
+    expect(retried.statusCode).toBe(202);
+    // The retry is a new run: its job carries the generation kept with the options, which the API hides.
+    expect(retried.json().options).toEqual({ groups: ['External Testers'], betaReview: true, whatsNew: 'Cancel' });
+    expect((await getDeploy(svc.storage.store, teamId, id)).options.run).toBe(1);
     expect((await events(id)).at(-1)?.data.state).toBe('awaiting_approval');
     const unknown = await call('POST', '/api/v1/deploys', releaser, { artifactId, extra: 1 });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error.code).toBe('USAGE');
+  });
+
+  it('cancel ends a running deploy no job will run again (the queue gave up on it) at once', async () => {
+    const { store, deps } = svc.storage;
+    const artifactId = await upload('14');
+    const keyRef = (await listKeys(store, teamId))[0]!.id;
+    const d = await createDeploy(store, deps, teamId, { artifactId, keyRef, options: {} });
+    await updateDeploy(store, deps, teamId, d.id, { state: 'running' }, ['queued']);
+    const cancelled = await call('POST', `/api/v1/deploys/${d.id}/cancel`, releaser);
+    expect(cancelled.statusCode).toBe(202);
+    expect(cancelled.json().state).toBe('cancelled');
+    expect((await events(d.id)).at(-1)?.data.state).toBe('cancelled');
   });
 
   it('no log line, answer, audit row or database byte holds the private key or a JWT', async () => {

@@ -29,14 +29,15 @@ import { openJobQueue } from './queue/open.js';
 import type { JobQueue } from './queue/types.js';
 import { openServerStorage, type ServerStorage } from './storage.js';
 import { ArtifactFiles } from './store/artifact-files.js';
+import { getDeploy } from './store/deploys.js';
 import { systemDeps } from './store/ids.js';
 import { startWebhookRuntime, type WebhookRuntime } from './webhooks/runtime.js';
 import { localArtifactSink } from './worker/artifact-sink.js';
 import { artifactUrlKeys } from './worker/artifact-urls.js';
 import { buildJobHandler, vaultBuildEnv } from './worker/build-job.js';
 import { BuildLogFiles } from './worker/build-log-files.js';
-import { buildJobKind, workerBuildKinds } from './worker/build-spec.js';
-import { DEPLOY_JOB, deployJobHandler } from './worker/deploy-job.js';
+import { buildJobKind, type StoredBuild, workerBuildKinds } from './worker/build-spec.js';
+import { DEPLOY_JOB, type DeployJobPayload, deployJobHandler, failLostDeploy, runOf } from './worker/deploy-job.js';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -131,6 +132,15 @@ function deployControl(
     enqueue: (payload) => queue.enqueue(DEPLOY_JOB, payload, { maxAttempts: 5 }),
     // A build that a shutdown interrupted is built afresh; three tries, as it re-runs the whole command.
     enqueueBuild: (payload, labels) => queue.enqueue(buildJobKind(labels), payload, { maxAttempts: 3 }),
+    hasLiveJob: async (d) => {
+      const kinds = [DEPLOY_JOB];
+      if (d.build && !d.artifactId) kinds.push(buildJobKind((d.build as unknown as StoredBuild).labels));
+      for (const kind of kinds) {
+        const live = (await queue.livePayloads(kind)) as Partial<DeployJobPayload>[];
+        if (live.some((p) => p?.deployId === d.id && (p.run ?? 0) === runOf(d))) return true;
+      }
+      return false;
+    },
     cancel: (id) => {
       const c = running.get(id);
       c?.abort(new AscendError('INTERRUPTED', 'the deploy was cancelled'));
@@ -166,8 +176,13 @@ export async function createService(o: ServiceOptions): Promise<Service> {
   });
   const files = new ArtifactFiles(join(o.dataDir, 'artifacts'), deps.randomBytes);
   const transport = await httpTransport(4);
+  // A deploy whose job the queue gives up on is failed (WORKER_LOST); set once the notifier exists below.
+  let lostDeploy: ((payload: unknown) => Promise<void>) | undefined;
   // pg-boss on PostgreSQL, the jobs table on SQLite (docs/SERVER.md, "Scaling out").
   const queue = await openJobQueue(store, deps, {
+    onGiveUp: async (job) => {
+      if (job.kind === DEPLOY_JOB || job.kind.startsWith('build:')) await lostDeploy?.(job.payload);
+    },
     // Unique per queue: leases are matched by this name, and tests run two services in one process.
     worker: `${hostname()}:${process.pid}:embedded:${deps.randomBytes(4).toString('hex')}`,
     concurrency: o.workers,
@@ -239,6 +254,10 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       enqueue: enqueueNotify,
       ...(o.notifyRetry ? { retry: o.notifyRetry } : {}),
     });
+    const deployNotify = deployNotifications(store, notifier, (err) =>
+      app.log.warn({ code: codeOf(err) }, 'deploy notification not stored'),
+    );
+    lostDeploy = (payload) => failLostDeploy({ store, deps, notify: deployNotify }, payload as DeployJobPayload);
     const deploy = deployJobHandler({
       store,
       vault,
@@ -257,9 +276,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       },
       extraTrustedRoots: o.extraTrustedRoots ?? [],
       waiter: webhooks.waiter,
-      notify: deployNotifications(store, notifier, (err) =>
-        app.log.warn({ code: codeOf(err) }, 'deploy notification not stored'),
-      ),
+      notify: deployNotify,
     });
     const labels = o.workerLabels;
     const build = buildJobHandler({
@@ -276,7 +293,9 @@ export async function createService(o: ServiceOptions): Promise<Service> {
         maxBytes: ctx.artifacts.maxBytes,
         inspect: ctx.artifacts.inspect,
       }),
-      enqueueDeploy: (payload) => ctx.deploys!.enqueue(payload),
+      // The deploy job carries the run generation the build ran for (the build job passes none of its own).
+      enqueueDeploy: async (payload) =>
+        ctx.deploys!.enqueue({ ...payload, run: runOf(await getDeploy(store, payload.teamId, payload.deployId)) }),
       running,
       cancelPollMs: o.pollMs ?? 1000,
       logFiles,

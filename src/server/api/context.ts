@@ -60,9 +60,18 @@ export type ArtifactInspector = (path: string, filename: string) => Promise<{ fa
 
 /** How deploy routes reach the queue and the workers of this process. */
 export interface DeployControl {
-  enqueue(payload: { teamId: string; deployId: string }): Promise<string>;
+  /** `run`: the deploy's run generation (worker/deploy-job.ts `runOf`); a job of another run does nothing. */
+  enqueue(payload: { teamId: string; deployId: string; run?: number }): Promise<string>;
   /** Queues a deploy's build step for a worker with these labels (docs/SERVER.md, "Build steps"). */
-  enqueueBuild?(payload: { teamId: string; deployId: string }, labels: readonly string[]): Promise<string>;
+  enqueueBuild?(
+    payload: { teamId: string; deployId: string; run?: number },
+    labels: readonly string[],
+  ): Promise<string>;
+  /**
+   * Whether a queued or running job (deploy or build) of the deploy's current run will still run it; false
+   * once the queue gave up on it, so the cancel route ends such a deploy itself. Absent: always assumed.
+   */
+  hasLiveJob?(d: import('../store/deploys.js').DeployRecord): Promise<boolean>;
   /** A build step's whole log, if this server keeps it (GET /api/v1/deploys/:id/build-log). */
   buildLog?(deployId: string): Promise<{ stream: Readable; size: number } | undefined>;
   /** Aborts a deploy running in this process at its next safe point; false if none runs here. */

@@ -3,7 +3,7 @@ import type { StoreDeps } from '../store/ids.js';
 import type { Store } from '../store/open.js';
 import { openPgBossQueue } from './pg-boss-queue.js';
 import { TableJobQueue } from './table-queue.js';
-import type { JobQueue } from './types.js';
+import type { GiveUpHook, JobQueue } from './types.js';
 
 export interface OpenJobQueueOptions {
   /** This queue's name in leases (host:pid:role:tag); unique per queue instance, since leases are matched by it. */
@@ -18,6 +18,8 @@ export interface OpenJobQueueOptions {
   retryBaseMs?: number;
   sleep: Sleep;
   clock?: Clock;
+  /** Told of each job the queue gives up on (its last attempt failed or was lost). */
+  onGiveUp?: GiveUpHook;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function openJobQueue(store: Store, deps: StoreDeps, o: OpenJobQueu
       clock: o.clock ?? deps.clock,
       sleep: o.sleep,
       retryDelaySeconds: Math.ceil(base / 1000),
+      ...(o.onGiveUp ? { onGiveUp: o.onGiveUp } : {}),
     });
   }
   return new TableJobQueue(store, deps, {
@@ -45,5 +48,6 @@ export async function openJobQueue(store: Store, deps: StoreDeps, o: OpenJobQueu
     pollMs: o.pollMs ?? 500,
     sleep: o.sleep,
     retryDelayMs: (n) => (base === 0 ? 0 : Math.min(60_000, base * 2 ** n)),
+    ...(o.onGiveUp ? { onGiveUp: o.onGiveUp } : {}),
   });
 }

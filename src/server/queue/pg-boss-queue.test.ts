@@ -5,8 +5,10 @@ import { realSleep, systemClock } from '../../core/clock.js';
 import type { Store } from '../store/open.js';
 import { scaleDb } from '../store/scale.js';
 import { describeStores } from '../store/testing/dialects.js';
+import { withFailingUpdates } from '../store/testing/failing-store.js';
 import { defineJobQueueContract } from './job-queue.contract.js';
 import { bossSchemaOf, openPgBossQueue, type PgBossJobQueue, type PgBossQueueOptions } from './pg-boss-queue.js';
+import type { GivenUpJob } from './types.js';
 
 const base = (worker: string): PgBossQueueOptions => ({
   worker,
@@ -16,6 +18,18 @@ const base = (worker: string): PgBossQueueOptions => ({
   clock: systemClock,
   sleep: realSleep,
 });
+
+/** A clock that moves only when the queue sleeps: the heartbeat's pace, with no wall-clock time asserted. */
+function steppedTime() {
+  let now = Date.UTC(2026, 10, 29, 6);
+  return {
+    clock: { now: () => now },
+    sleep: async (ms: number, signal?: AbortSignal) => {
+      await realSleep(1, signal);
+      now += ms;
+    },
+  };
+}
 
 /** pg-boss lives in PostgreSQL only; the SQLite half of describeStores is not registered. */
 function describePostgres(title: string, body: Parameters<typeof describeStores>[1]): void {
@@ -112,6 +126,75 @@ describePostgres('pg-boss job queue', (ctx) => {
       state: string;
     }>`select state from ${sql.table(`${bossSchemaOf(ctx.store())}.job`)} where id = ${id}`.execute(ctx.store().db);
     expect(state.rows[0]?.state).toBe('active');
+  });
+
+  it('a worker whose lease renewals fail is told once the lease has run out since the last renewal', async () => {
+    const kind = `cut${randomBytes(4).toString('hex')}`;
+    const time = steppedTime();
+    let failing = false;
+    const leaseMs = 300;
+    const q = await openPgBossQueue(
+      withFailingUpdates(await ctx.openAnother(), () => failing),
+      {
+        ...base('w1'),
+        ...time,
+        leaseMs,
+        concurrency: 1,
+      },
+    );
+    await q.enqueue(kind, {});
+    const seen = await new Promise<{ aborted: boolean; reason: string }>((resolve) =>
+      q.work([kind], async (job) => {
+        const start = time.clock.now();
+        failing = true;
+        // Bounded: without the fix the heartbeat swallows the errors and the signal never fires.
+        while (!job.signal.aborted && time.clock.now() < start + 10 * leaseMs) await realSleep(1);
+        failing = false;
+        resolve({ aborted: job.signal.aborted, reason: String((job.signal.reason as Error | undefined)?.message) });
+      }),
+    );
+    await q.stop();
+    expect(seen.aborted).toBe(true);
+    expect(seen.reason).toMatch(/renewals failed/);
+  });
+
+  it('the queue reports each job it gives up on (last attempt reaped or failed), never one it retries', async () => {
+    const lostKind = `gone${randomBytes(4).toString('hex')}`;
+    const failKind = `fail${randomBytes(4).toString('hex')}`;
+    let now = Date.UTC(2026, 10, 29, 6);
+    const clock = { now: () => now };
+    const given: GivenUpJob[] = [];
+    const onGiveUp = async (j: GivenUpJob) => void given.push(j);
+    const dead = await openPgBossQueue(await ctx.openAnother(), { ...base('dead'), clock, concurrency: 1, onGiveUp });
+    const lost = await dead.enqueue(lostKind, { deployId: 'dep_lost' }, { maxAttempts: 1 });
+    let wake!: () => void;
+    const frozen = new Promise<void>((r) => {
+      wake = r;
+    });
+    await new Promise<void>((r) =>
+      dead.work([lostKind], () => {
+        r();
+        return frozen;
+      }),
+    );
+    const alive = await openPgBossQueue(await ctx.openAnother(), { ...base('alive'), clock, concurrency: 1, onGiveUp });
+    now += 30_001;
+    expect(await alive.reap()).toBe(1);
+    expect(given).toEqual([
+      { id: lost, kind: lostKind, payload: { deployId: 'dep_lost' }, reason: 'the worker stopped renewing its lease' },
+    ]);
+    wake();
+    await dead.stop();
+    const failed = await alive.enqueue(failKind, { deployId: 'dep_fail' }, { maxAttempts: 2 });
+    const attempts: number[] = [];
+    alive.work([failKind], async (job) => {
+      attempts.push(job.attempt);
+      throw new Error('boom');
+    });
+    for (let i = 0; i < 1000 && given.length < 2; i++) await realSleep(5);
+    await alive.stop();
+    expect(attempts).toEqual([1, 2]);
+    expect(given.slice(1)).toEqual([{ id: failed, kind: failKind, payload: { deployId: 'dep_fail' }, reason: 'boom' }]);
   });
 
   it('a job stopped by its worker’s shutdown goes back as it was, and the next worker runs it as the same attempt', async () => {

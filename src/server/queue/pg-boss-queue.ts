@@ -1,11 +1,11 @@
-import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type QueryExecutorProvider, sql } from 'kysely';
 import type PgBoss from 'pg-boss';
 import type { Clock, Sleep } from '../../core/clock.js';
 import { redact } from '../../core/redact.js';
 import { isoTime } from '../store/ids.js';
 import type { Store } from '../store/open.js';
 import { type ScaleDb, scaleDb } from '../store/scale.js';
-import type { EnqueueOptions, JobHandler, JobLease, JobQueue } from './types.js';
+import type { EnqueueOptions, GivenUpJob, GiveUpHook, JobHandler, JobLease, JobQueue } from './types.js';
 
 export interface PgBossQueueOptions {
   /** This worker's name in the lease table (host:pid:n). */
@@ -23,6 +23,8 @@ export interface PgBossQueueOptions {
   expireInSeconds?: number;
   /** pg-boss's schema; by default beside the store's (`<schema>_boss`, or `pgboss` for `public`). */
   bossSchema?: string;
+  /** Told of each job given up on: its last attempt failed or its lease was reaped. */
+  onGiveUp?: GiveUpHook;
 }
 
 interface FetchedJob {
@@ -199,12 +201,14 @@ export class PgBossJobQueue implements JobQueue {
   private async loop(kinds: readonly string[], handler: JobHandler): Promise<void> {
     await Promise.all(kinds.map((k) => this.ensureQueue(k))).catch(() => {});
     while (!this.stopping.signal.aborted) {
+      // The lease runs from no later than this: the heartbeat counts from here until its first renewal.
+      const claimedAt = this.opts.clock.now();
       const job = await this.claim(kinds).catch(() => undefined);
       if (!job) {
         await ignoreAbort(this.opts.sleep(this.opts.pollMs, this.stopping.signal));
         continue;
       }
-      await this.run(job, handler);
+      await this.run(job, handler, claimedAt);
     }
   }
 
@@ -238,10 +242,10 @@ export class PgBossJobQueue implements JobQueue {
     return isoTime(this.opts.clock.now() + this.opts.leaseMs);
   }
 
-  private async run(job: FetchedJob, handler: JobHandler): Promise<void> {
+  private async run(job: FetchedJob, handler: JobHandler, claimedAt: number): Promise<void> {
     const control = new AbortController();
     this.inFlight.set(job.id, control);
-    const heartbeat = this.heartbeat(job.id, control);
+    const heartbeat = this.heartbeat(job.id, control, claimedAt);
     try {
       await handler({
         id: job.id,
@@ -267,7 +271,8 @@ export class PgBossJobQueue implements JobQueue {
 
   /** Ends our hold on the job: only while our lease row is still ours does pg-boss hear the outcome. */
   private async settle(job: FetchedJob, outcome: 'complete' | 'fail' | 'release', message?: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    let given: GivenUpJob | undefined;
+    const settled = await this.db.transaction().execute(async (trx) => {
       const gone = await trx
         .deleteFrom('queue_leases')
         .where('job_id', '=', job.id)
@@ -276,21 +281,45 @@ export class PgBossJobQueue implements JobQueue {
       if (Number(gone.numDeletedRows) === 0) return false;
       const db = executor(trx);
       if (outcome === 'complete') await this.boss.complete(job.name, job.id, {}, { db });
-      else if (outcome === 'fail') await this.boss.fail(job.name, job.id, { message }, { db });
+      else if (outcome === 'fail') {
+        await this.boss.fail(job.name, job.id, { message }, { db });
+        if (await this.failedForGood(trx, job.name, job.id))
+          given = { id: job.id, kind: job.name, payload: job.data, reason: message ?? 'failed' };
+      }
       // pg-boss 10 has no release: back to `created` with no start time, so its next fetch counts no retry.
       else
         await sql`update ${sql.table(`${this.schema}.job`)} set state = 'created', started_on = null, start_after = now()
           where name = ${job.name} and id = ${job.id} and state = 'active'`.execute(trx);
       return true;
     });
+    if (given) await this.gaveUp([given]);
+    return settled;
   }
 
-  /** Renews the lease until the job ends; a renewal that finds no lease of ours means the job was lost. */
-  private async heartbeat(id: string, control: AbortController): Promise<void> {
+  /** After pg-boss's fail: true when it retries the job no more (its retries are spent). */
+  private async failedForGood(db: QueryExecutorProvider, kind: string, id: string): Promise<boolean> {
+    const r = await sql<{ state: string }>`select state from ${sql.table(`${this.schema}.job`)}
+      where name = ${kind} and id = ${id}`.execute(db);
+    return r.rows[0]?.state === 'failed';
+  }
+
+  private async gaveUp(jobs: readonly GivenUpJob[]): Promise<void> {
+    for (const j of jobs) await this.opts.onGiveUp?.(j).catch(() => {});
+  }
+
+  /**
+   * Renews the lease until the job ends; a renewal that finds no lease of ours means the job was lost. A
+   * renewal that errors is no renewal: once the lease has run out since the last good one, the reaper may
+   * have failed the job and another worker taken it, so the handler is told as well.
+   */
+  private async heartbeat(id: string, control: AbortController, claimedAt: number): Promise<void> {
+    const { clock } = this.opts;
     const every = Math.max(1, Math.floor(this.opts.leaseMs / 3));
+    let renewed = claimedAt;
     while (!control.signal.aborted) {
       await ignoreAbort(this.opts.sleep(every, control.signal));
       if (control.signal.aborted) return;
+      const at = clock.now();
       const held = await this.db
         .updateTable('queue_leases')
         .set({ expires_at: this.leaseEnd() })
@@ -298,8 +327,11 @@ export class PgBossJobQueue implements JobQueue {
         .where('worker', '=', this.opts.worker)
         .executeTakeFirst()
         .then((r) => Number(r.numUpdatedRows) > 0)
-        .catch(() => true);
-      if (!held) control.abort(new Error('the job’s lease passed to another worker'));
+        .catch(() => undefined);
+      if (held) renewed = at;
+      if (held === false) control.abort(new Error('the job’s lease passed to another worker'));
+      else if (held === undefined && clock.now() >= renewed + this.opts.leaseMs)
+        control.abort(new Error('the job’s lease ran out: its renewals failed'));
     }
   }
 
@@ -314,7 +346,9 @@ export class PgBossJobQueue implements JobQueue {
 
   /** One reaper pass; returns how many jobs it released. */
   async reap(): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
+    const given: GivenUpJob[] = [];
+    const reason = 'the worker stopped renewing its lease';
+    const reaped = await this.db.transaction().execute(async (trx) => {
       const lapsed = await trx
         .deleteFrom('queue_leases')
         .where('expires_at', '<', isoTime(this.opts.clock.now()))
@@ -322,10 +356,17 @@ export class PgBossJobQueue implements JobQueue {
         .execute();
       const db = executor(trx);
       for (const l of lapsed) {
-        await this.boss.fail(l.kind, l.job_id, { message: 'the worker stopped renewing its lease' }, { db });
+        await this.boss.fail(l.kind, l.job_id, { message: reason }, { db });
+        if (await this.failedForGood(trx, l.kind, l.job_id)) {
+          const job = await sql<{ data: unknown }>`select data from ${sql.table(`${this.schema}.job`)}
+            where name = ${l.kind} and id = ${l.job_id}`.execute(trx);
+          given.push({ id: l.job_id, kind: l.kind, payload: job.rows[0]?.data, reason });
+        }
       }
       return lapsed.length;
     });
+    await this.gaveUp(given);
+    return reaped;
   }
 
   async stop(o: { timeoutMs?: number } = {}): Promise<void> {

@@ -2,6 +2,7 @@ import type { Sleep } from '../../core/clock.js';
 import { redact } from '../../core/redact.js';
 import type { StoreDeps } from '../store/ids.js';
 import {
+  abandonLapsed,
   claimJob,
   completeJob,
   enqueueJob,
@@ -12,7 +13,7 @@ import {
   livePayloads,
 } from '../store/jobs.js';
 import type { Store } from '../store/open.js';
-import type { EnqueueOptions, JobHandler, JobLease, JobQueue } from './types.js';
+import type { EnqueueOptions, GiveUpHook, JobHandler, JobLease, JobQueue } from './types.js';
 
 export interface TableQueueOptions {
   /** This worker's name in the jobs table (host:pid:n). */
@@ -25,6 +26,8 @@ export interface TableQueueOptions {
   sleep: Sleep;
   /** Delay before attempt n+1 after attempt n failed. */
   retryDelayMs?: (attempt: number) => number;
+  /** Told of each job given up on: its last attempt failed or its worker died during it. */
+  onGiveUp?: GiveUpHook;
 }
 
 const ignoreAbort = (p: Promise<void>) => p.catch(() => {});
@@ -35,6 +38,7 @@ export class TableJobQueue implements JobQueue {
   private readonly stopping = new AbortController();
   private readonly loops: Promise<void>[] = [];
   private readonly inFlight = new Map<string, AbortController>();
+  private nextSweep = 0;
 
   constructor(
     private readonly store: Store,
@@ -79,23 +83,26 @@ export class TableJobQueue implements JobQueue {
 
   private async loop(kinds: readonly string[], handler: JobHandler): Promise<void> {
     while (!this.stopping.signal.aborted) {
+      // The lease runs from no later than this: the heartbeat counts from here until its first renewal.
+      const claimedAt = this.deps.clock.now();
       const job = await claimJob(this.store, this.deps, {
         worker: this.opts.worker,
         leaseMs: this.opts.leaseMs,
         kinds,
       });
       if (!job) {
+        await this.sweep().catch(() => {});
         await ignoreAbort(this.opts.sleep(this.opts.pollMs, this.stopping.signal));
         continue;
       }
-      await this.run(job, handler);
+      await this.run(job, handler, claimedAt);
     }
   }
 
-  private async run(job: JobRecord, handler: JobHandler): Promise<void> {
+  private async run(job: JobRecord, handler: JobHandler, claimedAt: number): Promise<void> {
     const control = new AbortController();
     this.inFlight.set(job.id, control);
-    const heartbeat = this.heartbeat(job.id, control);
+    const heartbeat = this.heartbeat(job.id, control, claimedAt);
     try {
       await handler({
         id: job.id,
@@ -109,7 +116,7 @@ export class TableJobQueue implements JobQueue {
       // A lost job is someone else's now: record nothing against it.
       if (!control.signal.aborted || this.stopping.signal.aborted) {
         const message = redact(err instanceof Error ? err.message : String(err));
-        await failJob(
+        const state = await failJob(
           this.store,
           this.deps,
           job.id,
@@ -117,6 +124,7 @@ export class TableJobQueue implements JobQueue {
           message,
           this.opts.retryDelayMs?.(job.attempts) ?? 0,
         );
+        if (state === 'failed') await this.gaveUp([{ ...job, lastError: message }]);
       }
     } finally {
       this.inFlight.delete(job.id);
@@ -125,14 +133,41 @@ export class TableJobQueue implements JobQueue {
     }
   }
 
-  /** Renews the lease until the job ends; a refused renewal means the job was lost, so its handler is told. */
-  private async heartbeat(id: string, control: AbortController): Promise<void> {
+  /** When idle, at most every half lease: fails the jobs whose last attempt's worker died, and says so. */
+  private async sweep(): Promise<void> {
+    const now = this.deps.clock.now();
+    if (now < this.nextSweep) return;
+    this.nextSweep = now + Math.max(1, Math.floor(this.opts.leaseMs / 2));
+    await this.gaveUp(await abandonLapsed(this.store, this.deps, 'the worker stopped renewing its lease'));
+  }
+
+  private async gaveUp(jobs: readonly JobRecord[]): Promise<void> {
+    for (const j of jobs)
+      await this.opts
+        .onGiveUp?.({ id: j.id, kind: j.kind, payload: j.payload, reason: j.lastError ?? 'failed' })
+        .catch(() => {});
+  }
+
+  /**
+   * Renews the lease until the job ends; a refused renewal means the job was lost, so its handler is told. A
+   * renewal that errors is no renewal: once the lease has run out since the last good one, another worker
+   * may hold the job, so the handler is told as well.
+   */
+  private async heartbeat(id: string, control: AbortController, claimedAt: number): Promise<void> {
+    const { clock } = this.deps;
     const every = Math.max(1, Math.floor(this.opts.leaseMs / 3));
+    let renewed = claimedAt;
     while (!control.signal.aborted) {
       await ignoreAbort(this.opts.sleep(every, control.signal));
       if (control.signal.aborted) return;
-      const held = await extendLease(this.store, this.deps, id, this.opts.worker, this.opts.leaseMs).catch(() => true);
-      if (!held) control.abort(new Error('the job’s lease passed to another worker'));
+      const at = clock.now();
+      const held = await extendLease(this.store, this.deps, id, this.opts.worker, this.opts.leaseMs).catch(
+        () => undefined,
+      );
+      if (held) renewed = at;
+      if (held === false) control.abort(new Error('the job’s lease passed to another worker'));
+      else if (held === undefined && clock.now() >= renewed + this.opts.leaseMs)
+        control.abort(new Error('the job’s lease ran out: its renewals failed'));
     }
   }
 

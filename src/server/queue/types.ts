@@ -19,6 +19,20 @@ export interface EnqueueOptions {
 
 export type JobHandler = (job: JobContext) => Promise<void>;
 
+/** A job the queue gave up on: its last attempt failed, or was lost (its worker stopped renewing the lease). */
+export interface GivenUpJob {
+  id: string;
+  kind: string;
+  payload: unknown;
+  reason: string;
+}
+
+/**
+ * Told once of each job the queue gives up on, after the queue recorded it, so the work the job stood for
+ * (a deploy) is not left looking alive for ever; the queue stays generic and ignores the hook's errors.
+ */
+export type GiveUpHook = (job: GivenUpJob) => Promise<void>;
+
 /** Who holds a running job and until when, with its payload: the worker API hands out credentials by it. */
 export interface JobLease {
   worker: string;

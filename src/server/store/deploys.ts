@@ -141,6 +141,8 @@ export interface DeployPatch {
   progress?: number;
   /** The artifact a build step made. */
   artifactId?: string;
+  /** The stored options as a whole (the retry route bumps their run generation, worker/deploy-job.ts). */
+  options?: Record<string, unknown>;
 }
 
 /**
@@ -161,6 +163,7 @@ export async function updateDeploy(
   if (patch.state) set.state = patch.state;
   if (patch.steps) set.steps = JSON.stringify(patch.steps);
   if (patch.artifactId) set.artifact_id = patch.artifactId;
+  if (patch.options) set.options = JSON.stringify(patch.options);
   if (patch.error !== undefined) set.error = patch.error === null ? null : JSON.stringify(patch.error);
   if (patch.progress !== undefined) set.progress = Math.min(Math.max(patch.progress, 0), 1);
   const res = await store.db

@@ -153,6 +153,35 @@ export async function failJob(
   return res?.state as JobState | undefined;
 }
 
+/**
+ * Fails the running jobs whose lease lapsed on their last attempt (their worker died): nobody claims them
+ * again, so without this they stay `running` for ever. Compare-and-set per job: one sweeper wins each.
+ */
+export async function abandonLapsed(store: Store, deps: StoreDeps, error: string): Promise<JobRecord[]> {
+  const now = isoTime(deps.clock.now());
+  const lapsed = await store.db
+    .selectFrom('jobs')
+    .select('id')
+    .where('state', '=', 'running')
+    .where('lease_until', '<', now)
+    .where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
+    .limit(100)
+    .execute();
+  const given: JobRecord[] = [];
+  for (const { id } of lapsed) {
+    const row = await store.db
+      .updateTable('jobs')
+      .set({ state: 'failed', lease_until: null, last_error: error, updated_at: now })
+      .where('id', '=', id)
+      .where('state', '=', 'running')
+      .where('lease_until', '<', now)
+      .returningAll()
+      .executeTakeFirst();
+    if (row) given.push(recordOf(row));
+  }
+  return given;
+}
+
 export async function getJob(store: Store, id: string): Promise<JobRecord | undefined> {
   const r = await store.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
   return r && recordOf(r);

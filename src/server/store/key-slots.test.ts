@@ -1,10 +1,11 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
-import { FakeClock } from '../../core/clock.js';
+import { FakeClock, realSleep } from '../../core/clock.js';
 import { ensureFirstAdmin } from '../accounts/bootstrap.js';
 import { masterKeyOf } from '../vault/master-key.js';
 import { Vault } from '../vault/vault.js';
 import { DEPLOY_JOB, deployJobHandler } from '../worker/deploy-job.js';
+import { holdKeySlot } from '../worker/key-slot-hold.js';
 import { createDeploy, getDeploy } from './deploys.js';
 import type { StoreDeps } from './ids.js';
 import { DEFAULT_DEPLOYS_PER_KEY, deploysPerKey, releaseKeySlot, takeKeySlot } from './key-slots.js';
@@ -13,6 +14,7 @@ import type { Store } from './open.js';
 import { scaleDb } from './scale.js';
 import { putSetting } from './settings.js';
 import { describeStores } from './testing/dialects.js';
+import { withFailingUpdates } from './testing/failing-store.js';
 
 const TEST_PEM = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
   .privateKey.export({ type: 'pkcs8', format: 'pem' })
@@ -112,5 +114,34 @@ describeStores('per-key deploy slots', (ctx) => {
     });
     expect(requeued).toEqual([[{ teamId: team, deployId: d.id }, clock.now() + 15_000]]);
     expect((await getDeploy(store, team, d.id)).state).toBe('queued');
+  });
+
+  it('a held slot is lost when a renewal is refused, or once renewals have failed for its whole lease', async () => {
+    let failing = false;
+    const store = withFailingUpdates(ctx.store(), () => failing);
+    // The clock moves only as the renewal loop sleeps: no wall-clock time is asserted.
+    const sleep = async (ms: number, signal?: AbortSignal) => {
+      await realSleep(1, signal);
+      clock.advance(ms);
+    };
+    const policy = { leaseMs: 300, retryAfterMs: 1000, requeue: async () => {} };
+    const env = { store, deps, sleep };
+    const k = key();
+    const refused = await holdKeySlot(env, policy, 'team_x', k, 'job_a:1');
+    await releaseKeySlot(ctx.store(), k, 'job_a:1'); // lapsed and taken meanwhile
+    await new Promise((r) => refused!.lost.addEventListener('abort', r, { once: true }));
+    expect((refused!.lost.reason as { code?: string }).code).toBe('JOB_NOT_LEASED');
+    await refused!.release();
+
+    const cut = await holdKeySlot(env, policy, 'team_x', k, 'job_b:1');
+    const start = clock.now();
+    failing = true;
+    await new Promise((r) => cut!.lost.addEventListener('abort', r, { once: true }));
+    failing = false;
+    expect(clock.now() - start).toBeGreaterThanOrEqual(policy.leaseMs);
+    await cut!.release();
+    expect(await scaleDb(ctx.store()).selectFrom('key_slots').selectAll().where('key_ref', '=', k).execute()).toEqual(
+      [],
+    );
   });
 });

@@ -14,9 +14,9 @@ export function deploysPerKey(settings: Record<string, unknown>): number {
 }
 
 /**
- * Takes one of a key's concurrent slots for `holder` (a deploy id) until `leaseMs` from now, across every
- * worker on the database (migration 006). Lapsed slots (a killed worker's) are freed first; a holder that
- * already has one (its run resumed elsewhere) keeps it. On PostgreSQL the key's row is locked meanwhile,
+ * Takes one of a key's concurrent slots for `holder` (a deploy job's run: job id and attempt) until `leaseMs`
+ * from now, across every worker on the database (migration 006). Lapsed slots (a killed worker's) are freed
+ * first; a holder that already has one keeps it. On PostgreSQL the key's row is locked meanwhile,
  * so two workers cannot both take the last slot; SQLite has one writer anyway.
  */
 export async function takeKeySlot(

@@ -14,10 +14,11 @@ import { createArtifact } from '../store/artifacts.js';
 import { createDeploy, getDeploy, listDeployEvents, updateDeploy } from '../store/deploys.js';
 import type { StoreDeps } from '../store/ids.js';
 import { addKey } from '../store/keys.js';
+import { scaleDb } from '../store/scale.js';
 import { describeStores } from '../store/testing/dialects.js';
 import { masterKeyOf } from '../vault/master-key.js';
 import { Vault } from '../vault/vault.js';
-import { DEPLOY_JOB, type DeployJobEnv, deployJobHandler } from './deploy-job.js';
+import { DEPLOY_JOB, type DeployJobEnv, deployJobHandler, failLostDeploy } from './deploy-job.js';
 
 const quickSleep: Sleep = (ms, signal) => realSleep(Math.min(ms / 20, 100), signal);
 
@@ -97,11 +98,11 @@ describeStores('deploy job: stopped mid-upload or cancelled, then run again', (c
     }
     throw new Error('the upload never started');
   }
-  const job = (deployId: string, signal: AbortSignal) => ({
+  const job = (deployId: string, signal: AbortSignal, more: { run?: number; attempt?: number } = {}) => ({
     id: `job_${deployId}`,
     kind: DEPLOY_JOB,
-    payload: { teamId, deployId },
-    attempt: 1,
+    payload: { teamId, deployId, ...(more.run === undefined ? {} : { run: more.run }) },
+    attempt: more.attempt ?? 1,
     signal,
   });
   const uploadsOf = (build: string) =>
@@ -141,5 +142,62 @@ describeStores('deploy job: stopped mid-upload or cancelled, then run again', (c
     await handler(job(d.id, new AbortController().signal));
     expect((await getDeploy(env.store, teamId, d.id)).state).toBe('succeeded');
     expect(uploadsOf('32')).toHaveLength(1);
+  });
+
+  it('a job left queued by a cancel does nothing once the deploy is retried: only the new run’s job runs it', async () => {
+    const d = await newDeploy('33');
+    const handler = deployJobHandler(env);
+    // Cancelled while queued (its job stays in the queue), then retried as the route does: a new run.
+    await updateDeploy(env.store, deps, teamId, d.id, { state: 'cancelled' }, ['queued']);
+    await updateDeploy(env.store, deps, teamId, d.id, { state: 'queued', options: { ...d.options, run: 1 } }, [
+      'cancelled',
+    ]);
+    await handler(job(d.id, new AbortController().signal)); // the old job: its payload names no run
+    await handler(job(d.id, new AbortController().signal, { run: 2 }));
+    expect((await getDeploy(env.store, teamId, d.id)).state).toBe('queued');
+    expect(await listDeployEvents(env.store, teamId, d.id)).toEqual([]);
+    await handler(job(d.id, new AbortController().signal, { run: 1 }));
+    expect((await getDeploy(env.store, teamId, d.id)).state).toBe('succeeded');
+    expect(uploadsOf('33')).toHaveLength(1);
+  });
+
+  it('the key slot is the run’s (job id and attempt); a run whose slot was taken stops and the next attempt resumes it', async () => {
+    const d = await newDeploy('34');
+    const requeued: unknown[] = [];
+    const slotted = deployJobHandler({
+      ...env,
+      keySlots: { leaseMs: 300, retryAfterMs: 1000, requeue: async (p) => void requeued.push(p) },
+    });
+    const slots = () => scaleDb(env.store).selectFrom('key_slots').selectAll().where('key_ref', '=', keyRef).execute();
+    const first = slotted(job(d.id, new AbortController().signal, { attempt: 1 }));
+    await uploading(d.id);
+    expect((await slots()).map((s) => s.holder)).toEqual([`job_${d.id}:1`]);
+    // Its renewal finds the slot gone (it lapsed during a pause and was taken): the run must stop at once.
+    await scaleDb(env.store).deleteFrom('key_slots').where('key_ref', '=', keyRef).execute();
+    await expect(first).rejects.toMatchObject({ code: 'JOB_NOT_LEASED' });
+    expect((await getDeploy(env.store, teamId, d.id)).state).toBe('running');
+    await slotted(job(d.id, new AbortController().signal, { attempt: 2 }));
+    expect((await getDeploy(env.store, teamId, d.id)).state).toBe('succeeded');
+    expect(uploadsOf('34')).toHaveLength(1);
+    expect(await slots()).toEqual([]);
+    expect(requeued).toEqual([]);
+  });
+
+  it('a deploy whose last job the queue gave up on fails with WORKER_LOST, unless a newer run holds it', async () => {
+    const d = await newDeploy('35');
+    await updateDeploy(env.store, deps, teamId, d.id, { state: 'running' }, ['queued']);
+    await failLostDeploy(env, { teamId, deployId: d.id, run: 1 }); // a job of another run: not this deploy's now
+    expect((await getDeploy(env.store, teamId, d.id)).state).toBe('running');
+    await failLostDeploy(env, { teamId, deployId: d.id });
+    const failed = await getDeploy(env.store, teamId, d.id);
+    expect(failed.state).toBe('failed');
+    expect(failed.error?.code).toBe('WORKER_LOST');
+    expect(failed.error?.remedy).toMatch(/retry the deploy/);
+    const events = await listDeployEvents(env.store, teamId, d.id);
+    expect(events.map((e) => [e.type, (e.data as { error?: { code: string } }).error?.code])).toEqual([
+      ['state', 'WORKER_LOST'],
+    ]);
+    await failLostDeploy(env, { teamId, deployId: d.id }); // told twice: nothing more
+    expect(await listDeployEvents(env.store, teamId, d.id)).toHaveLength(1);
   });
 });

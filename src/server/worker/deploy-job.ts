@@ -34,6 +34,17 @@ export const DEPLOY_JOB = 'deploy';
 export interface DeployJobPayload {
   teamId: string;
   deployId: string;
+  /** The deploy's run generation this job belongs to (absent: 0, jobs queued before generations). */
+  run?: number;
+}
+
+/**
+ * The deploy's current run generation, kept in its stored options: each retry bumps it, so a job left in the
+ * queue by an earlier run (a cancel of a queued deploy does not remove its job) sees it is stale and exits.
+ */
+export function runOf(d: Pick<DeployRecord, 'options'>): number {
+  const run = d.options.run;
+  return typeof run === 'number' && Number.isSafeInteger(run) && run > 0 ? run : 0;
 }
 
 /** What a run needs to reach Apple and the build: a client for the deploy's key, and the build's bytes. */
@@ -202,31 +213,55 @@ function localAccess(env: DeployJobEnv): DeployAccess {
 
 /** Runs one deploy job: the pipeline with the deploy's database StateStore, so a rerun resumes it. */
 async function runDeployJob(env: DeployJobEnv, job: JobContext): Promise<void> {
-  const { teamId, deployId } = job.payload as DeployJobPayload;
+  const payload = job.payload as DeployJobPayload;
+  const { teamId, deployId } = payload;
+  const run = payload.run ?? 0;
   const { clock } = env.deps;
   const d = await getDeploy(env.store, teamId, deployId);
   if (d.state !== 'queued' && d.state !== 'running') return; // cancelled, finished or waiting meanwhile
-  const slot = env.keySlots && d.keyRef ? await holdKeySlot(env, env.keySlots, teamId, d.keyRef, deployId) : null;
+  if (runOf(d) !== run) return; // a job of an earlier run: the retry queued the one that runs it now
+  // The slot is the run's (job id and attempt), not the deploy's: a lost run releasing its slot late must
+  // not free the one the resuming run holds.
+  const holder = `${job.id}:${job.attempt}`;
+  const slot = env.keySlots && d.keyRef ? await holdKeySlot(env, env.keySlots, teamId, d.keyRef, holder) : null;
   if (slot === undefined) {
     // Every slot of the key is busy: this job ends and a later one tries again; the deploy stays queued.
-    await env.keySlots?.requeue({ teamId, deployId }, clock.now() + env.keySlots.retryAfterMs);
+    await env.keySlots?.requeue({ ...payload }, clock.now() + env.keySlots.retryAfterMs);
     return;
   }
   try {
-    await runHoldingSlot(env, job, d);
+    await runHoldingSlot(env, job, d, run, slot?.lost);
   } finally {
     await slot?.release();
   }
 }
 
-async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: DeployRecord): Promise<void> {
+async function runHoldingSlot(
+  env: DeployJobEnv,
+  job: JobContext,
+  queued: DeployRecord,
+  run: number,
+  slotLost: AbortSignal | undefined,
+): Promise<void> {
   const { teamId, id: deployId } = queued;
   const { clock } = env.deps;
-  const d = await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'running' }, ['queued', 'running']);
+  const d = await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'running' }, [
+    'queued',
+    'running',
+  ]).catch((err: unknown) => {
+    // Cancelled or ended meanwhile: nothing left for this job.
+    if (err instanceof AscendError && err.code === 'DEPLOY_STATE_CONFLICT') return undefined;
+    throw err;
+  });
+  if (!d) return;
+  // Cancelled and retried between the check above and this update: the new run's job runs it, not this one.
+  if (runOf(d) !== run) return;
+  // Stopped from outside: shutdown, the job's lease lost, or the key slot lost (another run may hold it).
+  const stopped = slotLost ? AbortSignal.any([job.signal, slotLost]) : job.signal;
   await env.notify?.(d, { kind: 'started' });
   const cancel = new AbortController();
   env.running.set(deployId, cancel);
-  const signal = AbortSignal.any([cancel.signal, job.signal]);
+  const signal = AbortSignal.any([cancel.signal, stopped]);
   const ended = new AbortController();
   const watcher = watchCancel(env, deployId, cancel, AbortSignal.any([ended.signal, signal]));
   const shown: { path?: string; name?: string } = {};
@@ -284,7 +319,7 @@ async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: Deploy
     }
     // Stopped from outside (shutdown, lease lost; for a remote worker also the server saying the job is no
     // longer its): the job is run again and resumes from the saved state.
-    if (job.signal.aborted || (err instanceof AscendError && err.code === 'JOB_NOT_LEASED')) throw err;
+    if (stopped.aborted || (err instanceof AscendError && err.code === 'JOB_NOT_LEASED')) throw err;
     const error = errorOf(err);
     await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'failed', error }, ['running']);
     const seq = await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
@@ -295,8 +330,31 @@ async function runHoldingSlot(env: DeployJobEnv, job: JobContext, queued: Deploy
     ended.abort();
     await watcher;
     // A stopped or lost run keeps the flag for the worker that resumes it; any other end spends it.
-    if (!job.signal.aborted || cancel.signal.aborted) await clearCancel(env.store, deployId).catch(() => {});
+    if (!stopped.aborted || cancel.signal.aborted) await clearCancel(env.store, deployId).catch(() => {});
   }
+}
+
+/**
+ * When the queue gives up on a deploy's job (its last attempt failed or its worker was lost), the deploy is
+ * failed with WORKER_LOST, unless it moved on meanwhile (cancelled, ended, or retried as a newer run).
+ */
+export async function failLostDeploy(
+  env: Pick<DeployJobEnv, 'store' | 'deps' | 'notify'>,
+  payload: Partial<DeployJobPayload>,
+): Promise<void> {
+  if (typeof payload?.teamId !== 'string' || typeof payload.deployId !== 'string') return;
+  const { teamId, deployId } = payload;
+  const d = await getDeploy(env.store, teamId, deployId);
+  if ((d.state !== 'queued' && d.state !== 'running') || runOf(d) !== (payload.run ?? 0)) return;
+  const error = errorOf(new AscendError('WORKER_LOST', 'the deploy’s worker was lost on its last attempt'));
+  try {
+    await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'failed', error }, ['queued', 'running']);
+  } catch (err) {
+    if (err instanceof AscendError && err.code === 'DEPLOY_STATE_CONFLICT') return; // it moved on just now
+    throw err;
+  }
+  const seq = await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });
+  await env.notify?.(d, { kind: 'state', state: 'failed', error, seq });
 }
 
 /** The queue handler for deploy jobs. */

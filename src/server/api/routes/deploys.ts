@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AscendError } from '../../../core/errors.js';
 import { assertKeyUsable } from '../../monitor/monitor.js';
 import { getArtifact } from '../../store/artifacts.js';
-import { requestCancel } from '../../store/cancels.js';
+import { clearCancel, requestCancel } from '../../store/cancels.js';
 import {
   appendDeployEvent,
   createDeploy,
@@ -16,6 +16,7 @@ import {
 import { getKey, listKeys } from '../../store/keys.js';
 import type { DeployState } from '../../store/schema.js';
 import { BuildBody, type StoredBuild, storedBuildOf, waitingDetail } from '../../worker/build-spec.js';
+import { runOf } from '../../worker/deploy-job.js';
 import { type Principal, requireRole } from '../auth.js';
 import { type ApiContext, audit, type DeployControl, parseBody, principalOf } from '../context.js';
 import type { Deploy, Page } from '../types.js';
@@ -58,7 +59,7 @@ export function deployView(d: DeployRecord): Deploy {
     artifactId: d.artifactId,
     keyId: d.keyRef,
     state: d.state,
-    options: d.options,
+    options: optionsView(d.options),
     steps: d.steps,
     error: d.error,
     progress: d.progress,
@@ -69,6 +70,12 @@ export function deployView(d: DeployRecord): Deploy {
     endedAt: d.endedAt,
     ...(d.build ? { build: buildView(d.build as unknown as StoredBuild) } : {}),
   };
+}
+
+/** The options as given: the run generation kept beside them is the queue's business. */
+function optionsView(options: Record<string, unknown>): Record<string, unknown> {
+  const { run: _run, ...given } = options;
+  return given;
 }
 
 /** The build as the API shows it: the env's names only, never a value. */
@@ -85,7 +92,7 @@ function buildView(b: StoredBuild): NonNullable<Deploy['build']> {
 
 /** A deploy's next job: its build while it has no artifact yet, the pipeline otherwise. */
 async function requeue(control: DeployControl, d: DeployRecord): Promise<void> {
-  const payload = { teamId: d.teamId, deployId: d.id };
+  const payload = { teamId: d.teamId, deployId: d.id, run: runOf(d) };
   if (d.build && !d.artifactId) {
     if (!control.enqueueBuild) throw new AscendError('USAGE', 'this server runs no build steps');
     await control.enqueueBuild(payload, (d.build as unknown as StoredBuild).labels);
@@ -234,13 +241,18 @@ function actionRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployCont
     requireRole(p, 'releaser');
     const id = idParam(req);
     const d = await getDeploy(ctx.store, p.teamId, id);
-    if (d.state === 'running') {
+    // Running, but no job will run it again (the queue gave up on its last attempt): nobody would see a
+    // flag, so the deploy is cancelled here.
+    const orphaned = d.state === 'running' && control.hasLiveJob !== undefined && !(await control.hasLiveJob(d));
+    if (d.state === 'running' && !orphaned) {
       // The flag reaches the worker wherever it runs (it polls); a deploy running here is also stopped at once.
       const flagged = await requestCancel(ctx.store, ctx.deps, p.teamId, id);
       if (!control.cancel(id) && !flagged)
         throw new AscendError('DEPLOY_STATE_CONFLICT', `deploy ${id} ended before the cancel reached it`);
     } else {
-      await updateDeploy(ctx.store, ctx.deps, p.teamId, id, { state: 'cancelled' }, ['queued', 'awaiting_approval']);
+      const from: DeployState[] = orphaned ? ['running'] : ['queued', 'awaiting_approval'];
+      await updateDeploy(ctx.store, ctx.deps, p.teamId, id, { state: 'cancelled' }, from);
+      if (orphaned) await clearCancel(ctx.store, id); // a flag left by an earlier cancel must not stop a retry
       await appendDeployEvent(ctx.store, ctx.deps, p.teamId, id, 'state', { state: 'cancelled' });
     }
     await audit(ctx, req, p, { action: 'deploy.cancel', outcome: 'success', target: { type: 'deploy', id } });
@@ -267,12 +279,15 @@ function actionRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployCont
               : s,
           )
         : undefined;
+    // A new run generation: a job an earlier run left in the queue (a cancel of a queued deploy leaves it)
+    // finds it stale and exits, so two jobs never run the deploy at once.
+    const options = { ...before.options, run: runOf(before) + 1 };
     await updateDeploy(
       ctx.store,
       ctx.deps,
       p.teamId,
       id,
-      { state: 'queued', error: null, ...(steps ? { steps } : {}) },
+      { state: 'queued', error: null, options, ...(steps ? { steps } : {}) },
       ['failed', 'cancelled'],
     );
     await appendDeployEvent(ctx.store, ctx.deps, p.teamId, id, 'state', { state: 'queued' });
@@ -296,10 +311,10 @@ function actionRoutes(app: FastifyInstance, ctx: ApiContext, control: DeployCont
     const events = await listDeployEvents(ctx.store, p.teamId, id, { limit: 1000 });
     const waiting = events.filter((e) => e.type === 'state' && (e.data as { step?: string }).step).at(-1);
     const step = (waiting?.data as { step?: string } | undefined)?.step ?? 'betaReview';
-    await updateDeploy(ctx.store, ctx.deps, p.teamId, id, { state: 'queued' }, ['awaiting_approval']);
+    const approved = await updateDeploy(ctx.store, ctx.deps, p.teamId, id, { state: 'queued' }, ['awaiting_approval']);
     await appendDeployEvent(ctx.store, ctx.deps, p.teamId, id, 'approval', { step, by: actorOf(p) });
     await appendDeployEvent(ctx.store, ctx.deps, p.teamId, id, 'state', { state: 'queued' });
-    await control.enqueue({ teamId: p.teamId, deployId: id });
+    await control.enqueue({ teamId: p.teamId, deployId: id, run: runOf(approved) });
     await audit(ctx, req, p, {
       action: 'deploy.approve',
       outcome: 'success',
