@@ -313,6 +313,11 @@ export const CATALOGUE = {
     remedy:
       'The job is no longer held by this worker (its lease passed to another, or it ended); the worker drops it and takes the next.',
   },
+  WORKER_SERVER_UNAVAILABLE: {
+    exit: EXIT.network,
+    remedy:
+      'The worker could not get a job’s credentials from the server (it is down or restarting, or refused this worker’s token); the job goes back to the queue with its state saved and runs when the server answers again.',
+  },
   WORKER_LOST: {
     exit: EXIT.conflict,
     remedy:

@@ -67,6 +67,8 @@ export async function run(rt: Runtime, _args: ArgsOf<'worker'>, opts: OptionsOf<
   const leaseMs = int(opts.leaseSeconds, '--lease-seconds', 2, 3600) * 1000;
   const { startRemoteWorker } = await import('../../server/worker/remote-worker.js');
   const { buildBaseEnv } = await import('../../server/worker/build-spec.js');
+  let fatal: AscendError | undefined;
+  const stopped = new AbortController();
   const worker = await startRemoteWorker({
     databaseUrl,
     server,
@@ -83,15 +85,22 @@ export async function run(rt: Runtime, _args: ArgsOf<'worker'>, opts: OptionsOf<
     // Builds start from a few of this process's variables only: never the worker's token or database URL.
     buildEnv: buildBaseEnv(rt.config.env),
     ...(opts.buildDir ? { buildDir: opts.buildDir } : {}),
+    onFatal: (err) => {
+      fatal = err;
+      stopped.abort();
+    },
   });
   try {
     rt.out.print(
       `ascend worker: ${worker.name} ready for ${server} (${concurrency} at a time${labels.length ? `, labels ${labels.join(',')}` : ''})`,
     );
+    const until = AbortSignal.any([rt.signal, stopped.signal]);
     await new Promise<void>((done) => {
-      if (rt.signal.aborted) done();
-      else rt.signal.addEventListener('abort', () => done(), { once: true });
+      if (until.aborted) done();
+      else until.addEventListener('abort', () => done(), { once: true });
     });
+    // A revoked token ends the worker with the error's one line and exit code, not a silent idle process.
+    if (fatal) throw fatal;
     return 0;
   } finally {
     await worker.stop({ timeoutMs: 4000 });

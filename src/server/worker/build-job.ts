@@ -12,7 +12,7 @@ import { buildLog } from './build-log.js';
 import type { BuildLogFiles } from './build-log-files.js';
 import { type BuildResult, runBuild } from './build-runner.js';
 import type { StoredBuild } from './build-spec.js';
-import { type DeployJobPayload, watchCancel } from './deploy-job.js';
+import { type DeployJobPayload, runOf, watchCancel } from './deploy-job.js';
 
 /**
  * Where a build's env values come from: the vault in a server process, the server's worker API on a remote
@@ -95,10 +95,12 @@ function failureOf(b: StoredBuild, r: BuildResult<unknown>): AscendError {
  * `log` events, then the artifact stored through the sink and the rest of the deploy queued with it.
  */
 async function runBuildJob(env: BuildJobEnv, job: JobContext): Promise<void> {
-  const { teamId, deployId } = job.payload as DeployJobPayload;
+  const { teamId, deployId, run } = job.payload as DeployJobPayload;
   const { clock } = env.deps;
   let d = await getDeploy(env.store, teamId, deployId);
   if ((d.state !== 'queued' && d.state !== 'running') || !d.build || d.artifactId) return;
+  // A build job a cancel left queued belongs to an earlier run: the retry queued its own.
+  if (runOf(d) !== (run ?? 0)) return;
   const build = d.build as unknown as StoredBuild;
   const file = await env.logFiles?.writer(deployId);
   const started = clock.now();
@@ -163,13 +165,14 @@ async function runBuildJob(env: BuildJobEnv, job: JobContext): Promise<void> {
     } else {
       const step = stepOf(clock, started, result, 'done', `${result.lines} lines; artifact ${result.artifact}`);
       await end({ state: 'queued', artifactId: result.artifact }, step, { state: 'queued' });
-      await env.enqueueDeploy({ teamId, deployId });
+      await env.enqueueDeploy({ teamId, deployId, ...(run === undefined ? {} : { run }) });
     }
   } catch (err) {
     await log.finish().catch(() => {});
     // Stopped from outside (shutdown, lease lost): the job runs again and builds afresh.
-    // For a remote worker also the server saying the job is no longer its: released, not failed.
-    const notLeased = err instanceof AscendError && err.code === 'JOB_NOT_LEASED';
+    // For a remote worker also the server saying the job is no longer its, or not answering: released, not failed.
+    const notLeased =
+      err instanceof AscendError && (err.code === 'JOB_NOT_LEASED' || err.code === 'WORKER_SERVER_UNAVAILABLE');
     if ((job.signal.aborted || notLeased) && !cancel.signal.aborted) throw err;
     if (cancel.signal.aborted) {
       // Cancelled before the command started or while its artifact was on its way: cancelled, not failed.

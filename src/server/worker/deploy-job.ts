@@ -101,6 +101,9 @@ export async function watchCancel(
   }
 }
 
+/** Errors that are no fault of the deploy: its job goes back to the queue and resumes from the saved state. */
+const RELEASED: ReadonlySet<string> = new Set(['JOB_NOT_LEASED', 'WORKER_SERVER_UNAVAILABLE']);
+
 /** The approval policy (team setting `approvals`): which irreversible steps need an admin first. */
 const GATED: Partial<Record<StepName, 'betaReview' | 'submitReview'>> = {
   betaReview: 'betaReview',
@@ -319,7 +322,7 @@ async function runHoldingSlot(
     }
     // Stopped from outside (shutdown, lease lost; for a remote worker also the server saying the job is no
     // longer its): the job is run again and resumes from the saved state.
-    if (stopped.aborted || (err instanceof AscendError && err.code === 'JOB_NOT_LEASED')) throw err;
+    if (stopped.aborted || (err instanceof AscendError && RELEASED.has(err.code))) throw err;
     const error = errorOf(err);
     await updateDeploy(env.store, env.deps, teamId, deployId, { state: 'failed', error }, ['running']);
     const seq = await appendDeployEvent(env.store, env.deps, teamId, deployId, 'state', { state: 'failed', error });

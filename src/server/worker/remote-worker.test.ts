@@ -10,7 +10,7 @@ import { realSleep, type Sleep, systemClock } from '../../core/clock.js';
 import { createTokenProvider } from '../../credentials/token.js';
 import { buildIpa, SAMPLE_ROOT_SHA256 } from '../../sample/builder.js';
 import { ensureFirstAdmin } from '../accounts/bootstrap.js';
-import { createWorkerToken } from '../accounts/worker-tokens.js';
+import { createWorkerToken, revokeWorkerToken } from '../accounts/worker-tokens.js';
 import { createService, type Service } from '../service.js';
 import { listDeployEvents } from '../store/deploys.js';
 import { describeStores } from '../store/testing/dialects.js';
@@ -184,5 +184,53 @@ describeStores('ascend worker elsewhere: a deploy runs with server-minted tokens
       for (const d of dumps) expect(d).not.toContain(s);
       expect(events).not.toContain(s);
     }
+  });
+
+  it('a server that does not answer sends the job back (the deploy is not failed); a revoked token stops the worker', async () => {
+    for (const w of workers.splice(0)) await w.stop({ timeoutMs: 1000 });
+    const { store, deps } = svc.storage;
+    const flaky = await createWorkerToken(store, deps, { name: 'flaky' });
+    let refusedCalls = 2;
+    const downThenUp: typeof fetch = async (input, init) => {
+      if (String(input).includes('/credentials') && refusedCalls-- > 0) throw new TypeError('fetch failed');
+      return fetch(input, init);
+    };
+    const fatal: string[] = [];
+    const start = (token: string, f: typeof fetch) =>
+      startRemoteWorker({
+        databaseUrl: databaseUrlOf(ctx.location()),
+        server: url,
+        token,
+        labels: [],
+        concurrency: 1,
+        apiUrl: sim.url,
+        leaseMs: 10_000,
+        pollMs: 20,
+        clock: systemClock,
+        sleep: quickSleep,
+        random: Math.random,
+        fetch: f,
+        extraTrustedRoots: [SAMPLE_ROOT_SHA256],
+        onFatal: (err) => void fatal.push(err.code),
+      });
+    workers.push(await start(flaky.token, downThenUp));
+    const first = await deployBuild('22');
+    expect((await settle(first)).state).toBe('succeeded');
+    expect(refusedCalls).toBeLessThan(0); // both refusals happened, and the job came back each time
+    const teamId = (await store.db.selectFrom('teams').select('id').executeTakeFirstOrThrow()).id;
+    const states = (await listDeployEvents(store, teamId, first, { limit: 1000 }))
+      .filter((e) => e.type === 'state')
+      .map((e) => (e.data as { state: string }).state);
+    expect(states).not.toContain('failed');
+    // The token is revoked while the worker runs: it stops taking jobs, says why, and fails nobody's deploy.
+    await revokeWorkerToken(store, deps, flaky.info.id);
+    const second = await deployBuild('23');
+    for (let i = 0; i < 200 && fatal.length === 0; i++) await realSleep(50);
+    expect(fatal).toEqual(['WORKER_TOKEN_INVALID']);
+    const waiting = (await svc.app.inject({ method: 'GET', url: `/api/v1/deploys/${second}`, headers: owner })).json();
+    expect(['queued', 'running']).toContain(waiting.state);
+    // A worker with a good token takes it over.
+    workers.push(await start(workerToken, fetch));
+    expect((await settle(second)).state).toBe('succeeded');
   });
 });

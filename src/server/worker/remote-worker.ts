@@ -3,18 +3,25 @@ import { hostname, tmpdir } from 'node:os';
 import { createAscClient } from '../../asc/http/client.js';
 import { RateLimitTracker } from '../../asc/http/rate-limit.js';
 import type { Clock, Random, Sleep } from '../../core/clock.js';
+import { AscendError } from '../../core/errors.js';
 import { httpTransport } from '../../upload/engine.js';
 import { dbRateBudget } from '../apple/rate-budget.js';
-import { deployNotifications } from '../notify/deploy-events.js';
+import { type DeployHook, deployNotifications } from '../notify/deploy-events.js';
 import { NOTIFY_JOB, Notifier } from '../notify/notifier.js';
 import { openJobQueue } from '../queue/open.js';
-import type { JobHandler, JobQueue } from '../queue/types.js';
+import type { GiveUpHook, JobHandler, JobQueue } from '../queue/types.js';
 import { type StoreDeps, systemDeps } from '../store/ids.js';
 import { migrate } from '../store/migrate.js';
 import { openStore, type Store, storeLocation } from '../store/open.js';
 import { buildJobHandler } from './build-job.js';
 import { workerBuildKinds } from './build-spec.js';
-import { DEPLOY_JOB, type DeployAccess, deployJobHandler } from './deploy-job.js';
+import {
+  DEPLOY_JOB,
+  type DeployAccess,
+  type DeployJobPayload,
+  deployJobHandler,
+  failLostDeploy,
+} from './deploy-job.js';
 import { httpRangeSource, rangeAgent } from './http-source.js';
 import { type FetchFn, JobCredentials, WorkerApiClient } from './worker-api.js';
 
@@ -41,6 +48,8 @@ export interface RemoteWorkerOptions {
   buildEnv?: Readonly<Record<string, string>>;
   /** SIGTERM → SIGKILL grace of a build's process group. */
   buildGraceMs?: number;
+  /** Told once when the server refuses this worker's token: the worker has stopped taking jobs. */
+  onFatal?: (err: AscendError) => void;
 }
 
 export interface RemoteWorker {
@@ -58,7 +67,15 @@ export interface RemoteWorker {
 export function workerQueue(
   store: Store,
   deps: StoreDeps,
-  o: { worker: string; concurrency: number; leaseMs: number; pollMs: number; sleep: Sleep; clock: Clock },
+  o: {
+    worker: string;
+    concurrency: number;
+    leaseMs: number;
+    pollMs: number;
+    sleep: Sleep;
+    clock: Clock;
+    onGiveUp?: GiveUpHook;
+  },
 ): Promise<JobQueue> {
   return openJobQueue(store, deps, o);
 }
@@ -74,12 +91,21 @@ function remoteAccess(
   api: WorkerApiClient,
   worker: string,
   agent: Agent,
+  onTokenRefused?: (err: AscendError) => void,
 ): DeployAccess {
   const budgets = new Map<string, RateLimitTracker>();
   return {
     async open(job) {
       const creds = new JobCredentials(api, job.id, worker, o.clock);
-      const first = await creds.get();
+      const first = await creds.get().catch((err: unknown) => {
+        if (err instanceof AscendError && err.code === 'JOB_NOT_LEASED') throw err;
+        if (err instanceof AscendError && err.code === 'WORKER_TOKEN_INVALID') onTokenRefused?.(err);
+        // The server is down or restarting (or refused this worker): that is no fault of the deploy, whose
+        // job goes back to the queue with its state saved instead of failing.
+        throw new AscendError('WORKER_SERVER_UNAVAILABLE', 'the server did not hand out this job’s credentials', {
+          cause: err,
+        });
+      });
       // On PostgreSQL the key's budget is the one the server and every worker share (rate_budgets).
       const { keyId } = first.appStoreConnect;
       const rateLimit =
@@ -132,7 +158,15 @@ function remoteBuildHandler(
     store,
     deps,
     sleep: o.sleep,
-    envValues: { open: (job) => api.buildEnv(job.id, name) },
+    envValues: {
+      open: (job) =>
+        api.buildEnv(job.id, name).catch((err: unknown) => {
+          if (err instanceof AscendError && err.code === 'JOB_NOT_LEASED') throw err;
+          throw new AscendError('WORKER_SERVER_UNAVAILABLE', 'the server did not hand out this build’s values', {
+            cause: err,
+          });
+        }),
+    },
     artifacts: { store: (_teamId, file, jobId, signal) => api.uploadArtifact(jobId, name, file, signal) },
     enqueueDeploy: (payload) => queue.enqueue(DEPLOY_JOB, payload, { maxAttempts: 5 }),
     tempRoot: o.buildDir ?? tmpdir(),
@@ -154,9 +188,20 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
   const store = await openStore(storeLocation(o.databaseUrl, '.'));
   const deps: StoreDeps = { clock: o.clock, randomBytes: systemDeps.randomBytes };
   let queue: JobQueue;
+  // Set once the queue (which the notifier needs) exists; the give-up hook only runs after that.
+  let lostNotify: DeployHook | undefined;
+  let refused: AscendError | undefined;
   try {
     await migrate(store);
     queue = await workerQueue(store, deps, {
+      // A deploy or build whose last attempt is lost here fails (WORKER_LOST) instead of staying running.
+      onGiveUp: async (job) => {
+        if (job.kind === DEPLOY_JOB || job.kind.startsWith('build:'))
+          await failLostDeploy(
+            { store, deps, ...(lostNotify ? { notify: lostNotify } : {}) },
+            job.payload as DeployJobPayload,
+          );
+      },
       worker: name,
       concurrency: o.concurrency,
       leaseMs: o.leaseMs ?? 60_000,
@@ -175,6 +220,7 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
   const notifier = new Notifier(store, deps, (payload, runAt) =>
     queue.enqueue(NOTIFY_JOB, payload, { maxAttempts: 2, ...(runAt === undefined ? {} : { runAt }) }),
   );
+  lostNotify = deployNotifications(store, notifier, () => {});
   const handler = deployJobHandler({
     store,
     deps,
@@ -182,7 +228,13 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
     random: o.random,
     transport: async () => transport,
     running: new Map(),
-    access: remoteAccess(o, store, api, name, agent),
+    // A revoked token: this worker stops taking jobs (each would only go back to the queue) and says why.
+    access: remoteAccess(o, store, api, name, agent, (err) => {
+      if (refused) return;
+      refused = err;
+      void queue.stop({ timeoutMs: 4000 }).catch(() => {});
+      o.onFatal?.(err);
+    }),
     labels: o.labels,
     extraTrustedRoots: o.extraTrustedRoots ?? [],
     cancelPollMs: o.pollMs ?? 500,
@@ -192,7 +244,7 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
       retryAfterMs: 15_000,
       requeue: async (payload, runAt) => void (await queue.enqueue(DEPLOY_JOB, payload, { runAt, maxAttempts: 5 })),
     },
-    notify: deployNotifications(store, notifier, () => {}),
+    notify: lostNotify,
   });
   const build = remoteBuildHandler(o, store, deps, api, name, queue);
   queue.work([DEPLOY_JOB, ...buildKinds], (job) => (buildKinds.includes(job.kind) ? build(job) : handler(job)));
