@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../../simulator/index.js';
 import { realSleep, type Sleep, systemClock } from '../../core/clock.js';
+import { AscendError } from '../../core/errors.js';
 import { buildIpa, SAMPLE_ROOT_SHA256 } from '../../sample/builder.js';
 import { httpTransport, type PartTransport } from '../../upload/engine.js';
 import { ensureFirstAdmin } from '../accounts/bootstrap.js';
@@ -181,6 +182,28 @@ describeStores('deploy job: stopped mid-upload or cancelled, then run again', (c
     expect(uploadsOf('34')).toHaveLength(1);
     expect(await slots()).toEqual([]);
     expect(requeued).toEqual([]);
+  });
+
+  it('a worker that cannot get the job’s credentials from the server sends the job back; the deploy is not failed', async () => {
+    const d = await newDeploy('36');
+    const serverDown = deployJobHandler({
+      ...env,
+      access: {
+        open: async () => {
+          throw new AscendError('WORKER_SERVER_UNAVAILABLE', 'the server did not hand out this job’s credentials');
+        },
+      },
+    });
+    await expect(serverDown(job(d.id, new AbortController().signal))).rejects.toMatchObject({
+      code: 'WORKER_SERVER_UNAVAILABLE',
+    });
+    expect((await getDeploy(env.store, teamId, d.id)).state).toBe('running');
+    const states = (await listDeployEvents(env.store, teamId, d.id)).filter((e) => e.type === 'state');
+    expect(states.map((e) => (e.data as { state: string }).state)).not.toContain('failed');
+    // The next attempt, with the server back, resumes it.
+    await deployJobHandler(env)(job(d.id, new AbortController().signal, { attempt: 2 }));
+    expect((await getDeploy(env.store, teamId, d.id)).state).toBe('succeeded');
+    expect(uploadsOf('36')).toHaveLength(1);
   });
 
   it('a deploy whose last job the queue gave up on fails with WORKER_LOST, unless a newer run holds it', async () => {
