@@ -116,6 +116,14 @@ async function rig(o: { processingSeconds: number; rateLimitPerHour?: number; ra
     body: JSON.stringify({ name: 'bench', keyId: k.keyId, issuerId: k.issuerId, privateKey: k.privateKeyPem }),
   });
   if (res.status !== 201) throw new Error(`adding the key failed: ${await res.text()}`);
+  // Every deploy uses this one key: let it run as many at once as up to 3 workers × 2 take (the default per-key
+  // limit, 2, would measure the limit instead of the workers).
+  const limit = await fetch(`${url}/api/v1/settings`, {
+    method: 'PUT',
+    headers: { ...r.admin, 'content-type': 'application/json' },
+    body: JSON.stringify({ deploysPerKey: 6 }),
+  });
+  if (limit.status !== 200) throw new Error(`setting deploysPerKey failed: ${await limit.text()}`);
   return r;
 }
 

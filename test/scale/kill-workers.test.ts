@@ -129,6 +129,14 @@ describeStores('scale-out: 3 worker processes, faults, 2 SIGKILLs mid-upload', (
       body: JSON.stringify({ name: 'scale', keyId: k.key_id, issuerId: k.issuer_id, privateKey: k.key }),
     });
     expect(added.status, await added.clone().text()).toBe(201);
+    // One key for every deploy: let it run as many at once as the three workers take (3 × 3), as a team with
+    // that many workers would; the default (2 per key) would only slow the run down.
+    const limit = await fetch(`${serverUrl}/api/v1/settings`, {
+      method: 'PUT',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ deploysPerKey: 9 }),
+    });
+    expect(limit.status, await limit.clone().text()).toBe(200);
   }, 90_000);
 
   afterAll(async () => {
