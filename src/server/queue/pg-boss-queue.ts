@@ -5,6 +5,7 @@ import { redact } from '../../core/redact.js';
 import { isoTime } from '../store/ids.js';
 import type { Store } from '../store/open.js';
 import { type ScaleDb, scaleDb } from '../store/scale.js';
+import { stopLoops } from './stop-loops.js';
 import type { EnqueueOptions, GivenUpJob, GiveUpHook, JobHandler, JobLease, JobQueue } from './types.js';
 
 export interface PgBossQueueOptions {
@@ -370,20 +371,13 @@ export class PgBossJobQueue implements JobQueue {
   }
 
   async stop(o: { timeoutMs?: number } = {}): Promise<void> {
-    this.stopping.abort(new Error('queue stopping'));
-    const all = Promise.all(this.loops);
-    if (o.timeoutMs !== undefined) {
-      const timer = new AbortController();
-      const timedOut = this.opts.sleep(o.timeoutMs, timer.signal).then(
-        () => true,
-        () => false,
-      );
-      const late = await Promise.race([all.then(() => false), timedOut]);
-      timer.abort();
-      // pg-boss's failWip habit: tell running handlers to stop, so their jobs are released now.
-      if (late) for (const c of this.inFlight.values()) c.abort(new Error('worker shutting down'));
-    }
-    await all;
+    await stopLoops({
+      stopping: this.stopping,
+      loops: this.loops,
+      inFlight: this.inFlight.values(),
+      sleep: this.opts.sleep,
+      timeoutMs: o.timeoutMs,
+    });
     await this.boss.stop({ graceful: false, close: false, wait: true });
   }
 }

@@ -13,6 +13,7 @@ import {
   livePayloads,
 } from '../store/jobs.js';
 import type { Store } from '../store/open.js';
+import { stopLoops } from './stop-loops.js';
 import type { EnqueueOptions, GiveUpHook, JobHandler, JobLease, JobQueue } from './types.js';
 
 export interface TableQueueOptions {
@@ -172,19 +173,12 @@ export class TableJobQueue implements JobQueue {
   }
 
   async stop(o: { timeoutMs?: number } = {}): Promise<void> {
-    this.stopping.abort(new Error('queue stopping'));
-    const all = Promise.all(this.loops);
-    if (o.timeoutMs !== undefined) {
-      const timer = new AbortController();
-      const timedOut = this.opts.sleep(o.timeoutMs, timer.signal).then(
-        () => true,
-        () => false,
-      );
-      const late = await Promise.race([all.then(() => false), timedOut]);
-      timer.abort();
-      // pg-boss's failWip: tell running handlers to stop, so their jobs are released now, not after the lease.
-      if (late) for (const c of this.inFlight.values()) c.abort(new Error('worker shutting down'));
-    }
-    await all;
+    await stopLoops({
+      stopping: this.stopping,
+      loops: this.loops,
+      inFlight: this.inFlight.values(),
+      sleep: this.opts.sleep,
+      timeoutMs: o.timeoutMs,
+    });
   }
 }
