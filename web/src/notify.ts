@@ -3,19 +3,10 @@
  * of the DOM so test/web-notify.test.ts can hold it against the server's own list.
  */
 
-/** The events a target can subscribe to, in the server's order (src/server/notify/types.ts NOTIFY_EVENTS). */
-export const NOTIFY_EVENTS = [
-  'deploy.started',
-  'deploy.awaiting_approval',
-  'deploy.processed',
-  'deploy.in_testflight',
-  'deploy.submitted_for_review',
-  'deploy.succeeded',
-  'deploy.failed',
-  'alert.opened',
-  'alert.resolved',
-  'test',
-] as const;
+import { NOTIFY_EVENTS } from '../../src/server/api/types.js';
+
+/** The events a target can subscribe to, in the server's order (from the API contract). */
+export { NOTIFY_EVENTS };
 
 /** What a new target subscribes to unless changed: every event but `test`, as the server's default. */
 export const DEFAULT_EVENTS: readonly string[] = NOTIFY_EVENTS.filter((e) => e !== 'test');

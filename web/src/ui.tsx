@@ -81,3 +81,21 @@ export function duration(ms: number): string {
   const s = Math.round(ms / 1000);
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }
+
+/** A form field's error, read by screen readers through the field's aria-describedby. */
+export function FieldError({ id, error }: { id: string; error: string | undefined }) {
+  return error ? (
+    <p className="field-error" id={id}>
+      {error}
+    </p>
+  ) : null;
+}
+
+/** A form field's id and its link to its error (when it has one) or its hint. */
+export function fieldProps<F extends string>(ids: string, f: F, errors: Partial<Record<F, string>>) {
+  return {
+    id: `${ids}-${f}`,
+    'aria-invalid': errors[f] ? true : undefined,
+    'aria-describedby': errors[f] ? `${ids}-${f}-error` : `${ids}-${f}-hint`,
+  };
+}

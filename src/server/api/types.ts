@@ -173,6 +173,20 @@ export interface SigningEnsureAnswer extends SigningEnsureSummary {
   warnings: string[];
 }
 
+/** What a team can be told about (DESIGN §3.6 "Outgoing"); a target subscribes to some or all of them. */
+export const NOTIFY_EVENTS = [
+  'deploy.started',
+  'deploy.awaiting_approval',
+  'deploy.processed',
+  'deploy.in_testflight',
+  'deploy.submitted_for_review',
+  'deploy.succeeded',
+  'deploy.failed',
+  'alert.opened',
+  'alert.resolved',
+  'test',
+] as const;
+
 /** An outgoing notification target (`GET /api/v1/notifications/targets`): never its URL path, query or secret. */
 export interface NotificationTarget {
   id: string;

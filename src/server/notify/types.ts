@@ -1,16 +1,7 @@
-/** What a team can be told about (DESIGN §3.6 "Outgoing"); a target subscribes to some or all of them. */
-export const NOTIFY_EVENTS = [
-  'deploy.started',
-  'deploy.awaiting_approval',
-  'deploy.processed',
-  'deploy.in_testflight',
-  'deploy.submitted_for_review',
-  'deploy.succeeded',
-  'deploy.failed',
-  'alert.opened',
-  'alert.resolved',
-  'test',
-] as const;
+import { NOTIFY_EVENTS } from '../api/types.js';
+
+// The list is part of the API contract (the dashboard offers it); the server's modules take it from here.
+export { NOTIFY_EVENTS };
 export type NotifyEventType = (typeof NOTIFY_EVENTS)[number];
 
 export type TargetKind = 'slack' | 'webhook';

@@ -2,7 +2,7 @@ import { type DragEvent, type FormEvent, useId, useRef, useState } from 'react';
 import type { ApiKeyView, Page as ApiPage } from '../../../src/server/api/types.js';
 import { ApiError, describe } from '../api.js';
 import { useSigned } from '../context.js';
-import { Loading, Page, Problem, useLoad, when } from '../ui.js';
+import { FieldError, fieldProps, Loading, Page, Problem, useLoad, when } from '../ui.js';
 
 type FieldName = 'name' | 'keyId' | 'issuerId' | 'privateKey';
 
@@ -17,14 +17,6 @@ export function fieldOf(code: string): FieldName | null {
 /** Apple names the download `AuthKey_<KEYID>.p8`: the Key ID is filled from it when the field is empty. */
 function keyIdFromFilename(name: string): string | null {
   return /^AuthKey_([A-Z0-9]{10})\.p8$/.exec(name)?.[1] ?? null;
-}
-
-function FieldError({ id, error }: { id: string; error: string | undefined }) {
-  return error ? (
-    <p className="field-error" id={id}>
-      {error}
-    </p>
-  ) : null;
 }
 
 function AddKeyForm({ onAdded }: { onAdded: () => void }) {
@@ -109,11 +101,7 @@ function AddKeyForm({ onAdded }: { onAdded: () => void }) {
     }
   };
 
-  const field = (f: FieldName) => ({
-    id: `${ids}-${f}`,
-    'aria-invalid': errors[f] ? true : undefined,
-    'aria-describedby': errors[f] ? `${ids}-${f}-error` : `${ids}-${f}-hint`,
-  });
+  const field = (f: FieldName) => fieldProps(ids, f, errors);
 
   return (
     <form className="card form" onSubmit={submit} noValidate aria-labelledby={`${ids}-title`}>

@@ -3,15 +3,7 @@ import type { NotificationTarget } from '../../../src/server/api/types.js';
 import { ApiError, describe } from '../api.js';
 import { useSigned } from '../context.js';
 import { DEFAULT_EVENTS, NOTIFY_EVENTS, type TargetField, targetFieldOf } from '../notify.js';
-import { Problem, when } from '../ui.js';
-
-function FieldError({ id, error }: { id: string; error: string | undefined }) {
-  return error ? (
-    <p className="field-error" id={id}>
-      {error}
-    </p>
-  ) : null;
-}
+import { FieldError, fieldProps, Problem, when } from '../ui.js';
 
 /** The generated secret, in the 201 only: shown here until dismissed, never kept anywhere else. */
 function SecretOnce({ name, secret, onDone }: { name: string; secret: string; onDone: () => void }) {
@@ -100,11 +92,7 @@ export function AddTargetForm({ onAdded }: { onAdded: () => void }) {
     }
   };
 
-  const field = (f: TargetField) => ({
-    id: `${ids}-${f}`,
-    'aria-invalid': errors[f] ? true : undefined,
-    'aria-describedby': errors[f] ? `${ids}-${f}-error` : `${ids}-${f}-hint`,
-  });
+  const field = (f: TargetField) => fieldProps(ids, f, errors);
   const toggle = (ev: string, on: boolean) =>
     setEvents((list) =>
       on ? NOTIFY_EVENTS.filter((e) => e === ev || list.includes(e)) : list.filter((e) => e !== ev),
