@@ -238,82 +238,80 @@ export async function createService(o: ServiceOptions): Promise<Service> {
   };
   const app = buildApi(ctx, o.log ? { log: o.log } : {});
   const everyMs = o.monitorEveryMs ?? MONITOR_EVERY_MS;
-  {
-    const codeOf = (err: unknown) => (err instanceof AscendError ? err.code : 'INTERNAL');
-    const m = { ...ctx, notifier };
-    const sweep = monitorJobHandler(m, queue, everyMs);
-    const checkOne = monitorKeyJobHandler(m, (keyRef, err) =>
-      app.log.warn({ keyRef, code: codeOf(err) }, 'monitor check failed'),
-    );
-    const notify = notifyJobHandler({
+  const codeOf = (err: unknown) => (err instanceof AscendError ? err.code : 'INTERNAL');
+  const m = { ...ctx, notifier };
+  const sweep = monitorJobHandler(m, queue, everyMs);
+  const checkOne = monitorKeyJobHandler(m, (keyRef, err) =>
+    app.log.warn({ keyRef, code: codeOf(err) }, 'monitor check failed'),
+  );
+  const notify = notifyJobHandler({
+    store,
+    vault,
+    deps,
+    post: o.notifyPost ?? httpPost(policy, sleep, o.notifyTimeoutMs ?? 10_000),
+    random: o.random ?? Math.random,
+    enqueue: enqueueNotify,
+    ...(o.notifyRetry ? { retry: o.notifyRetry } : {}),
+  });
+  const deployNotify = deployNotifications(store, notifier, (err) =>
+    app.log.warn({ code: codeOf(err) }, 'deploy notification not stored'),
+  );
+  lostDeploy = (payload) => failLostDeploy({ store, deps, notify: deployNotify }, payload as DeployJobPayload);
+  const deploy = deployJobHandler({
+    store,
+    vault,
+    deps,
+    clients,
+    files,
+    sleep,
+    random: o.random ?? Math.random,
+    transport: async () => transport,
+    running,
+    cancelPollMs: o.pollMs ?? 1000,
+    keySlots: {
+      leaseMs: 60_000,
+      retryAfterMs: 15_000,
+      requeue: async (payload, runAt) => void (await queue.enqueue(DEPLOY_JOB, payload, { runAt, maxAttempts: 5 })),
+    },
+    extraTrustedRoots: o.extraTrustedRoots ?? [],
+    waiter: webhooks.waiter,
+    notify: deployNotify,
+  });
+  const labels = o.workerLabels;
+  const build = buildJobHandler({
+    store,
+    envValues: vaultBuildEnv(vault),
+    deps,
+    sleep,
+    tempRoot: o.buildDir ?? tmpdir(),
+    baseEnv: o.buildEnv ?? {},
+    artifacts: localArtifactSink({
       store,
-      vault,
       deps,
-      post: o.notifyPost ?? httpPost(policy, sleep, o.notifyTimeoutMs ?? 10_000),
-      random: o.random ?? Math.random,
-      enqueue: enqueueNotify,
-      ...(o.notifyRetry ? { retry: o.notifyRetry } : {}),
-    });
-    const deployNotify = deployNotifications(store, notifier, (err) =>
-      app.log.warn({ code: codeOf(err) }, 'deploy notification not stored'),
-    );
-    lostDeploy = (payload) => failLostDeploy({ store, deps, notify: deployNotify }, payload as DeployJobPayload);
-    const deploy = deployJobHandler({
-      store,
-      vault,
-      deps,
-      clients,
       files,
-      sleep,
-      random: o.random ?? Math.random,
-      transport: async () => transport,
-      running,
-      cancelPollMs: o.pollMs ?? 1000,
-      keySlots: {
-        leaseMs: 60_000,
-        retryAfterMs: 15_000,
-        requeue: async (payload, runAt) => void (await queue.enqueue(DEPLOY_JOB, payload, { runAt, maxAttempts: 5 })),
-      },
-      extraTrustedRoots: o.extraTrustedRoots ?? [],
-      waiter: webhooks.waiter,
-      notify: deployNotify,
-    });
-    const labels = o.workerLabels;
-    const build = buildJobHandler({
-      store,
-      envValues: vaultBuildEnv(vault),
-      deps,
-      sleep,
-      tempRoot: o.buildDir ?? tmpdir(),
-      baseEnv: o.buildEnv ?? {},
-      artifacts: localArtifactSink({
-        store,
-        deps,
-        files,
-        maxBytes: ctx.artifacts.maxBytes,
-        inspect: ctx.artifacts.inspect,
-      }),
-      // The deploy job carries the run generation the build ran for (the build job passes none of its own).
-      enqueueDeploy: async (payload) =>
-        ctx.deploys!.enqueue({ ...payload, run: runOf(await getDeploy(store, payload.teamId, payload.deployId)) }),
-      running,
-      cancelPollMs: o.pollMs ?? 1000,
-      logFiles,
-      worker: `${hostname()} (${labels?.join(', ') || 'no labels'})`,
-      ...(o.buildGraceMs === undefined ? {} : { graceMs: o.buildGraceMs }),
-    });
-    // `--workers 0` runs no deploy or build here (workers elsewhere do); see the loops below.
-    if (o.workers > 0)
-      queue.work([DEPLOY_JOB, ...buildKinds], (job) => (buildKinds.includes(job.kind) ? build(job) : deploy(job)));
-    // Short jobs get loops of their own: a "deploy started" must not wait for the deploys that fill the others.
-    // They need the vault (keys, notification targets), which only a server opens, so every server runs them,
-    // `--workers 0` included: remote workers never hold the master key.
-    const short = { [MONITOR_JOB]: sweep, [MONITOR_KEY_JOB]: checkOne, [NOTIFY_JOB]: notify };
-    await requeueOrphanedDeliveries(store, queue, enqueueNotify);
-    queue.work(Object.keys(short), (job) => short[job.kind as keyof typeof short](job), { concurrency: 2 });
-    // The first sweep waits a minute: a restart loop must not turn into a loop of checks against Apple.
-    if (everyMs > 0) await scheduleMonitor(queue, clock.now() + Math.min(everyMs, 60_000));
-  }
+      maxBytes: ctx.artifacts.maxBytes,
+      inspect: ctx.artifacts.inspect,
+    }),
+    // The deploy job carries the run generation the build ran for (the build job passes none of its own).
+    enqueueDeploy: async (payload) =>
+      ctx.deploys!.enqueue({ ...payload, run: runOf(await getDeploy(store, payload.teamId, payload.deployId)) }),
+    running,
+    cancelPollMs: o.pollMs ?? 1000,
+    logFiles,
+    worker: `${hostname()} (${labels?.join(', ') || 'no labels'})`,
+    ...(o.buildGraceMs === undefined ? {} : { graceMs: o.buildGraceMs }),
+  });
+  // `--workers 0` runs no deploy or build here (workers elsewhere do); see the loops below.
+  if (o.workers > 0)
+    queue.work([DEPLOY_JOB, ...buildKinds], (job) => (buildKinds.includes(job.kind) ? build(job) : deploy(job)));
+  // Short jobs get loops of their own: a "deploy started" must not wait for the deploys that fill the others.
+  // They need the vault (keys, notification targets), which only a server opens, so every server runs them,
+  // `--workers 0` included: remote workers never hold the master key.
+  const short = { [MONITOR_JOB]: sweep, [MONITOR_KEY_JOB]: checkOne, [NOTIFY_JOB]: notify };
+  await requeueOrphanedDeliveries(store, queue, enqueueNotify);
+  queue.work(Object.keys(short), (job) => short[job.kind as keyof typeof short](job), { concurrency: 2 });
+  // The first sweep waits a minute: a restart loop must not turn into a loop of checks against Apple.
+  if (everyMs > 0) await scheduleMonitor(queue, clock.now() + Math.min(everyMs, 60_000));
   return {
     app,
     storage,
