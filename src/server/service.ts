@@ -23,7 +23,7 @@ import {
 } from './monitor/job.js';
 import { deployNotifications } from './notify/deploy-events.js';
 import { notifyJobHandler, type RetryPolicy } from './notify/job.js';
-import { NOTIFY_JOB, Notifier, requeueOrphanedDeliveries } from './notify/notifier.js';
+import { NOTIFY_JOB, Notifier, notifyEnqueuer, requeueOrphanedDeliveries } from './notify/notifier.js';
 import { httpPost, type Post } from './notify/post.js';
 import { openJobQueue } from './queue/open.js';
 import type { JobQueue } from './queue/types.js';
@@ -37,7 +37,14 @@ import { artifactUrlKeys } from './worker/artifact-urls.js';
 import { buildJobHandler, vaultBuildEnv } from './worker/build-job.js';
 import { BuildLogFiles } from './worker/build-log-files.js';
 import { buildJobKind, type StoredBuild, workerBuildKinds } from './worker/build-spec.js';
-import { DEPLOY_JOB, type DeployJobPayload, deployJobHandler, failLostDeploy, runOf } from './worker/deploy-job.js';
+import {
+  DEPLOY_JOB,
+  type DeployJobPayload,
+  deployJobHandler,
+  failLostDeploy,
+  queueKeySlots,
+  runOf,
+} from './worker/deploy-job.js';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -209,9 +216,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       app.log.warn({ eventRef, code: err instanceof AscendError ? err.code : 'INTERNAL' }, 'webhook re-read failed'),
   });
   const policy = { allowPrivate: o.allowPrivateNotifyTargets ?? false };
-  // Each attempt is a job; maxAttempts 2 only covers a worker dying mid-attempt (the handler retries itself).
-  const enqueueNotify = (payload: object, runAt?: number) =>
-    queue.enqueue(NOTIFY_JOB, payload, { maxAttempts: 2, ...(runAt === undefined ? {} : { runAt }) });
+  const enqueueNotify = notifyEnqueuer(queue);
   const notifier = new Notifier(store, deps, enqueueNotify);
   const logFiles = new BuildLogFiles(join(o.dataDir, 'build-logs'));
   const ctx: ApiContext = {
@@ -268,11 +273,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     transport: async () => transport,
     running,
     cancelPollMs: o.pollMs ?? 1000,
-    keySlots: {
-      leaseMs: 60_000,
-      retryAfterMs: 15_000,
-      requeue: async (payload, runAt) => void (await queue.enqueue(DEPLOY_JOB, payload, { runAt, maxAttempts: 5 })),
-    },
+    keySlots: queueKeySlots(queue),
     extraTrustedRoots: o.extraTrustedRoots ?? [],
     waiter: webhooks.waiter,
     notify: deployNotify,

@@ -16,6 +16,12 @@ export interface NotifyJobPayload {
 /** How notifications reach the queue: one job per delivery attempt, ids only. */
 export type EnqueueNotify = (payload: NotifyJobPayload, runAt?: number) => Promise<unknown>;
 
+/** Each delivery attempt is a job; maxAttempts 2 only covers a worker dying mid-attempt (the handler retries). */
+export function notifyEnqueuer(queue: Pick<JobQueue, 'enqueue'>): EnqueueNotify {
+  return (payload, runAt) =>
+    queue.enqueue(NOTIFY_JOB, payload, { maxAttempts: 2, ...(runAt === undefined ? {} : { runAt }) });
+}
+
 export interface EmitInput {
   type: NotifyEventType;
   /**

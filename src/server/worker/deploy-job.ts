@@ -9,7 +9,7 @@ import type { RunEvent, StepName } from '../../release/pipeline.js';
 import type { PartTransport } from '../../upload/engine.js';
 import type { AscClients } from '../apple/clients.js';
 import type { DeployHook } from '../notify/deploy-events.js';
-import type { JobContext, JobHandler } from '../queue/types.js';
+import type { JobContext, JobHandler, JobQueue } from '../queue/types.js';
 import type { ArtifactFiles } from '../store/artifact-files.js';
 import { getArtifact } from '../store/artifacts.js';
 import { cancelRequested, clearCancel } from '../store/cancels.js';
@@ -36,6 +36,15 @@ export interface DeployJobPayload {
   deployId: string;
   /** The deploy's run generation this job belongs to (absent: 0, jobs queued before generations). */
   run?: number;
+}
+
+/** Per-key slots over the queue: 60 s slot leases, and a deploy finding none free queued again 15 s later. */
+export function queueKeySlots(queue: Pick<JobQueue, 'enqueue'>): KeySlotPolicy {
+  return {
+    leaseMs: 60_000,
+    retryAfterMs: 15_000,
+    requeue: async (payload, runAt) => void (await queue.enqueue(DEPLOY_JOB, payload, { runAt, maxAttempts: 5 })),
+  };
 }
 
 /**

@@ -7,7 +7,7 @@ import { AscendError } from '../../core/errors.js';
 import { httpTransport } from '../../upload/engine.js';
 import { dbRateBudget } from '../apple/rate-budget.js';
 import { type DeployHook, deployNotifications } from '../notify/deploy-events.js';
-import { NOTIFY_JOB, Notifier } from '../notify/notifier.js';
+import { Notifier, notifyEnqueuer } from '../notify/notifier.js';
 import { openJobQueue } from '../queue/open.js';
 import type { GiveUpHook, JobHandler, JobQueue } from '../queue/types.js';
 import { type StoreDeps, systemDeps } from '../store/ids.js';
@@ -21,6 +21,7 @@ import {
   type DeployJobPayload,
   deployJobHandler,
   failLostDeploy,
+  queueKeySlots,
 } from './deploy-job.js';
 import { httpRangeSource, rangeAgent } from './http-source.js';
 import { type FetchFn, JobCredentials, WorkerApiClient } from './worker-api.js';
@@ -217,9 +218,7 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
   const agent = rangeAgent(o.server, Math.max(8, o.concurrency * 8));
   // Notifications are only stored and queued here (database and queue); a server, which holds the vault
   // with the targets' URLs and secrets, delivers them.
-  const notifier = new Notifier(store, deps, (payload, runAt) =>
-    queue.enqueue(NOTIFY_JOB, payload, { maxAttempts: 2, ...(runAt === undefined ? {} : { runAt }) }),
-  );
+  const notifier = new Notifier(store, deps, notifyEnqueuer(queue));
   lostNotify = deployNotifications(store, notifier, () => {});
   const handler = deployJobHandler({
     store,
@@ -239,11 +238,7 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
     extraTrustedRoots: o.extraTrustedRoots ?? [],
     cancelPollMs: o.pollMs ?? 500,
     // The per-key limit holds across every worker and server: its slots are rows in the shared database.
-    keySlots: {
-      leaseMs: 60_000,
-      retryAfterMs: 15_000,
-      requeue: async (payload, runAt) => void (await queue.enqueue(DEPLOY_JOB, payload, { runAt, maxAttempts: 5 })),
-    },
+    keySlots: queueKeySlots(queue),
     notify: lostNotify,
   });
   const build = remoteBuildHandler(o, store, deps, api, name, queue);
